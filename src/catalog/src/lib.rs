@@ -1,0 +1,133 @@
+//! The metadata store: databases, tables, segments, labels and load jobs, frontend config.
+//!
+//! One SQLite database (WAL, `synchronous=FULL`) under the data directory. Every change that must
+//! be atomic — a load's segments, its label and counters, a truncate's segment removal — is one
+//! SQLite transaction, so a crash leaves either the old or the new state.
+
+mod error;
+mod loads;
+pub mod model;
+mod schema;
+mod tables;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use error::{CatalogError, Result};
+pub use loads::{CommitRequest, CreateTableRequest};
+pub use model::*;
+
+/// The catalog handle; cheap to share behind an `Arc`.
+pub struct Catalog {
+    conn: Mutex<Connection>,
+}
+
+/// Current local time in the `YYYY-MM-DD HH:MM:SS` form StarRocks prints.
+pub fn now_string() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    format_unix(now)
+}
+
+/// Formats unix seconds (UTC) as `YYYY-MM-DD HH:MM:SS`.
+pub fn format_unix(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|e| CatalogError::Open {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        schema::migrate(&conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Runs `f` with the connection locked.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Takes the next value of the named sequence (job ids, transaction ids, table ids).
+    pub fn next_id(&self, sequence: &str) -> Result<i64> {
+        self.with(|c| next_id_in(c, sequence))
+    }
+
+    /// A frontend config value set with ADMIN SET FRONTEND CONFIG.
+    pub fn config(&self, key: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            Ok(c.query_row("SELECT value FROM config WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+        })
+    }
+
+    /// Stores a frontend config value.
+    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO config(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// All stored config values.
+    pub fn configs(&self) -> Result<Vec<(String, String)>> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT key, value FROM config ORDER BY key")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+pub(crate) fn next_id_in(c: &Connection, sequence: &str) -> Result<i64> {
+    Ok(c.query_row(
+        "INSERT INTO sequences(name, value) VALUES (?1, 10001)
+         ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+        [sequence],
+        |r| r.get(0),
+    )?)
+}
+
+#[cfg(test)]
+mod tests;

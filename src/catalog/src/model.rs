@@ -1,0 +1,188 @@
+//! The metadata model: what the catalog stores about tables, segments and loads.
+
+use serde::{Deserialize, Serialize};
+use strata_common::types::SrType;
+
+/// A column as stored in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnMeta {
+    /// Name, case as created.
+    pub name: String,
+    /// Type.
+    pub ty: SrType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Default value.
+    pub default: Option<DefaultValue>,
+    /// Comment (empty when none).
+    pub comment: String,
+    /// Part of the key.
+    pub is_key: bool,
+}
+
+/// A column default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DefaultValue {
+    /// `DEFAULT NULL`
+    Null,
+    /// A literal, kept as text and cast on use.
+    Literal(String),
+    /// `DEFAULT CURRENT_TIMESTAMP`
+    CurrentTimestamp,
+}
+
+/// How rows are spread over buckets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DistributionMeta {
+    /// `HASH(columns)`
+    Hash(Vec<String>),
+    /// `RANDOM`
+    Random,
+}
+
+/// Everything CREATE TABLE fixed about a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableDef {
+    /// Columns in order.
+    pub columns: Vec<ColumnMeta>,
+    /// `DUPLICATE` (the only model built so far).
+    pub keys_kind: String,
+    /// Key columns, a prefix of `columns`.
+    pub key_columns: Vec<String>,
+    /// Distribution.
+    pub distribution: DistributionMeta,
+    /// Bucket count as written (`None` = automatic).
+    pub buckets: Option<u32>,
+    /// PROPERTIES as given plus defaults, in order.
+    pub properties: Vec<(String, String)>,
+    /// Table comment.
+    pub comment: Option<String>,
+}
+
+impl TableDef {
+    /// Bucket count used for storage when none was written.
+    pub const DEFAULT_BUCKETS: u32 = 8;
+
+    /// The effective bucket count.
+    pub fn bucket_count(&self) -> u32 {
+        self.buckets.unwrap_or(Self::DEFAULT_BUCKETS)
+    }
+
+    /// Index of a column by case-insensitive name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A table in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableMeta {
+    /// Catalog-wide id, also the name of its data directory.
+    pub id: i64,
+    /// Database name.
+    pub db: String,
+    /// Table name.
+    pub name: String,
+    /// Definition.
+    pub def: TableDef,
+    /// Creation time, `YYYY-MM-DD HH:MM:SS`.
+    pub created_at: String,
+}
+
+/// A visible, immutable data file of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Id (order of creation).
+    pub id: i64,
+    /// Owning table.
+    pub table_id: i64,
+    /// Hash bucket its rows belong to.
+    pub bucket: u32,
+    /// Path relative to the data root.
+    pub path: String,
+    /// Rows.
+    pub rows: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+}
+
+/// A segment written by a load, not yet visible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSegment {
+    /// Hash bucket.
+    pub bucket: u32,
+    /// Path relative to the data root.
+    pub path: String,
+    /// Rows.
+    pub rows: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+}
+
+/// One load job as shown by `information_schema.loads` (layout A) plus Strata's extras.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadRecord {
+    /// Job id.
+    pub job_id: i64,
+    /// Label.
+    pub label: String,
+    /// Database of the target table.
+    pub db_name: String,
+    /// Target table.
+    pub table_name: String,
+    /// `LOADING`, `FINISHED`, `CANCELLED`, ...
+    pub state: String,
+    /// `INSERT`, `BROKER`, ...
+    pub load_type: String,
+    /// Rows read from the source.
+    pub scan_rows: u64,
+    /// Bytes read from the source.
+    pub scan_bytes: u64,
+    /// Rows rejected.
+    pub filtered_rows: u64,
+    /// Rows dropped by WHERE.
+    pub unselected_rows: u64,
+    /// Rows written.
+    pub sink_rows: u64,
+    /// Bytes written.
+    pub sink_bytes: u64,
+    /// Files read.
+    pub file_number: u64,
+    /// Bytes of the files read.
+    pub file_size: u64,
+    /// Timeout in seconds.
+    pub timeout_s: u64,
+    /// max_filter_ratio.
+    pub max_filter_ratio: f64,
+    /// Submit time.
+    pub create_time: String,
+    /// Start of loading.
+    pub load_start_time: Option<String>,
+    /// End, success or not.
+    pub load_finish_time: Option<String>,
+    /// `type:<TYPE>; msg:<text>` on failure.
+    pub error_msg: Option<String>,
+    /// Transaction id of the commit.
+    pub txn_id: i64,
+    /// The statement text.
+    pub sql: String,
+}
+
+/// A rejected row, queryable as `information_schema.load_errors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// Job.
+    pub job_id: i64,
+    /// File the row came from (empty for a query source).
+    pub file: String,
+    /// 1-based row number within the file (or the source).
+    pub row: u64,
+    /// Target column.
+    pub column: String,
+    /// The raw value, as text.
+    pub value: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+}

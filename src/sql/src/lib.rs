@@ -1,0 +1,17 @@
+//! SQL text to Strata statements.
+//!
+//! Wraps sqlparser rather than forking it: the leading words of each statement decide whether
+//! Strata parses it itself (StarRocks DDL clauses, INSERT with labels and properties, ADMIN, SHOW,
+//! DESC FILES, ...) using sqlparser's token-level primitives, or hands it to sqlparser whole
+//! (queries). Pure: no catalog and no planning here.
+
+pub mod ast;
+mod error;
+mod files;
+mod parser;
+
+pub use ast::*;
+pub use error::ParseError;
+pub use files::{FilesCall, FILES_SCHEMA, take_files_calls};
+pub use parser::parse_sql;
+pub use sqlparser;

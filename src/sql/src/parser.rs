@@ -1,0 +1,375 @@
+//! The statement dispatcher and the token-level helpers the sub-parsers share.
+
+mod create_table;
+mod insert;
+mod show;
+mod types;
+
+use sqlparser::ast as sp;
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+use crate::ast::{Properties, SetAssignment, Statement, TableName};
+use crate::error::ParseError;
+
+pub(crate) type Result<T> = std::result::Result<T, ParseError>;
+
+/// Parses a script of one or more `;`-separated statements.
+pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
+    let dialect = MySqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location()?;
+    // MySQL and StarRocks treat "x" as a string literal (PROPERTIES, COMMENT, FILES arguments).
+    let tokens: Vec<TokenWithSpan> = tokens
+        .into_iter()
+        .map(|mut t| {
+            if let Token::DoubleQuotedString(s) = &t.token {
+                t.token = Token::SingleQuotedString(s.clone());
+            }
+            t
+        })
+        .collect();
+    let mut p = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    let mut out = Vec::new();
+    loop {
+        while p.consume_token(&Token::SemiColon) {}
+        if p.peek_token().token == Token::EOF {
+            break;
+        }
+        out.push(parse_statement(&mut p)?);
+        if !p.consume_token(&Token::SemiColon) && p.peek_token().token != Token::EOF {
+            return p
+                .expected("end of statement", p.peek_token())
+                .map_err(Into::into);
+        }
+    }
+    Ok(out)
+}
+
+/// The upper-case word at lookahead `n`, or an empty string for a non-word.
+pub(crate) fn word(p: &Parser, n: usize) -> String {
+    match p.peek_nth_token(n).token {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+        _ => String::new(),
+    }
+}
+
+/// Consumes the word `w` (case-insensitive) if it is next.
+pub(crate) fn eat_word(p: &mut Parser, w: &str) -> bool {
+    if word(p, 0) == w {
+        p.next_token();
+        true
+    } else {
+        false
+    }
+}
+
+/// Consumes the word `w` or fails with a positioned syntax error.
+pub(crate) fn expect_word(p: &mut Parser, w: &str) -> Result<()> {
+    if eat_word(p, w) {
+        Ok(())
+    } else {
+        p.expected(w, p.peek_token()).map_err(Into::into)
+    }
+}
+
+/// An identifier (plain, or back-quoted), returned as written.
+pub(crate) fn ident(p: &mut Parser) -> Result<String> {
+    Ok(p.parse_identifier()?.value)
+}
+
+/// `[db.]table`
+pub(crate) fn table_name(p: &mut Parser) -> Result<TableName> {
+    let first = ident(p)?;
+    if p.consume_token(&Token::Period) {
+        let table = ident(p)?;
+        Ok(TableName {
+            db: Some(first),
+            table,
+        })
+    } else {
+        Ok(TableName {
+            db: None,
+            table: first,
+        })
+    }
+}
+
+/// `(ident, ...)`
+pub(crate) fn ident_list(p: &mut Parser) -> Result<Vec<String>> {
+    p.expect_token(&Token::LParen)?;
+    let cols = p.parse_comma_separated(|p| p.parse_identifier())?;
+    p.expect_token(&Token::RParen)?;
+    Ok(cols.into_iter().map(|i| i.value).collect())
+}
+
+/// A string literal, or a number written without quotes (PROPERTIES values).
+pub(crate) fn string_or_number(p: &mut Parser) -> Result<String> {
+    let t = p.next_token();
+    match t.token {
+        Token::SingleQuotedString(s) => Ok(s),
+        Token::Number(n, _) => Ok(n),
+        Token::Word(w) if w.quote_style.is_none() => Ok(w.value),
+        _ => p.expected("a string literal", t).map_err(Into::into),
+    }
+}
+
+/// `("k" = "v", ...)` as used by PROPERTIES and FILES.
+pub(crate) fn properties(p: &mut Parser) -> Result<Properties> {
+    p.expect_token(&Token::LParen)?;
+    let mut out = Vec::new();
+    if p.consume_token(&Token::RParen) {
+        return Ok(out);
+    }
+    loop {
+        let k = string_or_number(p)?;
+        p.expect_token(&Token::Eq)?;
+        let v = string_or_number(p)?;
+        out.push((k, v));
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    p.expect_token(&Token::RParen)?;
+    Ok(out)
+}
+
+fn parse_statement(p: &mut Parser) -> Result<Statement> {
+    match word(p, 0).as_str() {
+        "CREATE" => parse_create(p),
+        "DROP" => parse_drop(p),
+        "TRUNCATE" => {
+            p.next_token();
+            eat_word(p, "TABLE");
+            Ok(Statement::TruncateTable(table_name(p)?))
+        }
+        "SHOW" => show::parse_show(p),
+        "DESC" | "DESCRIBE" => parse_describe(p),
+        "USE" => {
+            p.next_token();
+            let name = ident(p)?;
+            // `USE catalog.db`: only the default catalog exists.
+            if p.consume_token(&Token::Period) {
+                return Ok(Statement::Use(ident(p)?));
+            }
+            Ok(Statement::Use(name))
+        }
+        "ADMIN" => parse_admin(p),
+        "INSERT" => insert::parse_insert(p),
+        "SET" => parse_set(p),
+        "BEGIN" | "COMMIT" | "ROLLBACK" | "START" => {
+            let w = word(p, 0);
+            while !matches!(p.peek_token().token, Token::SemiColon | Token::EOF) {
+                p.next_token();
+            }
+            Ok(Statement::TransactionControl(w))
+        }
+        "LOAD" => Err(ParseError::unsupported("LOAD LABEL (Broker Load)")),
+        "CANCEL" | "ALTER" | "GRANT" | "REVOKE" | "KILL" | "UPDATE" | "DELETE" => {
+            Err(ParseError::unsupported(format!("{} statement", word(p, 0))))
+        }
+        _ => {
+            let stmt = p.parse_statement()?;
+            match stmt {
+                sp::Statement::Query(_) | sp::Statement::Explain { .. } => {
+                    Ok(Statement::Query(Box::new(stmt)))
+                }
+                other => Err(ParseError::unsupported(format!(
+                    "statement `{}`",
+                    truncate(&other.to_string(), 60)
+                ))),
+            }
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(n).collect::<String>())
+    }
+}
+
+fn parse_create(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    match word(p, 0).as_str() {
+        "DATABASE" | "SCHEMA" => {
+            p.next_token();
+            let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+            let name = ident(p)?;
+            // `catalog.db`: only the default catalog exists.
+            let name = if p.consume_token(&Token::Period) {
+                ident(p)?
+            } else {
+                name
+            };
+            if eat_word(p, "PROPERTIES") {
+                properties(p)?;
+            }
+            Ok(Statement::CreateDatabase {
+                name,
+                if_not_exists,
+            })
+        }
+        "TABLE" => create_table::parse_create_table(p),
+        "TEMPORARY" | "EXTERNAL" => Err(ParseError::unsupported(format!(
+            "CREATE {} TABLE",
+            word(p, 0)
+        ))),
+        "PIPE" | "OR" => Err(ParseError::unsupported("CREATE PIPE")),
+        "VIEW" | "MATERIALIZED" => Err(ParseError::unsupported("CREATE VIEW")),
+        "USER" | "ROLE" => Err(ParseError::unsupported("CREATE USER/ROLE")),
+        other => p
+            .expected(
+                "DATABASE or TABLE after CREATE",
+                p.peek_token(),
+            )
+            .map_err(|e| {
+                if other.is_empty() {
+                    e.into()
+                } else {
+                    ParseError::unsupported(format!("CREATE {other}"))
+                }
+            }),
+    }
+}
+
+fn parse_drop(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    let what = word(p, 0);
+    match what.as_str() {
+        "DATABASE" | "SCHEMA" => {
+            p.next_token();
+            let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let name = ident(p)?;
+            eat_word(p, "FORCE");
+            Ok(Statement::DropDatabase { name, if_exists })
+        }
+        "TABLE" => {
+            p.next_token();
+            let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let name = table_name(p)?;
+            eat_word(p, "FORCE");
+            Ok(Statement::DropTable { name, if_exists })
+        }
+        "" => p.expected("DATABASE or TABLE", p.peek_token()).map_err(Into::into),
+        other => Err(ParseError::unsupported(format!("DROP {other}"))),
+    }
+}
+
+fn parse_describe(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    if word(p, 0) == "FILES" && p.peek_nth_token(1).token == Token::LParen {
+        p.next_token();
+        return Ok(Statement::DescribeFiles(properties(p)?));
+    }
+    if matches!(word(p, 0).as_str(), "SELECT" | "WITH" | "INSERT") {
+        return Err(ParseError::unsupported("DESC of a query (use EXPLAIN)"));
+    }
+    let name = table_name(p)?;
+    eat_word(p, "ALL");
+    Ok(Statement::Describe(name))
+}
+
+fn parse_admin(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    if eat_word(p, "SET") {
+        expect_word(p, "FRONTEND")?;
+        expect_word(p, "CONFIG")?;
+        let props = properties(p)?;
+        if eat_word(p, "WITH") {
+            expect_word(p, "PERSISTENT")?;
+        }
+        let mut it = props.into_iter();
+        return match (it.next(), it.next()) {
+            (Some((key, value)), None) => Ok(Statement::AdminSetFrontendConfig { key, value }),
+            _ => Err(ParseError::invalid(
+                "ADMIN SET FRONTEND CONFIG takes exactly one \"key\" = \"value\" pair",
+            )),
+        };
+    }
+    if eat_word(p, "SHOW") {
+        expect_word(p, "FRONTEND")?;
+        expect_word(p, "CONFIG")?;
+        let like = if eat_word(p, "LIKE") {
+            Some(p.parse_literal_string()?)
+        } else {
+            None
+        };
+        return Ok(Statement::AdminShowFrontendConfig(like));
+    }
+    Err(ParseError::unsupported(format!("ADMIN {}", word(p, 0))))
+}
+
+fn parse_set(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    // `SET NAMES x [COLLATE y]` and `SET CHARACTER SET x`: accepted, utf8mb4 is the only charset.
+    if word(p, 0) == "NAMES" || (word(p, 0) == "CHARACTER" && word(p, 1) == "SET") {
+        while !matches!(p.peek_token().token, Token::SemiColon | Token::EOF) {
+            p.next_token();
+        }
+        return Ok(Statement::Set(Vec::new()));
+    }
+    if word(p, 0) == "PASSWORD" {
+        return Err(ParseError::unsupported("SET PASSWORD"));
+    }
+    let mut out = Vec::new();
+    loop {
+        out.push(set_assignment(p)?);
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    Ok(Statement::Set(out))
+}
+
+fn set_assignment(p: &mut Parser) -> Result<SetAssignment> {
+    let mut global = false;
+    match word(p, 0).as_str() {
+        "GLOBAL" => {
+            global = true;
+            p.next_token();
+        }
+        "SESSION" | "LOCAL" => {
+            p.next_token();
+        }
+        _ => {}
+    }
+    // `@@session.x`, `@@global.x`, `@@x`, `@x`: the tokenizer glues `@@x` into one word in the
+    // MySQL dialect, so scope prefixes arrive as part of the word.
+    let t = p.next_token();
+    let raw = match t.token {
+        Token::Word(w) => w.value,
+        _ => return p.expected("a variable name", t).map_err(Into::into),
+    };
+    let mut name = raw.trim_start_matches('@').to_string();
+    while p.consume_token(&Token::Period) {
+        name.push('.');
+        name.push_str(&ident(p)?);
+    }
+    let lower = name.to_ascii_lowercase();
+    let name = if let Some(rest) = lower.strip_prefix("global.") {
+        global = true;
+        rest.to_string()
+    } else if let Some(rest) = lower.strip_prefix("session.") {
+        rest.to_string()
+    } else if let Some(rest) = lower.strip_prefix("local.") {
+        rest.to_string()
+    } else {
+        lower
+    };
+    if !p.consume_token(&Token::Eq) && !p.consume_token(&Token::Assignment) {
+        return p.expected("=", p.peek_token()).map_err(Into::into);
+    }
+    let value = p.parse_expr()?;
+    Ok(SetAssignment {
+        global,
+        name,
+        value,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,71 @@
+//! SHOW statements.
+
+use sqlparser::parser::Parser;
+
+use super::{Result, eat_word, expect_word, ident, table_name, word};
+use crate::ast::{ShowFilter, Statement};
+use crate::error::ParseError;
+
+pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
+    expect_word(p, "SHOW")?;
+    let full = eat_word(p, "FULL");
+    // Scope words are accepted and ignored: there is one node, so GLOBAL == SESSION view.
+    let _ = eat_word(p, "GLOBAL") || eat_word(p, "SESSION");
+    match word(p, 0).as_str() {
+        "DATABASES" | "SCHEMAS" => {
+            p.next_token();
+            if eat_word(p, "FROM") {
+                ident(p)?;
+            }
+            Ok(Statement::ShowDatabases(filter(p)?))
+        }
+        "TABLES" => {
+            p.next_token();
+            let db = if eat_word(p, "FROM") || eat_word(p, "IN") {
+                Some(ident(p)?)
+            } else {
+                None
+            };
+            Ok(Statement::ShowTables {
+                full,
+                db,
+                filter: filter(p)?,
+            })
+        }
+        "CREATE" => {
+            p.next_token();
+            if eat_word(p, "DATABASE") || eat_word(p, "SCHEMA") {
+                return Ok(Statement::ShowCreateDatabase(ident(p)?));
+            }
+            expect_word(p, "TABLE")?;
+            Ok(Statement::ShowCreateTable(table_name(p)?))
+        }
+        "VARIABLES" => {
+            p.next_token();
+            Ok(Statement::ShowVariables(filter(p)?))
+        }
+        "WARNINGS" | "ERRORS" => {
+            p.next_token();
+            if eat_word(p, "LIMIT") {
+                p.parse_literal_uint()?;
+            }
+            Ok(Statement::ShowWarnings)
+        }
+        "PROCESSLIST" => {
+            p.next_token();
+            Ok(Statement::ShowProcesslist)
+        }
+        "" => p.expected("what to SHOW", p.peek_token()).map_err(Into::into),
+        other => Err(ParseError::unsupported(format!("SHOW {other}"))),
+    }
+}
+
+fn filter(p: &mut Parser) -> Result<Option<ShowFilter>> {
+    if eat_word(p, "LIKE") {
+        return Ok(Some(ShowFilter::Like(p.parse_literal_string()?)));
+    }
+    if eat_word(p, "WHERE") {
+        return Ok(Some(ShowFilter::Where(p.parse_expr()?)));
+    }
+    Ok(None)
+}

@@ -1,0 +1,161 @@
+use strata_common::types::SrType;
+
+use crate::ast::*;
+use crate::{ParseError, parse_sql, take_files_calls};
+
+fn one(sql: &str) -> Statement {
+    let mut v = parse_sql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    assert_eq!(v.len(), 1, "{sql}");
+    v.remove(0)
+}
+
+/// Parses, prints, re-parses: the printed form must parse to the same AST.
+fn round_trip(sql: &str) -> String {
+    let s = one(sql);
+    let printed = s.to_string();
+    assert_eq!(one(&printed), s, "round trip of {printed}");
+    printed
+}
+
+#[test]
+fn create_table_seed() {
+    let sql = r#"CREATE TABLE user_behavior_declared
+(
+    UserID int(11),
+    ItemID int(11),
+    CategoryID int(11),
+    BehaviorType varchar(65533),
+    Timestamp datetime
+)
+ENGINE = OLAP
+DUPLICATE KEY(UserID)
+DISTRIBUTED BY HASH(UserID);"#;
+    let Statement::CreateTable(ct) = one(sql) else {
+        panic!("not a create table")
+    };
+    assert_eq!(ct.name.table, "user_behavior_declared");
+    assert_eq!(ct.columns.len(), 5);
+    assert_eq!(ct.columns[0].ty, SrType::Int);
+    assert_eq!(ct.columns[3].ty, SrType::Varchar(65533));
+    assert_eq!(ct.columns[4].ty, SrType::Datetime);
+    assert_eq!(ct.keys, Some((KeysKind::Duplicate, vec!["UserID".into()])));
+    assert_eq!(
+        ct.distribution,
+        Some(Distribution::Hash {
+            columns: vec!["UserID".into()],
+            buckets: None
+        })
+    );
+    assert_eq!(
+        round_trip(sql),
+        "CREATE TABLE `user_behavior_declared` (`UserID` int(11), `ItemID` int(11), \
+         `CategoryID` int(11), `BehaviorType` varchar(65533), `Timestamp` datetime) \
+         ENGINE = OLAP DUPLICATE KEY(`UserID`) DISTRIBUTED BY HASH(`UserID`)"
+    );
+}
+
+#[test]
+fn create_table_clauses_and_types() {
+    round_trip(
+        r#"CREATE TABLE IF NOT EXISTS d.t (
+            a TINYINT NOT NULL COMMENT "id",
+            b DECIMAL(10, 2) DEFAULT "1.5",
+            c ARRAY<MAP<INT,STRING>>,
+            d STRUCT<x INT, y VARCHAR(10)>,
+            e STRING NULL,
+            f VARCHAR,
+            g LARGEINT DEFAULT CURRENT_TIMESTAMP
+        ) ENGINE=olap DUPLICATE KEY(a) COMMENT 'my table'
+        DISTRIBUTED BY RANDOM BUCKETS 4 PROPERTIES ("replication_num" = "1")"#,
+    );
+    let Statement::CreateTable(ct) = one("create table t (c array<array<int>>, v varchar)") else {
+        panic!()
+    };
+    assert_eq!(
+        ct.columns[0].ty,
+        SrType::Array(Box::new(SrType::Array(Box::new(SrType::Int))))
+    );
+    assert_eq!(ct.columns[1].ty, SrType::Varchar(1));
+}
+
+#[test]
+fn ctas() {
+    let Statement::CreateTable(ct) = one("CREATE TABLE t3 AS SELECT a, b FROM t WHERE a > 1") else {
+        panic!()
+    };
+    assert!(ct.columns.is_empty());
+    assert!(ct.query.is_some());
+    round_trip("CREATE TABLE t3 (x, y) DISTRIBUTED BY HASH(x) AS SELECT a, b FROM t");
+}
+
+#[test]
+fn unsupported_models_are_refused_clearly() {
+    let e = parse_sql("CREATE TABLE t (a int) PARTITION BY RANGE(a) ()").unwrap_err();
+    assert!(matches!(e, ParseError::Unsupported { .. }), "{e}");
+    let e = parse_sql("CREATE TABLE t (a int SUM)").unwrap_err();
+    assert!(e.to_string().contains("not supported yet"), "{e}");
+}
+
+#[test]
+fn syntax_errors_carry_position() {
+    let e = parse_sql("SELECT * FORM t").unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("Line: 1, Column"), "{msg}");
+    let e = parse_sql("CREATE TABLE t (a int,, b int)").unwrap_err();
+    assert!(e.to_string().contains("Column"), "{e}");
+    let e = parse_sql("CREATE TABLE t (a varchar(0))").unwrap_err();
+    assert!(matches!(e, ParseError::Invalid { .. }), "{e}");
+}
+
+#[test]
+fn insert_forms() {
+    let Statement::Insert(i) = one(
+        "INSERT INTO db.t WITH LABEL l1 (a, b) PROPERTIES (\"strict_mode\" = \"false\") \
+         SELECT * FROM FILES(\"path\" = \"s3://b/k\", \"format\" = \"parquet\")",
+    ) else {
+        panic!()
+    };
+    assert_eq!(i.label.as_deref(), Some("l1"));
+    assert_eq!(i.columns, Some(vec!["a".into(), "b".into()]));
+    assert_eq!(i.properties, vec![("strict_mode".into(), "false".into())]);
+    round_trip("INSERT OVERWRITE t VALUES (1, 'a'), (2, NULL)");
+    round_trip("INSERT INTO t (a) (SELECT 1)");
+    round_trip("INSERT INTO t BY NAME SELECT 1 AS a");
+}
+
+#[test]
+fn files_calls_are_cut_out() {
+    let Statement::Query(mut q) = one(
+        "SELECT * FROM FILES(\"path\" = \"s3://b/k.parquet\", 'format' = 'parquet') AS f \
+         JOIN files('path' = 'file:///x', 'format' = 'csv') g ON true LIMIT 3",
+    ) else {
+        panic!()
+    };
+    let calls = take_files_calls(&mut q).unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].properties[0], ("path".into(), "s3://b/k.parquet".into()));
+    assert_eq!(calls[1].table, "f1");
+    let text = q.to_string();
+    assert!(text.contains("__strata_files.f0 AS f"), "{text}");
+    assert!(text.contains("__strata_files.f1 g"), "{text}");
+}
+
+#[test]
+fn utility_statements() {
+    assert_eq!(one("use mydb"), Statement::Use("mydb".into()));
+    round_trip("ADMIN SET FRONTEND CONFIG (\"default_replication_num\" = \"1\")");
+    round_trip("SHOW FULL TABLES FROM d LIKE 'a%'");
+    round_trip("SHOW DATABASES");
+    round_trip("SHOW CREATE TABLE d.t");
+    round_trip("DESC FILES(\"path\" = \"s3://b/k\")");
+    round_trip("DROP TABLE IF EXISTS t");
+    round_trip("DROP DATABASE d");
+    round_trip("TRUNCATE TABLE t");
+    let Statement::Set(a) = one("SET @@session.autocommit = 1, GLOBAL query_timeout = 10") else {
+        panic!()
+    };
+    assert_eq!(a[0].name, "autocommit");
+    assert!(a[1].global);
+    assert_eq!(one("SET NAMES utf8mb4"), Statement::Set(vec![]));
+    assert_eq!(parse_sql("SELECT 1; SELECT 2;").unwrap().len(), 2);
+}
