@@ -91,10 +91,12 @@ impl Catalog {
     /// A frontend config value set with ADMIN SET FRONTEND CONFIG.
     pub fn config(&self, key: &str) -> Result<Option<String>> {
         self.with(|c| {
-            Ok(c.query_row("SELECT value FROM config WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+            Ok(
+                c.query_row("SELECT value FROM config WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
         })
     }
 

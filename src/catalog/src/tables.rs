@@ -2,9 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::{
-    Catalog, CatalogError, NewSegment, Result, Segment, TableDef, TableMeta, now_string,
-};
+use crate::{Catalog, CatalogError, NewSegment, Result, Segment, TableDef, TableMeta, now_string};
 
 impl Catalog {
     /// Creates a database. Returns false when it existed and `if_not_exists` was set.
@@ -212,10 +210,12 @@ impl Catalog {
 }
 
 pub(crate) fn db_id(c: &Connection, name: &str) -> Result<Option<i64>> {
-    Ok(c.query_row("SELECT id FROM databases WHERE name = ?1", [name], |r| {
-        r.get(0)
-    })
-    .optional()?)
+    Ok(
+        c.query_row("SELECT id FROM databases WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?,
+    )
 }
 
 type TableRow = (i64, String, String, String, String);
@@ -255,9 +255,11 @@ pub(crate) fn get_table(c: &Connection, db: &str, name: &str) -> Result<Option<T
 }
 
 pub(crate) fn table_exists_by_id(c: &Connection, id: i64) -> Result<bool> {
-    Ok(c.query_row("SELECT 1 FROM tables WHERE id = ?1", [id], |_| Ok(()))
-        .optional()?
-        .is_some())
+    Ok(
+        c.query_row("SELECT 1 FROM tables WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
 }
 
 pub(crate) fn insert_table(

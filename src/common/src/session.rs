@@ -67,7 +67,9 @@ impl Default for SessionVars {
 impl SessionVars {
     /// The value of `name`, if the variable exists.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.vars
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// Sets `name` to `value` (creating it: MySQL clients set variables we do not know).
@@ -125,5 +127,3 @@ impl Session {
         }
     }
 }
-
-

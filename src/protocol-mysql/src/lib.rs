@@ -1,1 +1,115 @@
-//! placeholder
+//! The MySQL wire protocol: handshake, authentication, result encoding and the one map from
+//! [`StatusCode`] to MySQL error numbers. Knows nothing of storage or planning: it calls a
+//! [`QueryHandler`].
+
+mod auth;
+mod errors;
+mod rows;
+mod shim;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use strata_common::{BoxedError, Session};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use auth::scramble_password;
+pub use errors::mysql_error;
+
+/// What one statement produced.
+#[derive(Debug)]
+pub enum Output {
+    /// A result set.
+    Rows {
+        /// Columns.
+        schema: SchemaRef,
+        /// Rows.
+        batches: Vec<RecordBatch>,
+    },
+    /// An OK packet.
+    Affected {
+        /// Affected (loaded) rows.
+        rows: u64,
+        /// Warning count (filtered rows for loads).
+        warnings: u16,
+        /// Info string, e.g. `{'label':'insert_…', 'status':'VISIBLE', 'txnId':'1'}`.
+        info: String,
+    },
+}
+
+impl Output {
+    /// An OK packet with no rows affected.
+    pub fn ok() -> Self {
+        Output::Affected {
+            rows: 0,
+            warnings: 0,
+            info: String::new(),
+        }
+    }
+}
+
+/// A user's stored credential.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// No password.
+    Empty,
+    /// SHA1(SHA1(password)), as MySQL's `mysql_native_password` stores it.
+    DoubleSha1([u8; 20]),
+}
+
+/// What the protocol needs from the rest of the server.
+#[async_trait]
+pub trait QueryHandler: Send + Sync + 'static {
+    /// The credential of `user`, or `None` when the user does not exist.
+    fn credential(&self, user: &str) -> Option<Credential>;
+
+    /// Runs a script of one or more statements; one result per statement run, stopping after
+    /// the first error.
+    async fn execute(&self, session: &mut Session, sql: &str) -> Vec<Result<Output, BoxedError>>;
+
+    /// Switches the current database (COM_INIT_DB and `USE`).
+    async fn use_database(&self, session: &mut Session, db: &str) -> Result<(), BoxedError>;
+
+    /// Called when a connection closes.
+    fn disconnected(&self, _session: &Session) {}
+}
+
+/// Accepts connections until `shutdown` turns true.
+pub async fn serve<H: QueryHandler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    static NEXT_CONN: AtomicU32 = AtomicU32::new(1);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    tracing::debug!(%peer, conn_id, "connection opened");
+                    if let Err(e) = shim::run_connection(stream, handler, conn_id).await {
+                        tracing::debug!(%peer, conn_id, error = %e, "connection ended with error");
+                    }
+                });
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}

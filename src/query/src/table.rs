@@ -1,7 +1,6 @@
 //! A Strata table as a DataFusion table: a snapshot of its segments, pruned by bucket, scanned
 //! as Parquet with row-group and page statistics.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
@@ -13,7 +12,9 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType};
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType,
+};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use strata_catalog::{DistributionMeta, Segment, TableMeta};
@@ -128,10 +129,6 @@ fn hash_value(v: &ScalarValue) -> Option<HashValue<'_>> {
 
 #[async_trait]
 impl TableProvider for StrataTable {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -168,8 +165,7 @@ impl TableProvider for StrataTable {
         let format = ParquetFormat::default()
             .with_options(state.table_options().parquet.clone())
             .with_enable_pruning(true);
-        let options = ListingOptions::new(Arc::new(format))
-            .with_file_extension(".parquet");
+        let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(self.schema.clone());

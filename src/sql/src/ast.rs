@@ -412,7 +412,11 @@ impl fmt::Display for Statement {
                 fmt_filter(f, filter)
             }
             Statement::ShowTables { full, db, filter } => {
-                f.write_str(if *full { "SHOW FULL TABLES" } else { "SHOW TABLES" })?;
+                f.write_str(if *full {
+                    "SHOW FULL TABLES"
+                } else {
+                    "SHOW TABLES"
+                })?;
                 if let Some(db) = db {
                     write!(f, " FROM `{db}`")?;
                 }

@@ -12,6 +12,6 @@ mod parser;
 
 pub use ast::*;
 pub use error::ParseError;
-pub use files::{FilesCall, FILES_SCHEMA, take_files_calls};
+pub use files::{FILES_SCHEMA, FilesCall, take_files_calls};
 pub use parser::parse_sql;
 pub use sqlparser;

@@ -222,10 +222,7 @@ fn parse_create(p: &mut Parser) -> Result<Statement> {
         "VIEW" | "MATERIALIZED" => Err(ParseError::unsupported("CREATE VIEW")),
         "USER" | "ROLE" => Err(ParseError::unsupported("CREATE USER/ROLE")),
         other => p
-            .expected(
-                "DATABASE or TABLE after CREATE",
-                p.peek_token(),
-            )
+            .expected("DATABASE or TABLE after CREATE", p.peek_token())
             .map_err(|e| {
                 if other.is_empty() {
                     e.into()
@@ -254,7 +251,9 @@ fn parse_drop(p: &mut Parser) -> Result<Statement> {
             eat_word(p, "FORCE");
             Ok(Statement::DropTable { name, if_exists })
         }
-        "" => p.expected("DATABASE or TABLE", p.peek_token()).map_err(Into::into),
+        "" => p
+            .expected("DATABASE or TABLE", p.peek_token())
+            .map_err(Into::into),
         other => Err(ParseError::unsupported(format!("DROP {other}"))),
     }
 }

@@ -83,7 +83,10 @@ pub fn hash_columns(columns: &[ArrayRef], rows: usize) -> Result<Vec<u64>, Stora
 
 macro_rules! hash_ints {
     ($arr:expr, $ty:ty, $out:expr) => {{
-        let a = $arr.as_any().downcast_ref::<$ty>().expect("type checked by match");
+        let a = $arr
+            .as_any()
+            .downcast_ref::<$ty>()
+            .expect("type checked by match");
         for (i, acc) in $out.iter_mut().enumerate() {
             let h = if a.is_null(i) {
                 NULL_HASH

@@ -102,15 +102,15 @@ impl DataStore {
 
     /// Every `.parquet` file under the root (relative paths), plus leftover temp files.
     pub async fn list_files(&self) -> Result<Vec<String>, StorageError> {
-        let metas: Vec<_> = self
-            .store
-            .list(None)
-            .try_collect()
-            .await
-            .map_err(|e| StorageError::Store {
-                path: self.root.display().to_string(),
-                source: e,
-            })?;
+        let metas: Vec<_> =
+            self.store
+                .list(None)
+                .try_collect()
+                .await
+                .map_err(|e| StorageError::Store {
+                    path: self.root.display().to_string(),
+                    source: e,
+                })?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
 

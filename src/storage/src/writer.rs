@@ -288,9 +288,13 @@ fn sync_file(path: &std::path::Path) -> Result<(), StorageError> {
         path: path.display().to_string(),
         source: e,
     };
-    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(io)?;
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
     if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
     }
     Ok(())
 }
@@ -316,7 +320,9 @@ fn encode(
     }
     let rows = batch.num_rows();
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1 is valid")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("level 1 is valid"),
+        ))
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Page)
         .build();

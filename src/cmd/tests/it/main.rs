@@ -1,1 +1,7 @@
+//! Integration tests: the real server, spoken to over the MySQL protocol.
 
+mod clients;
+mod crash;
+mod harness;
+mod protocol;
+mod slt;

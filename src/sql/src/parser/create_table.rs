@@ -34,7 +34,10 @@ pub(crate) fn parse_create_table(p: &mut Parser) -> Result<Statement> {
         } else {
             p.expect_token(&Token::LParen)?;
             loop {
-                if matches!(word(p, 0).as_str(), "INDEX" | "KEY" | "PRIMARY" | "CONSTRAINT") {
+                if matches!(
+                    word(p, 0).as_str(),
+                    "INDEX" | "KEY" | "PRIMARY" | "CONSTRAINT"
+                ) {
                     return Err(ParseError::unsupported("index definitions in CREATE TABLE"));
                 }
                 ct.columns.push(column_def(p)?);
@@ -152,9 +155,17 @@ fn column_def(p: &mut Parser) -> Result<ColumnDef> {
             "KEY" => {
                 p.next_token();
             }
-            "SUM" | "MAX" | "MIN" | "REPLACE" | "REPLACE_IF_NOT_NULL" | "HLL_UNION"
-            | "BITMAP_UNION" | "PERCENTILE_UNION" => {
-                return Err(ParseError::unsupported("aggregate columns (AGGREGATE KEY tables)"));
+            "SUM"
+            | "MAX"
+            | "MIN"
+            | "REPLACE"
+            | "REPLACE_IF_NOT_NULL"
+            | "HLL_UNION"
+            | "BITMAP_UNION"
+            | "PERCENTILE_UNION" => {
+                return Err(ParseError::unsupported(
+                    "aggregate columns (AGGREGATE KEY tables)",
+                ));
             }
             "NOT" => {
                 p.next_token();
@@ -200,8 +211,6 @@ fn default_value(p: &mut Parser) -> Result<ColumnDefault> {
             Ok(ColumnDefault::CurrentTimestamp)
         }
         Token::LParen => Err(ParseError::unsupported("expression defaults")),
-        _ => p
-            .expected("a default value", t)
-            .map_err(Into::into),
+        _ => p.expected("a default value", t).map_err(Into::into),
     }
 }

@@ -22,7 +22,10 @@ pub(crate) fn parse_insert(p: &mut Parser) -> Result<Statement> {
     } else {
         InsertTarget::Table(table_name(p)?)
     };
-    if matches!(word(p, 0).as_str(), "PARTITION" | "PARTITIONS" | "TEMPORARY") {
+    if matches!(
+        word(p, 0).as_str(),
+        "PARTITION" | "PARTITIONS" | "TEMPORARY"
+    ) {
         return Err(ParseError::unsupported("INSERT into named partitions"));
     }
     let (mut label, mut columns, mut by_name) = (None, None, false);
@@ -71,4 +74,3 @@ fn starts_query(p: &Parser) -> bool {
             && matches!(w.value.to_ascii_uppercase().as_str(), "SELECT" | "WITH" | "VALUES")
     )
 }
-

@@ -55,7 +55,9 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
             p.next_token();
             Ok(Statement::ShowProcesslist)
         }
-        "" => p.expected("what to SHOW", p.peek_token()).map_err(Into::into),
+        "" => p
+            .expected("what to SHOW", p.peek_token())
+            .map_err(Into::into),
         other => Err(ParseError::unsupported(format!("SHOW {other}"))),
     }
 }

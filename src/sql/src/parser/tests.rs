@@ -80,7 +80,8 @@ fn create_table_clauses_and_types() {
 
 #[test]
 fn ctas() {
-    let Statement::CreateTable(ct) = one("CREATE TABLE t3 AS SELECT a, b FROM t WHERE a > 1") else {
+    let Statement::CreateTable(ct) = one("CREATE TABLE t3 AS SELECT a, b FROM t WHERE a > 1")
+    else {
         panic!()
     };
     assert!(ct.columns.is_empty());
@@ -133,7 +134,10 @@ fn files_calls_are_cut_out() {
     };
     let calls = take_files_calls(&mut q).unwrap();
     assert_eq!(calls.len(), 2);
-    assert_eq!(calls[0].properties[0], ("path".into(), "s3://b/k.parquet".into()));
+    assert_eq!(
+        calls[0].properties[0],
+        ("path".into(), "s3://b/k.parquet".into())
+    );
     assert_eq!(calls[1].table, "f1");
     let text = q.to_string();
     assert!(text.contains("__strata_files.f0 AS f"), "{text}");

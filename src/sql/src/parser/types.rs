@@ -26,7 +26,9 @@ impl TypeParser {
     fn ty(&mut self, p: &mut Parser) -> Result<SrType> {
         let name = word(p, 0);
         if name.is_empty() {
-            return p.expected("a column type", p.peek_token()).map_err(Into::into);
+            return p
+                .expected("a column type", p.peek_token())
+                .map_err(Into::into);
         }
         p.next_token();
         let t = match name.as_str() {

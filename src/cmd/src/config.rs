@@ -1,0 +1,112 @@
+//! Configuration: defaults < TOML file < `STRATA_*` environment < command line.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Command line of `strata`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Strata: a StarRocks-compatible analytical database"
+)]
+pub struct Args {
+    /// TOML config file (keys: data_dir, mysql_addr, http_addr, log).
+    #[arg(long, env = "STRATA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./strata-data].
+    #[arg(long, env = "STRATA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// MySQL protocol address [default: 127.0.0.1:9030].
+    #[arg(long, env = "STRATA_MYSQL_ADDR")]
+    pub mysql_addr: Option<String>,
+    /// HTTP address for /api/health and /metrics [default: 127.0.0.1:8030].
+    #[arg(long, env = "STRATA_HTTP_ADDR")]
+    pub http_addr: Option<String>,
+    /// Log filter, e.g. `info` or `strata=debug` [default: info].
+    #[arg(long, env = "STRATA_LOG")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    mysql_addr: Option<String>,
+    http_addr: Option<String>,
+    log: Option<String>,
+}
+
+/// Effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// MySQL protocol address.
+    pub mysql_addr: String,
+    /// HTTP address.
+    pub http_addr: String,
+    /// Log filter.
+    pub log: String,
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML or unknown keys.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: toml::de::Error,
+    },
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("strata-data"),
+            mysql_addr: "127.0.0.1:9030".into(),
+            http_addr: "127.0.0.1:8030".into(),
+            log: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Merges defaults, the config file, environment and arguments (clap already folded the
+    /// environment into `args`).
+    pub fn from_args(args: Args) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source: e,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
+                    path: p.display().to_string(),
+                    source: e,
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let d = Config::default();
+        Ok(Config {
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or(d.data_dir),
+            mysql_addr: args.mysql_addr.or(file.mysql_addr).unwrap_or(d.mysql_addr),
+            http_addr: args.http_addr.or(file.http_addr).unwrap_or(d.http_addr),
+            log: args.log.or(file.log).unwrap_or(d.log),
+        })
+    }
+}

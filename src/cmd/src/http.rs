@@ -1,0 +1,123 @@
+//! HTTP: `GET /api/health` and `GET /metrics` (Prometheus text format).
+
+use std::convert::Infallible;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use strata_frontend::Frontend;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    fe: Arc<Frontend>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let fe = fe.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(fe.clone(), req));
+                    let _ = Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn respond(status: StatusCode, ctype: &str, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    if let Ok(v) = ctype.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+async fn handle(
+    fe: Arc<Frontend>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    Ok(match (req.method().as_str(), path.as_str()) {
+        ("GET", "/api/health") => match fe.catalog().list_databases() {
+            Ok(_) => respond(
+                StatusCode::OK,
+                "application/json",
+                r#"{"status":"OK","msg":"Success"}"#.into(),
+            ),
+            Err(e) => respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "application/json",
+                format!(
+                    r#"{{"status":"FAILED","msg":"{}"}}"#,
+                    e.to_string().replace('"', "'")
+                ),
+            ),
+        },
+        ("GET", "/metrics") => match metrics(&fe) {
+            Ok(text) => respond(StatusCode::OK, "text/plain; version=0.0.4", text),
+            Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e),
+        },
+        _ => respond(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+    })
+}
+
+fn metrics(fe: &Frontend) -> Result<String, String> {
+    let cat = fe.catalog();
+    let dbs = cat.list_databases().map_err(|e| e.to_string())?;
+    let tables = cat.all_tables().map_err(|e| e.to_string())?;
+    let loads = cat.list_loads().map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP strata_up Whether the server is serving.\n# TYPE strata_up gauge\nstrata_up 1"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP strata_databases Databases in the catalog.\n# TYPE strata_databases gauge\nstrata_databases {}",
+        dbs.len()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP strata_tables Tables in the catalog.\n# TYPE strata_tables gauge\nstrata_tables {}",
+        tables.len()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP strata_loads Load jobs by state.\n# TYPE strata_loads gauge"
+    );
+    for state in ["LOADING", "FINISHED", "CANCELLED"] {
+        let n = loads.iter().filter(|l| l.state == state).count();
+        let _ = writeln!(out, "strata_loads{{state=\"{state}\"}} {n}");
+    }
+    let rows: u64 = loads
+        .iter()
+        .filter(|l| l.state == "FINISHED")
+        .map(|l| l.sink_rows)
+        .sum();
+    let filtered: u64 = loads.iter().map(|l| l.filtered_rows).sum();
+    let _ = writeln!(
+        out,
+        "# HELP strata_load_rows_total Rows committed by loads.\n# TYPE strata_load_rows_total counter\nstrata_load_rows_total {rows}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP strata_load_filtered_rows_total Rows rejected by loads.\n# TYPE strata_load_filtered_rows_total counter\nstrata_load_filtered_rows_total {filtered}"
+    );
+    Ok(out)
+}

@@ -1,0 +1,89 @@
+//! The `strata` binary's wiring: configuration, the MySQL and HTTP listeners, shutdown.
+
+mod config;
+mod http;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use strata_frontend::Frontend;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{Args, Config, ConfigError};
+
+/// A running server.
+pub struct Server {
+    /// Address the MySQL protocol listens on.
+    pub mysql_addr: SocketAddr,
+    /// Address the HTTP API listens on.
+    pub http_addr: SocketAddr,
+    /// The frontend (tests inspect the catalog and inject faults through it).
+    pub frontend: Arc<Frontend>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The data directory could not be opened.
+    #[error("cannot open the data directory: {0}")]
+    Open(#[from] strata_frontend::FrontendError),
+}
+
+impl Server {
+    /// Opens the data directory and starts listening.
+    pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let frontend = Frontend::open(&config.data_dir).await?;
+        let bind = |addr: String| async move {
+            TcpListener::bind(&addr)
+                .await
+                .map_err(|e| StartError::Bind { addr, source: e })
+        };
+        let mysql = bind(config.mysql_addr.clone()).await?;
+        let http = bind(config.http_addr.clone()).await?;
+        let mysql_addr = mysql.local_addr().map_err(|e| StartError::Bind {
+            addr: config.mysql_addr.clone(),
+            source: e,
+        })?;
+        let http_addr = http.local_addr().map_err(|e| StartError::Bind {
+            addr: config.http_addr.clone(),
+            source: e,
+        })?;
+        let (tx, rx) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(strata_protocol_mysql::serve(
+                mysql,
+                frontend.clone(),
+                rx.clone(),
+            )),
+            tokio::spawn(http::serve(http, frontend.clone(), rx)),
+        ];
+        tracing::info!(%mysql_addr, %http_addr, data_dir = %config.data_dir.display(), "Strata is ready");
+        Ok(Self {
+            mysql_addr,
+            http_addr,
+            frontend,
+            shutdown: tx,
+            tasks,
+        })
+    }
+
+    /// Stops accepting connections and waits for the listeners to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Starting a server in-process on free ports with a temporary data directory.
+
+use std::path::{Path, PathBuf};
+
+use mysql_async::prelude::Queryable;
+use strata::{Config, Server};
+
+/// A server for one test, with its data directory.
+pub struct TestServer {
+    pub server: Server,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server on `127.0.0.1:0` over a fresh data directory.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = start_at(dir.path()).await;
+        Self { server, dir }
+    }
+
+    /// The MySQL port.
+    pub fn port(&self) -> u16 {
+        self.server.mysql_addr.port()
+    }
+
+    /// A connection, optionally to a database.
+    pub async fn conn(&self, db: Option<&str>) -> mysql_async::Conn {
+        connect(self.port(), db).await
+    }
+}
+
+/// Starts a server over `dir`.
+pub async fn start_at(dir: &Path) -> Server {
+    let config = Config {
+        data_dir: dir.to_path_buf(),
+        mysql_addr: "127.0.0.1:0".into(),
+        http_addr: "127.0.0.1:0".into(),
+        log: "warn".into(),
+    };
+    Server::start(&config).await.expect("server starts")
+}
+
+/// Connects as root with no password.
+pub async fn connect(port: u16, db: Option<&str>) -> mysql_async::Conn {
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(port)
+        .user(Some("root"))
+        .db_name(db)
+        .prefer_socket(false);
+    mysql_async::Conn::new(opts).await.expect("connects")
+}
+
+/// Runs a statement, panicking with the server's message on error.
+pub async fn exec(conn: &mut mysql_async::Conn, sql: &str) {
+    conn.query_drop(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The workspace root (for tests/slt and scripts).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}

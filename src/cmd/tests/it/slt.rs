@@ -1,0 +1,169 @@
+//! Runs the `.slt` files under `tests/slt/<area>/` over the MySQL protocol.
+//!
+//! Each file runs against a fresh database named after it. Set `STRATA_SLT_REWRITE=1` to
+//! rewrite expected results in place.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+use crate::harness::{TestServer, connect, exec, workspace_root};
+
+struct MysqlDb {
+    conn: mysql_async::Conn,
+}
+
+fn render(v: &mysql_async::Value) -> String {
+    use mysql_async::Value;
+    match v {
+        Value::NULL => "NULL".into(),
+        Value::Bytes(b) => {
+            let s = String::from_utf8_lossy(b).to_string();
+            if s.is_empty() { "(empty)".into() } else { s }
+        }
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Double(d) => d.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[async_trait]
+impl sqllogictest::AsyncDB for MysqlDb {
+    type Error = mysql_async::Error;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, Self::Error> {
+        let mut result = self.conn.query_iter(sql).await?;
+        let columns = result.columns();
+        let has_columns = columns.as_ref().is_some_and(|c| !c.is_empty());
+        let ncols = columns.as_ref().map(|c| c.len()).unwrap_or(0);
+        let rows: Vec<mysql_async::Row> = result.collect().await?;
+        let affected = result.affected_rows();
+        drop(result);
+        if !has_columns {
+            return Ok(DBOutput::StatementComplete(affected));
+        }
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                (0..ncols)
+                    .map(|i| render(r.as_ref(i).unwrap_or(&mysql_async::Value::NULL)))
+                    .collect()
+            })
+            .collect();
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; ncols],
+            rows,
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "strata"
+    }
+
+    async fn sleep(dur: std::time::Duration) {
+        tokio::time::sleep(dur).await;
+    }
+}
+
+/// Like the default validator, but a value holding newlines (SHOW CREATE TABLE) spans lines.
+fn multiline_validator(
+    normalizer: sqllogictest::Normalizer,
+    actual: &[Vec<String>],
+    expected: &[String],
+) -> bool {
+    let actual: Vec<String> = actual
+        .iter()
+        .flat_map(|row| {
+            row.join(" ")
+                .split('\n')
+                .map(|l| normalizer(&l.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let expected: Vec<String> = expected.iter().map(normalizer).collect();
+    actual == expected
+}
+
+async fn run_file(port: u16, path: &Path) {
+    let stem = path
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .replace('-', "_");
+    let db = format!("slt_{stem}");
+    let mut admin = connect(port, None).await;
+    exec(&mut admin, &format!("CREATE DATABASE IF NOT EXISTS {db}")).await;
+    let make = move || {
+        let db = db.clone();
+        async move {
+            Ok::<_, mysql_async::Error>(MysqlDb {
+                conn: connect(port, Some(&db)).await,
+            })
+        }
+    };
+    let mut runner = sqllogictest::Runner::new(make);
+    runner.with_validator(multiline_validator);
+    if std::env::var("STRATA_SLT_REWRITE").is_ok() {
+        runner
+            .update_test_file(
+                path,
+                " ",
+                multiline_validator,
+                sqllogictest::default_normalizer,
+                sqllogictest::default_column_validator,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("rewriting {}: {e}", path.display()));
+        return;
+    }
+    if let Err(e) = runner.run_file_async(path).await {
+        panic!("{}:\n{}", path.display(), e.display(true));
+    }
+}
+
+async fn run_area(area: &str) {
+    let dir = workspace_root().join("tests/slt").join(area);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .slt files in {}", dir.display());
+    let server = TestServer::start().await;
+    for f in files {
+        run_file(server.port(), &f).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_ddl() {
+    run_area("ddl").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_query() {
+    run_area("query").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_insert() {
+    run_area("insert").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_errors() {
+    run_area("errors").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_mysql_compat() {
+    run_area("mysql_compat").await;
+}

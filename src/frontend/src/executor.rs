@@ -1,0 +1,109 @@
+//! Statement dispatch: one match over the statement enum, one module per heavy statement.
+
+use strata_common::{Session, StatusCode};
+use strata_protocol_mysql::Output;
+use strata_sql::{Statement, parse_sql};
+
+use crate::{Frontend, FrontendError, Result, admin, ddl, insert, query, show};
+
+/// Parses and runs a script; stops at the first failing statement.
+pub(crate) async fn run_script(
+    fe: &Frontend,
+    session: &mut Session,
+    sql: &str,
+) -> Vec<Result<Output>> {
+    let stmts = match parse_sql(sql) {
+        Ok(s) => s,
+        Err(e) => return vec![Err(e.into())],
+    };
+    let mut out = Vec::with_capacity(stmts.len());
+    for stmt in stmts {
+        let keep_warnings = matches!(stmt, Statement::ShowWarnings);
+        if !keep_warnings {
+            session.warnings.clear();
+        }
+        let res = execute(fe, session, stmt).await;
+        let failed = res.is_err();
+        if let Err(e) = &res {
+            tracing::debug!(conn = session.conn_id, error = %e, "statement failed");
+        }
+        out.push(res);
+        if failed {
+            break;
+        }
+    }
+    if out.is_empty() {
+        out.push(Ok(Output::ok()));
+    }
+    out
+}
+
+async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Result<Output> {
+    match stmt {
+        Statement::Query(q) => query::run_query(fe, session, *q).await,
+        Statement::Insert(ins) => insert::run_insert(fe, session, *ins).await,
+        Statement::CreateTable(ct) => ddl::create_table(fe, session, *ct).await,
+        Statement::CreateDatabase {
+            name,
+            if_not_exists,
+        } => ddl::create_database(fe, &name, if_not_exists),
+        Statement::DropDatabase { name, if_exists } => {
+            ddl::drop_database(fe, session, &name, if_exists).await
+        }
+        Statement::DropTable { name, if_exists } => {
+            ddl::drop_table(fe, session, &name, if_exists).await
+        }
+        Statement::TruncateTable(name) => ddl::truncate_table(fe, session, &name).await,
+        Statement::Use(db) => {
+            use_database(fe, session, &db)?;
+            Ok(Output::ok())
+        }
+        Statement::Describe(name) => ddl::describe(fe, session, &name),
+        Statement::DescribeFiles(_) => Err(FrontendError::new(
+            StatusCode::Unsupported,
+            "DESC FILES() is not supported yet",
+        )),
+        Statement::ShowCreateTable(name) => ddl::show_create_table(fe, session, &name),
+        Statement::ShowCreateDatabase(name) => show::show_create_database(fe, &name),
+        Statement::ShowDatabases(f) => show::show_databases(fe, f.as_ref()),
+        Statement::ShowTables { full, db, filter } => {
+            show::show_tables(fe, session, full, db.as_deref(), filter.as_ref())
+        }
+        Statement::ShowVariables(f) => show::show_variables(session, f.as_ref()),
+        Statement::ShowWarnings => show::show_warnings(session),
+        Statement::ShowProcesslist => show::show_processlist(session),
+        Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),
+        Statement::AdminShowFrontendConfig(like) => admin::show_config(fe, like.as_deref()),
+        Statement::Set(assignments) => admin::set_variables(session, &assignments),
+        Statement::TransactionControl(_) => Ok(Output::ok()),
+    }
+}
+
+/// `USE db` / COM_INIT_DB.
+pub(crate) fn use_database(fe: &Frontend, session: &mut Session, db: &str) -> Result<()> {
+    let db = db.trim().trim_end_matches(';').trim_matches('`');
+    let db = db.rsplit('.').next().unwrap_or(db);
+    if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
+        session.database = Some(strata_query::info_schema::NAME.to_string());
+        return Ok(());
+    }
+    if !fe.catalog.database_exists(db)? {
+        return Err(FrontendError::new(
+            StatusCode::DatabaseNotFound,
+            format!("Unknown database '{db}'"),
+        ));
+    }
+    session.database = Some(db.to_string());
+    Ok(())
+}
+
+/// The database a `[db.]table` name refers to.
+pub(crate) fn database_of<'a>(session: &'a Session, db: Option<&'a str>) -> Result<&'a str> {
+    match db.or(session.database.as_deref()) {
+        Some(d) => Ok(d),
+        None => Err(FrontendError::new(
+            StatusCode::NoDatabaseSelected,
+            "No database selected",
+        )),
+    }
+}

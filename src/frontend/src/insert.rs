@@ -1,0 +1,379 @@
+//! INSERT INTO/OVERWRITE and CREATE TABLE AS SELECT: both are a load [`Job`].
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use strata_catalog::{ColumnMeta, CreateTableRequest, TableDef};
+use strata_common::types::{SrType, VARCHAR_MAX};
+use strata_common::{Session, StatusCode, Warning};
+use strata_protocol_mysql::Output;
+use strata_query::ResolvedTables;
+use strata_query::types::{sr_type, table_schema};
+use strata_sql::sqlparser::ast::Statement as SpStatement;
+use strata_sql::{CreateTable, Insert, InsertTarget};
+
+use crate::executor::database_of;
+use crate::load::{ColumnSource, Converter, Job, LoadOutcome, LoadSpec, Target};
+use crate::query::{plan, timeout_secs};
+use crate::{Frontend, FrontendError, Result, ddl};
+
+fn invalid(msg: impl Into<String>) -> FrontendError {
+    FrontendError::new(StatusCode::InvalidArguments, msg)
+}
+
+/// Load options from PROPERTIES over session variables.
+struct LoadOptions {
+    strict: bool,
+    max_filter_ratio: f64,
+    timeout_s: u64,
+}
+
+fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOptions> {
+    let mut o = LoadOptions {
+        strict: session
+            .vars
+            .get_bool("enable_insert_strict")
+            .unwrap_or(true),
+        max_filter_ratio: session
+            .vars
+            .get("insert_max_filter_ratio")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0),
+        timeout_s: timeout_secs(session, "insert_timeout"),
+    };
+    for (k, v) in props {
+        match k.to_ascii_lowercase().as_str() {
+            "strict_mode" => {
+                o.strict = match v.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(invalid(format!(
+                            "Invalid strict_mode: '{v}'. Expected true or false"
+                        )));
+                    }
+                }
+            }
+            "max_filter_ratio" => {
+                o.max_filter_ratio = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| (0.0..=1.0).contains(r))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "Invalid max_filter_ratio: '{v}'. Expected values should be between 0.0 and 1.0"
+                        ))
+                    })?;
+            }
+            "timeout" => {
+                o.timeout_s = v.parse::<u64>().ok().filter(|t| *t > 0).ok_or_else(|| {
+                    invalid(format!(
+                        "Invalid timeout: '{v}'. Expected a positive number of seconds"
+                    ))
+                })?;
+            }
+            "dry_run" => {
+                return Err(FrontendError::new(
+                    StatusCode::Unsupported,
+                    "PROPERTIES(\"dry_run\") is not supported yet",
+                ));
+            }
+            other => {
+                return Err(invalid(format!(
+                    "Unknown property '{other}' for INSERT; supported: timeout, max_filter_ratio, strict_mode"
+                )));
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn check_label(label: &str) -> Result<()> {
+    let ok = !label.is_empty()
+        && label.len() <= 128
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "Invalid label '{label}': a label has 1 to 128 characters from [A-Za-z0-9_-]"
+        )))
+    }
+}
+
+fn info(o: &LoadOutcome) -> String {
+    format!(
+        "{{'label':'{}', 'status':'VISIBLE', 'txnId':'{}'}}",
+        o.label, o.txn_id
+    )
+}
+
+fn finish(session: &mut Session, o: LoadOutcome) -> Output {
+    session.warnings = o
+        .errors
+        .iter()
+        .take(64)
+        .map(|e| Warning {
+            level: "Warning".into(),
+            code: 1366,
+            message: format!(
+                "row {}, column '{}', value {}: {}",
+                e.row,
+                e.column,
+                e.value
+                    .as_deref()
+                    .map(|v| format!("'{v}'"))
+                    .unwrap_or("NULL".into()),
+                e.reason
+            ),
+        })
+        .collect();
+    Output::Affected {
+        rows: o.loaded,
+        warnings: o.filtered.min(u64::from(u16::MAX)) as u16,
+        info: info(&o),
+    }
+}
+
+async fn plan_source(
+    fe: &Frontend,
+    session: &Session,
+    source: Box<strata_sql::sqlparser::ast::Query>,
+) -> Result<(SessionContext, LogicalPlan, SchemaRef)> {
+    let (ctx, plan) = plan(
+        fe,
+        session,
+        SpStatement::Query(source),
+        ResolvedTables::default(),
+    )
+    .await?;
+    let schema = Arc::new(plan.schema().as_arrow().clone());
+    Ok((ctx, plan, schema))
+}
+
+async fn execute(
+    job: Job<'_>,
+    ctx: SessionContext,
+    plan: LogicalPlan,
+    converter: Converter,
+) -> Result<LoadOutcome> {
+    let stream = match ctx.execute_logical_plan(plan).await {
+        Ok(df) => df.execute_stream().await,
+        Err(e) => Err(e),
+    };
+    match stream {
+        Ok(s) => job.run(s, converter).await,
+        Err(e) => Err(job.fail(e.into())),
+    }
+}
+
+pub(crate) async fn run_insert(
+    fe: &Frontend,
+    session: &mut Session,
+    ins: Insert,
+) -> Result<Output> {
+    let InsertTarget::Table(name) = &ins.target else {
+        return Err(FrontendError::new(
+            StatusCode::Unsupported,
+            "INSERT INTO FILES() is not supported yet",
+        ));
+    };
+    let table = ddl::table(fe, session, name)?;
+    let opts = load_options(session, &ins.properties)?;
+    let label = match &ins.label {
+        Some(l) => {
+            check_label(l)?;
+            l.clone()
+        }
+        None => format!("insert_{}", uuid::Uuid::new_v4()),
+    };
+    let spec = LoadSpec {
+        label,
+        db: table.db.clone(),
+        table_name: table.name.clone(),
+        target: Target::Existing(table.clone()),
+        overwrite: ins.overwrite,
+        strict: opts.strict,
+        max_filter_ratio: opts.max_filter_ratio,
+        timeout_s: opts.timeout_s,
+        load_type: "INSERT",
+        sql: ins.to_string(),
+    };
+    let job = Job::begin(fe, spec)?;
+    let prepared = async {
+        let (ctx, plan, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
+        let sources = map_columns(&table.def, &table.name, &ins, &src_schema)?;
+        let converter = Converter {
+            schema: table_schema(&table.def),
+            columns: table.def.columns.clone(),
+            sources,
+            strict: opts.strict,
+        };
+        Ok::<_, FrontendError>((ctx, plan, converter))
+    }
+    .await;
+    let (ctx, plan, converter) = match prepared {
+        Ok(p) => p,
+        Err(e) => return Err(job.fail(e)),
+    };
+    let outcome = execute(job, ctx, plan, converter).await?;
+    Ok(finish(session, outcome))
+}
+
+/// Maps each target column to a source column (positional, listed, or by name).
+fn map_columns(
+    def: &TableDef,
+    table: &str,
+    ins: &Insert,
+    src: &SchemaRef,
+) -> Result<Vec<ColumnSource>> {
+    let mut sources = vec![ColumnSource::Default; def.columns.len()];
+    let unknown = |c: &str| {
+        FrontendError::new(
+            StatusCode::ColumnNotFound,
+            format!("Unknown column '{c}' in '{table}'"),
+        )
+    };
+    let mismatch = |target: usize, source: usize| {
+        FrontendError::new(
+            StatusCode::ColumnCountMismatch,
+            format!(
+                "Inserted target column count: {target} doesn't match select/value column count: {source}"
+            ),
+        )
+    };
+    if ins.by_name {
+        for (si, f) in src.fields().iter().enumerate() {
+            let ti = def
+                .column_index(f.name())
+                .ok_or_else(|| unknown(f.name()))?;
+            sources[ti] = ColumnSource::Source(si);
+        }
+        return Ok(sources);
+    }
+    let targets: Vec<usize> = match &ins.columns {
+        None => (0..def.columns.len()).collect(),
+        Some(cols) => {
+            let mut v = Vec::new();
+            for c in cols {
+                let ti = def.column_index(c).ok_or_else(|| unknown(c))?;
+                if v.contains(&ti) {
+                    return Err(FrontendError::new(
+                        StatusCode::DuplicateColumn,
+                        format!("Column '{c}' specified twice"),
+                    ));
+                }
+                v.push(ti);
+            }
+            v
+        }
+    };
+    if targets.len() != src.fields().len() {
+        return Err(mismatch(targets.len(), src.fields().len()));
+    }
+    for (si, ti) in targets.into_iter().enumerate() {
+        sources[ti] = ColumnSource::Source(si);
+    }
+    Ok(sources)
+}
+
+/// CTAS column type: StarRocks turns FLOAT/DOUBLE into DECIMAL(38,9).
+fn ctas_type(t: SrType) -> SrType {
+    match t {
+        SrType::Float | SrType::Double => SrType::Decimal(38, 9),
+        SrType::Varchar(_) => SrType::Varchar(VARCHAR_MAX),
+        other => other,
+    }
+}
+
+pub(crate) async fn run_ctas(
+    fe: &Frontend,
+    session: &mut Session,
+    ct: CreateTable,
+) -> Result<Output> {
+    let db = database_of(session, ct.name.db.as_deref())?.to_string();
+    if fe.catalog.get_table(&db, &ct.name.table)?.is_some() {
+        if ct.if_not_exists {
+            return Ok(Output::ok());
+        }
+        return Err(FrontendError::new(
+            StatusCode::TableAlreadyExists,
+            format!("Table '{}' already exists", ct.name.table),
+        ));
+    }
+    let query = ct
+        .query
+        .clone()
+        .expect("run_ctas is only called for CREATE TABLE ... AS");
+    let (ctx, plan, src_schema) = plan_source(fe, session, query).await?;
+    if !ct.column_names.is_empty() && ct.column_names.len() != src_schema.fields().len() {
+        return Err(FrontendError::new(
+            StatusCode::ColumnCountMismatch,
+            format!(
+                "Number of columns don't equal number of SELECT statement's select list: {} vs {}",
+                ct.column_names.len(),
+                src_schema.fields().len()
+            ),
+        ));
+    }
+    let mut columns = Vec::with_capacity(src_schema.fields().len());
+    for (i, f) in src_schema.fields().iter().enumerate() {
+        let name = ct
+            .column_names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| f.name().clone());
+        let ty = sr_type(f.data_type()).ok_or_else(|| {
+            FrontendError::new(
+                StatusCode::Unsupported,
+                format!(
+                    "column '{name}' has type {} which tables cannot store",
+                    f.data_type()
+                ),
+            )
+        })?;
+        columns.push(ColumnMeta {
+            name,
+            ty: ctas_type(ty),
+            nullable: true,
+            default: None,
+            comment: String::new(),
+            is_key: false,
+        });
+    }
+    let def = ddl::table_def(fe, &ct, columns)?;
+    let table_id = fe.catalog.next_id("table")?;
+    let opts = load_options(session, &[])?;
+    let spec = LoadSpec {
+        label: format!("insert_{}", uuid::Uuid::new_v4()),
+        db: db.clone(),
+        table_name: ct.name.table.clone(),
+        target: Target::Create(
+            CreateTableRequest {
+                db,
+                name: ct.name.table.clone(),
+                def: def.clone(),
+            },
+            table_id,
+        ),
+        overwrite: false,
+        strict: opts.strict,
+        max_filter_ratio: opts.max_filter_ratio,
+        timeout_s: opts.timeout_s,
+        load_type: "INSERT",
+        sql: ct.to_string(),
+    };
+    let job = Job::begin(fe, spec)?;
+    let converter = Converter {
+        schema: table_schema(&def),
+        columns: def.columns.clone(),
+        sources: (0..def.columns.len()).map(ColumnSource::Source).collect(),
+        strict: opts.strict,
+    };
+    let outcome = execute(job, ctx, plan, converter).await?;
+    Ok(finish(session, outcome))
+}

@@ -1,0 +1,95 @@
+//! SELECT (and EXPLAIN): resolve tables, name columns as MySQL does, plan and run on DataFusion.
+
+use std::time::Duration;
+
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DfStatement;
+use strata_common::{Session, StatusCode};
+use strata_protocol_mysql::Output;
+use strata_query::ResolvedTables;
+use strata_sql::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr, Statement};
+use strata_sql::take_files_calls;
+
+use crate::resolve::{fix_column_case, resolve_tables};
+use crate::{Frontend, FrontendError, Result};
+
+/// Gives unaliased, non-column projections of the outermost SELECT their SQL text as name,
+/// as MySQL does (`SELECT 1` names its column `1`, not DataFusion's `Int64(1)`).
+pub(crate) fn name_projections(stmt: &mut Statement) {
+    let Statement::Query(q) = stmt else {
+        return;
+    };
+    let SetExpr::Select(select) = q.body.as_mut() else {
+        return;
+    };
+    for item in &mut select.projection {
+        if let SelectItem::UnnamedExpr(expr) = item
+            && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+        {
+            let alias = Ident::with_quote('`', expr.to_string());
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias,
+            };
+        }
+    }
+}
+
+/// Plans a statement whose tables are resolved into a fresh context.
+pub(crate) async fn plan(
+    fe: &Frontend,
+    session: &Session,
+    mut stmt: Statement,
+    resolved: ResolvedTables,
+) -> Result<(SessionContext, LogicalPlan)> {
+    if !take_files_calls(&mut stmt)?.is_empty() {
+        return Err(FrontendError::new(
+            StatusCode::Unsupported,
+            "FILES() is not supported yet",
+        ));
+    }
+    let resolved = resolve_tables(fe, session, &stmt, resolved)?;
+    fix_column_case(&mut stmt, &resolved.column_names());
+    name_projections(&mut stmt);
+    let ctx = fe.engine.context(session, resolved)?;
+    let plan = ctx
+        .state()
+        .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
+        .await?;
+    Ok((ctx, plan))
+}
+
+/// The statement timeout of a session, in seconds.
+pub(crate) fn timeout_secs(session: &Session, var: &str) -> u64 {
+    session
+        .vars
+        .get(var)
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(300)
+}
+
+pub(crate) async fn run_query(
+    fe: &Frontend,
+    session: &mut Session,
+    stmt: Statement,
+) -> Result<Output> {
+    let secs = timeout_secs(session, "query_timeout");
+    let work = async {
+        let (ctx, plan) = plan(fe, session, stmt, ResolvedTables::default()).await?;
+        let df = ctx.execute_logical_plan(plan).await?;
+        let schema = df.schema().inner().clone();
+        let batches = df.collect().await?;
+        Ok::<_, FrontendError>(Output::Rows { schema, batches })
+    };
+    match tokio::time::timeout(Duration::from_secs(secs), work).await {
+        Ok(r) => r,
+        Err(_) => Err(FrontendError::new(
+            StatusCode::Cancelled,
+            format!(
+                "Query reached its timeout of {secs} seconds, please increase the 'query_timeout' session variable"
+            ),
+        )),
+    }
+}

@@ -1,0 +1,148 @@
+//! SHOW statements answered from the catalog and the session.
+
+use strata_common::{Session, StatusCode};
+use strata_protocol_mysql::Output;
+use strata_sql::ShowFilter;
+
+use crate::admin::string_table;
+use crate::executor::database_of;
+use crate::{Frontend, FrontendError, Result};
+
+/// SQL `LIKE` with `%` and `_`, case-insensitive as MySQL's default collation.
+pub(crate) fn like_match(pattern: &str, s: &str) -> bool {
+    fn rec(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('%') => (0..=s.len()).any(|i| rec(&p[1..], &s[i..])),
+            Some('_') => !s.is_empty() && rec(&p[1..], &s[1..]),
+            Some('\\') if p.len() > 1 => !s.is_empty() && s[0] == p[1] && rec(&p[2..], &s[1..]),
+            Some(c) => !s.is_empty() && s[0] == *c && rec(&p[1..], &s[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let s: Vec<char> = s.to_lowercase().chars().collect();
+    rec(&p, &s)
+}
+
+fn keep(filter: Option<&ShowFilter>, value: &str) -> Result<bool> {
+    match filter {
+        None => Ok(true),
+        Some(ShowFilter::Like(p)) => Ok(like_match(p, value)),
+        Some(ShowFilter::Where(_)) => Err(FrontendError::new(
+            StatusCode::Unsupported,
+            "SHOW ... WHERE is not supported yet; use LIKE",
+        )),
+    }
+}
+
+pub(crate) fn show_databases(fe: &Frontend, filter: Option<&ShowFilter>) -> Result<Output> {
+    let mut names = fe.catalog.list_databases()?;
+    names.push(strata_query::info_schema::NAME.to_string());
+    names.sort();
+    let mut rows = Vec::new();
+    for n in names {
+        if keep(filter, &n)? {
+            rows.push(vec![n]);
+        }
+    }
+    Ok(string_table(&["Database"], rows))
+}
+
+pub(crate) fn show_tables(
+    fe: &Frontend,
+    session: &Session,
+    full: bool,
+    db: Option<&str>,
+    filter: Option<&ShowFilter>,
+) -> Result<Output> {
+    let db = database_of(session, db)?;
+    let names: Vec<String> = if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
+        strata_query::info_schema::TABLES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        fe.catalog.list_tables(db)?
+    };
+    let col = format!("Tables_in_{db}");
+    let mut rows = Vec::new();
+    for n in names {
+        if keep(filter, &n)? {
+            if full {
+                rows.push(vec![n, "BASE TABLE".to_string()]);
+            } else {
+                rows.push(vec![n]);
+            }
+        }
+    }
+    if full {
+        Ok(string_table(&[&col, "Table_type"], rows))
+    } else {
+        Ok(string_table(&[&col], rows))
+    }
+}
+
+pub(crate) fn show_create_database(fe: &Frontend, name: &str) -> Result<Output> {
+    if !fe.catalog.database_exists(name)? {
+        return Err(FrontendError::new(
+            StatusCode::DatabaseNotFound,
+            format!("Unknown database '{name}'"),
+        ));
+    }
+    Ok(string_table(
+        &["Database", "Create Database"],
+        vec![vec![name.to_string(), format!("CREATE DATABASE `{name}`")]],
+    ))
+}
+
+pub(crate) fn show_variables(session: &Session, filter: Option<&ShowFilter>) -> Result<Output> {
+    let mut rows = Vec::new();
+    for (k, v) in session.vars.iter() {
+        if keep(filter, k)? {
+            rows.push(vec![k.to_string(), v.to_string()]);
+        }
+    }
+    Ok(string_table(&["Variable_name", "Value"], rows))
+}
+
+pub(crate) fn show_warnings(session: &Session) -> Result<Output> {
+    let rows = session
+        .warnings
+        .iter()
+        .map(|w| vec![w.level.clone(), w.code.to_string(), w.message.clone()])
+        .collect();
+    Ok(string_table(&["Level", "Code", "Message"], rows))
+}
+
+pub(crate) fn show_processlist(session: &Session) -> Result<Output> {
+    let rows = vec![vec![
+        session.conn_id.to_string(),
+        session.user.clone(),
+        "127.0.0.1".to_string(),
+        session.database.clone().unwrap_or_default(),
+        "Query".to_string(),
+        "0".to_string(),
+        "OK".to_string(),
+        "SHOW PROCESSLIST".to_string(),
+    ]];
+    Ok(string_table(
+        &[
+            "Id", "User", "Host", "Db", "Command", "Time", "State", "Info",
+        ],
+        rows,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_match;
+
+    #[test]
+    fn like_patterns() {
+        assert!(like_match("a%", "abc"));
+        assert!(like_match("%b%", "abc"));
+        assert!(like_match("a_c", "ABC"));
+        assert!(!like_match("a_c", "abbc"));
+        assert!(like_match("%", ""));
+    }
+}

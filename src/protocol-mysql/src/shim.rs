@@ -1,0 +1,228 @@
+//! One connection: opensrv-mysql's shim over a [`QueryHandler`].
+
+use std::io;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use opensrv_mysql::{
+    AsyncMysqlIntermediary, AsyncMysqlShim, Column, ErrorKind, InitWriter, OkResponse, ParamParser,
+    QueryResultWriter, StatementMetaWriter,
+};
+use rand::Rng;
+use strata_common::{BoxedError, SERVER_VERSION, Session};
+use tokio::io::AsyncWrite;
+use tokio::net::TcpStream;
+
+use crate::errors::mysql_error;
+use crate::rows::{columns, render};
+use crate::{Output, QueryHandler, auth};
+
+pub(crate) async fn run_connection<H: QueryHandler>(
+    stream: TcpStream,
+    handler: Arc<H>,
+    conn_id: u32,
+) -> io::Result<()> {
+    let (r, w) = stream.into_split();
+    let shim = Shim {
+        handler: handler.clone(),
+        session: Session::new(conn_id, ""),
+        salt: new_salt(),
+        auth_user: std::sync::Mutex::new(String::new()),
+    };
+    AsyncMysqlIntermediary::run_on(shim, r, w).await
+}
+
+fn new_salt() -> [u8; 20] {
+    let mut rng = rand::thread_rng();
+    let mut salt = [0u8; 20];
+    for b in &mut salt {
+        // Printable ASCII without NUL or '$', as MySQL servers send.
+        *b = rng.gen_range(0x21u8..0x7f);
+        if *b == b'$' {
+            *b += 1;
+        }
+    }
+    salt
+}
+
+struct Shim<H: QueryHandler> {
+    handler: Arc<H>,
+    session: Session,
+    salt: [u8; 20],
+    /// Set by `authenticate` (which only gets `&self`), moved into the session afterwards.
+    auth_user: std::sync::Mutex<String>,
+}
+
+impl<H: QueryHandler> Shim<H> {
+    fn adopt_user(&mut self) {
+        if self.session.user.is_empty() {
+            let u = self.auth_user.lock().unwrap_or_else(|p| p.into_inner());
+            self.session.user = u.clone();
+        }
+    }
+}
+
+impl<H: QueryHandler> Drop for Shim<H> {
+    fn drop(&mut self) {
+        self.handler.disconnected(&self.session);
+    }
+}
+
+fn error_text(e: &BoxedError) -> (ErrorKind, String) {
+    (mysql_error(e.status_code()), e.to_string())
+}
+
+#[async_trait]
+impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H> {
+    type Error = io::Error;
+
+    fn version(&self) -> String {
+        SERVER_VERSION.to_string()
+    }
+
+    fn connect_id(&self) -> u32 {
+        self.session.conn_id
+    }
+
+    fn salt(&self) -> [u8; 20] {
+        self.salt
+    }
+
+    async fn authenticate(
+        &self,
+        _auth_plugin: &str,
+        username: &[u8],
+        salt: &[u8],
+        auth_data: &[u8],
+    ) -> bool {
+        let user = String::from_utf8_lossy(username).to_string();
+        let ok = match self.handler.credential(&user) {
+            Some(cred) => auth::verify(&cred, salt, auth_data),
+            None => false,
+        };
+        if ok {
+            *self.auth_user.lock().unwrap_or_else(|p| p.into_inner()) = user;
+        }
+        ok
+    }
+
+    async fn on_prepare<'a>(
+        &'a mut self,
+        _query: &'a str,
+        info: StatementMetaWriter<'a, W>,
+    ) -> io::Result<()> {
+        info.error(
+            ErrorKind::ER_NOT_SUPPORTED_YET,
+            b"prepared statements are not supported yet; use text queries".as_ref(),
+        )
+        .await
+    }
+
+    async fn on_execute<'a>(
+        &'a mut self,
+        _id: u32,
+        _params: ParamParser<'a>,
+        results: QueryResultWriter<'a, W>,
+    ) -> io::Result<()> {
+        results
+            .error(
+                ErrorKind::ER_NOT_SUPPORTED_YET,
+                b"prepared statements are not supported yet".as_ref(),
+            )
+            .await
+    }
+
+    async fn on_close<'a>(&'a mut self, _stmt: u32)
+    where
+        W: 'async_trait,
+    {
+    }
+
+    async fn on_query<'a>(
+        &'a mut self,
+        query: &'a str,
+        results: QueryResultWriter<'a, W>,
+    ) -> io::Result<()> {
+        self.adopt_user();
+        let outputs = self.handler.execute(&mut self.session, query).await;
+        write_outputs(outputs, results).await
+    }
+
+    async fn on_init<'a>(&'a mut self, db: &'a str, writer: InitWriter<'a, W>) -> io::Result<()> {
+        self.adopt_user();
+        match self.handler.use_database(&mut self.session, db).await {
+            Ok(()) => writer.ok().await,
+            Err(e) => {
+                let (kind, msg) = error_text(&e);
+                writer.error(kind, msg.as_bytes()).await
+            }
+        }
+    }
+}
+
+/// A prepared reply: columns and rendered rows, or an OK packet, or an error.
+enum Reply {
+    Rows(Vec<Column>, Vec<Vec<Option<String>>>),
+    Ok(OkResponse),
+    Err(ErrorKind, String),
+}
+
+fn prepare(out: Result<Output, BoxedError>) -> Reply {
+    match out {
+        Ok(Output::Rows { schema, batches }) => match render(&batches) {
+            Ok(rows) => Reply::Rows(columns(&schema), rows),
+            Err(e) => Reply::Err(ErrorKind::ER_UNKNOWN_ERROR, e),
+        },
+        Ok(Output::Affected {
+            rows,
+            warnings,
+            info,
+        }) => Reply::Ok(OkResponse {
+            affected_rows: rows,
+            warnings,
+            info,
+            ..Default::default()
+        }),
+        Err(e) => {
+            let (kind, msg) = error_text(&e);
+            Reply::Err(kind, msg)
+        }
+    }
+}
+
+async fn write_outputs<W: AsyncWrite + Send + Unpin>(
+    outputs: Vec<Result<Output, BoxedError>>,
+    results: QueryResultWriter<'_, W>,
+) -> io::Result<()> {
+    let replies: Vec<Reply> = outputs.into_iter().map(prepare).collect();
+    if replies.is_empty() {
+        return results.completed(OkResponse::default()).await;
+    }
+    let last = replies.len() - 1;
+    let mut results = results;
+    for (i, reply) in replies.iter().enumerate() {
+        match reply {
+            Reply::Rows(cols, rows) => {
+                let mut rw = results.start(cols).await?;
+                for row in rows {
+                    for v in row {
+                        rw.write_col(v.as_deref())?;
+                    }
+                    rw.end_row().await?;
+                }
+                if i == last {
+                    return rw.finish().await;
+                }
+                results = rw.finish_one().await?;
+            }
+            Reply::Ok(ok) => {
+                if i == last {
+                    return results.completed(ok.clone()).await;
+                }
+                results = results.complete_one(ok.clone()).await?;
+            }
+            Reply::Err(kind, msg) => return results.error(*kind, msg.as_bytes()).await,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! `information_schema`: StarRocks' `loads` (layout A), Strata's `load_errors`, and the MySQL
+//! views tools read (`schemata`, `tables`, `columns`).
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::catalog::{MemTable, TableProvider};
+use strata_catalog::{Catalog, LoadRecord};
+
+use crate::LiveLoads;
+
+/// The schema name.
+pub const NAME: &str = "information_schema";
+/// Tables it has.
+pub const TABLES: &[&str] = &["loads", "load_errors", "schemata", "tables", "columns"];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Int,
+    Datetime,
+}
+
+enum Cell {
+    S(Option<String>),
+    I(Option<i64>),
+}
+
+fn s(v: impl Into<String>) -> Cell {
+    Cell::S(Some(v.into()))
+}
+
+fn build(cols: &[(&str, Kind)], rows: Vec<Vec<Cell>>) -> Result<Arc<dyn TableProvider>, String> {
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(cols.len());
+    let mut fields = Vec::with_capacity(cols.len());
+    for (i, (name, kind)) in cols.iter().enumerate() {
+        let array: ArrayRef = match kind {
+            Kind::Int => Arc::new(Int64Array::from_iter(rows.iter().map(|r| match &r[i] {
+                Cell::I(v) => *v,
+                Cell::S(_) => None,
+            }))),
+            Kind::Str | Kind::Datetime => {
+                let a: ArrayRef =
+                    Arc::new(StringArray::from_iter(rows.iter().map(|r| match &r[i] {
+                        Cell::S(v) => v.clone(),
+                        Cell::I(v) => v.map(|x| x.to_string()),
+                    })));
+                if matches!(kind, Kind::Datetime) {
+                    cast(&a, &DataType::Timestamp(TimeUnit::Microsecond, None))
+                        .map_err(|e| e.to_string())?
+                } else {
+                    a
+                }
+            }
+        };
+        fields.push(Field::new(*name, array.data_type().clone(), true));
+        arrays.push(array);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())?;
+    let t = MemTable::try_new(schema, vec![vec![batch]]).map_err(|e| e.to_string())?;
+    Ok(Arc::new(t))
+}
+
+/// The provider for `information_schema.<name>`, or `None` for an unknown name.
+pub fn table(
+    name: &str,
+    catalog: &Catalog,
+    live: &LiveLoads,
+) -> Option<Result<Arc<dyn TableProvider>, String>> {
+    let res = match name.to_ascii_lowercase().as_str() {
+        "loads" => loads(catalog, live),
+        "load_errors" => load_errors(catalog),
+        "schemata" => schemata(catalog),
+        "tables" => tables(catalog),
+        "columns" => columns(catalog),
+        _ => return None,
+    };
+    Some(res)
+}
+
+/// The uuid StarRocks shows as load id: the label's own for `insert_<uuid>`.
+fn load_id(r: &LoadRecord) -> String {
+    r.label
+        .strip_prefix("insert_")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:08x}-0000-0000-0000-{:012x}", r.job_id, r.txn_id))
+}
+
+/// JOB_DETAILS: compact JSON with StarRocks' keys in alphabetical order.
+pub fn job_details(r: &LoadRecord) -> String {
+    let id = load_id(r);
+    let unfinished = if r.state == "LOADING" {
+        "[10001]"
+    } else {
+        "[]"
+    };
+    format!(
+        "{{\"All backends\":{{\"{id}\":[10001]}},\"FileNumber\":{},\"FileSize\":{},\
+         \"InternalTableLoadBytes\":{},\"InternalTableLoadRows\":{},\"ScanBytes\":{},\
+         \"ScanRows\":{},\"TaskNumber\":1,\"Unfinished backends\":{{\"{id}\":{unfinished}}}}}",
+        r.file_number, r.file_size, r.sink_bytes, r.sink_rows, r.scan_bytes, r.scan_rows
+    )
+}
+
+/// Java's rendering of a double, as in `max_filter_ratio:0.0`.
+fn java_double(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.1}")
+    } else {
+        v.to_string()
+    }
+}
+
+fn loads(catalog: &Catalog, live: &LiveLoads) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("JOB_ID", Kind::Int),
+        ("LABEL", Kind::Str),
+        ("DATABASE_NAME", Kind::Str),
+        ("STATE", Kind::Str),
+        ("PROGRESS", Kind::Str),
+        ("TYPE", Kind::Str),
+        ("PRIORITY", Kind::Str),
+        ("SCAN_ROWS", Kind::Int),
+        ("FILTERED_ROWS", Kind::Int),
+        ("UNSELECTED_ROWS", Kind::Int),
+        ("SINK_ROWS", Kind::Int),
+        ("ETL_INFO", Kind::Str),
+        ("TASK_INFO", Kind::Str),
+        ("CREATE_TIME", Kind::Datetime),
+        ("ETL_START_TIME", Kind::Datetime),
+        ("ETL_FINISH_TIME", Kind::Datetime),
+        ("LOAD_START_TIME", Kind::Datetime),
+        ("LOAD_FINISH_TIME", Kind::Datetime),
+        ("JOB_DETAILS", Kind::Str),
+        ("ERROR_MSG", Kind::Str),
+        ("TRACKING_URL", Kind::Str),
+        ("TRACKING_SQL", Kind::Str),
+        ("REJECTED_RECORD_PATH", Kind::Str),
+    ];
+    let records = catalog.list_loads().map_err(|e| e.to_string())?;
+    let rows = records
+        .into_iter()
+        .map(|mut r| {
+            let progress = match r.state.as_str() {
+                "FINISHED" => "ETL:100%; LOAD:100%".to_string(),
+                "LOADING" => {
+                    let pct = live.get(r.job_id).map(|l| {
+                        r.scan_rows = l.scan_rows.load(std::sync::atomic::Ordering::Relaxed);
+                        r.scan_bytes = l.scan_bytes.load(std::sync::atomic::Ordering::Relaxed);
+                        r.filtered_rows =
+                            l.filtered_rows.load(std::sync::atomic::Ordering::Relaxed);
+                        r.sink_rows = l.sink_rows.load(std::sync::atomic::Ordering::Relaxed);
+                        l.percent()
+                    });
+                    format!("ETL:100%; LOAD:{}%", pct.unwrap_or(0))
+                }
+                _ => "ETL:N/A; LOAD:N/A".to_string(),
+            };
+            let tracking_sql = (r.filtered_rows > 0).then(|| {
+                format!(
+                    "select * from information_schema.load_errors where job_id={}",
+                    r.job_id
+                )
+            });
+            vec![
+                Cell::I(Some(r.job_id)),
+                s(&r.label),
+                s(&r.db_name),
+                s(&r.state),
+                s(progress),
+                s(&r.load_type),
+                s("NORMAL"),
+                Cell::I(Some(r.scan_rows as i64)),
+                Cell::I(Some(r.filtered_rows as i64)),
+                Cell::I(Some(r.unselected_rows as i64)),
+                Cell::I(Some(r.sink_rows as i64)),
+                s(""),
+                s(format!(
+                    "resource:N/A; timeout(s):{}; max_filter_ratio:{}",
+                    r.timeout_s,
+                    java_double(r.max_filter_ratio)
+                )),
+                s(&r.create_time),
+                Cell::S(r.load_start_time.clone()),
+                Cell::S(r.load_start_time.clone()),
+                Cell::S(r.load_start_time.clone()),
+                Cell::S(r.load_finish_time.clone()),
+                s(job_details(&r)),
+                Cell::S(r.error_msg.clone()),
+                Cell::S(None),
+                Cell::S(tracking_sql),
+                Cell::S(None),
+            ]
+        })
+        .collect();
+    build(&cols, rows)
+}
+
+fn load_errors(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("JOB_ID", Kind::Int),
+        ("LABEL", Kind::Str),
+        ("DATABASE_NAME", Kind::Str),
+        ("TABLE_NAME", Kind::Str),
+        ("FILE", Kind::Str),
+        ("ROW_NUMBER", Kind::Int),
+        ("COLUMN_NAME", Kind::Str),
+        ("VALUE", Kind::Str),
+        ("REASON", Kind::Str),
+    ];
+    let loads = catalog.list_loads().map_err(|e| e.to_string())?;
+    let errors = catalog.list_load_errors().map_err(|e| e.to_string())?;
+    let rows = errors
+        .into_iter()
+        .map(|e| {
+            let job = loads.iter().find(|l| l.job_id == e.job_id);
+            vec![
+                Cell::I(Some(e.job_id)),
+                Cell::S(job.map(|j| j.label.clone())),
+                Cell::S(job.map(|j| j.db_name.clone())),
+                Cell::S(job.map(|j| j.table_name.clone())),
+                s(e.file),
+                Cell::I(Some(e.row as i64)),
+                s(e.column),
+                Cell::S(e.value),
+                s(e.reason),
+            ]
+        })
+        .collect();
+    build(&cols, rows)
+}
+
+fn schemata(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("CATALOG_NAME", Kind::Str),
+        ("SCHEMA_NAME", Kind::Str),
+        ("DEFAULT_CHARACTER_SET_NAME", Kind::Str),
+        ("DEFAULT_COLLATION_NAME", Kind::Str),
+        ("SQL_PATH", Kind::Str),
+    ];
+    let mut names = catalog.list_databases().map_err(|e| e.to_string())?;
+    names.push(NAME.to_string());
+    names.sort();
+    let rows = names
+        .into_iter()
+        .map(|n| {
+            vec![
+                s("def"),
+                s(n),
+                s("utf8"),
+                s("utf8_general_ci"),
+                Cell::S(None),
+            ]
+        })
+        .collect();
+    build(&cols, rows)
+}
+
+fn tables(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("TABLE_CATALOG", Kind::Str),
+        ("TABLE_SCHEMA", Kind::Str),
+        ("TABLE_NAME", Kind::Str),
+        ("TABLE_TYPE", Kind::Str),
+        ("ENGINE", Kind::Str),
+        ("TABLE_ROWS", Kind::Int),
+        ("CREATE_TIME", Kind::Datetime),
+        ("TABLE_COMMENT", Kind::Str),
+    ];
+    let all = catalog.all_tables().map_err(|e| e.to_string())?;
+    let mut rows = Vec::with_capacity(all.len());
+    for t in all {
+        let n: u64 = catalog
+            .segments(t.id)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|s| s.rows)
+            .sum();
+        rows.push(vec![
+            s("def"),
+            s(&t.db),
+            s(&t.name),
+            s("BASE TABLE"),
+            s("StarRocks"),
+            Cell::I(Some(n as i64)),
+            s(&t.created_at),
+            s(t.def.comment.clone().unwrap_or_default()),
+        ]);
+    }
+    build(&cols, rows)
+}
+
+fn columns(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("TABLE_CATALOG", Kind::Str),
+        ("TABLE_SCHEMA", Kind::Str),
+        ("TABLE_NAME", Kind::Str),
+        ("COLUMN_NAME", Kind::Str),
+        ("ORDINAL_POSITION", Kind::Int),
+        ("IS_NULLABLE", Kind::Str),
+        ("DATA_TYPE", Kind::Str),
+        ("COLUMN_TYPE", Kind::Str),
+        ("COLUMN_KEY", Kind::Str),
+        ("COLUMN_COMMENT", Kind::Str),
+    ];
+    let all = catalog.all_tables().map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for t in all {
+        for (i, c) in t.def.columns.iter().enumerate() {
+            let desc = c.ty.describe();
+            let data_type = desc.split(['(', '<']).next().unwrap_or("").to_string();
+            rows.push(vec![
+                s("def"),
+                s(&t.db),
+                s(&t.name),
+                s(&c.name),
+                Cell::I(Some(i as i64 + 1)),
+                s(if c.nullable { "YES" } else { "NO" }),
+                s(data_type),
+                s(c.ty.create_sql()),
+                s(if c.is_key { "DUP" } else { "" }),
+                s(&c.comment),
+            ]);
+        }
+    }
+    build(&cols, rows)
+}

@@ -1,0 +1,89 @@
+//! `@@variables` and MySQL's session functions (`DATABASE()`, `USER()`, `VERSION()`, ...).
+
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use datafusion::common::{Result as DfResult, ScalarValue};
+use datafusion::logical_expr::var_provider::{VarProvider, VarType};
+use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use datafusion::prelude::SessionContext;
+use strata_common::{SERVER_VERSION, Session, SessionVars};
+
+/// Serves `@@name`, `@@session.name` and `@@global.name` from the session's variables.
+#[derive(Debug)]
+struct SystemVars(SessionVars);
+
+impl SystemVars {
+    fn lookup(&self, names: &[String]) -> Option<String> {
+        let joined = names.join(".");
+        let name = joined.trim_start_matches('@').to_ascii_lowercase();
+        let name = name
+            .strip_prefix("session.")
+            .or_else(|| name.strip_prefix("global."))
+            .or_else(|| name.strip_prefix("local."))
+            .unwrap_or(&name)
+            .to_string();
+        self.0.get(&name).map(str::to_string)
+    }
+}
+
+impl VarProvider for SystemVars {
+    fn get_value(&self, var_names: Vec<String>) -> DfResult<ScalarValue> {
+        match self.lookup(&var_names) {
+            Some(v) => Ok(match v.parse::<i64>() {
+                Ok(i) => ScalarValue::Int64(Some(i)),
+                Err(_) => ScalarValue::Utf8(Some(v)),
+            }),
+            None => Err(datafusion::error::DataFusionError::Plan(format!(
+                "Unknown system variable '{}'",
+                var_names.join(".").trim_start_matches('@')
+            ))),
+        }
+    }
+
+    fn get_type(&self, var_names: &[String]) -> Option<DataType> {
+        let v = self.lookup(var_names)?;
+        Some(if v.parse::<i64>().is_ok() {
+            DataType::Int64
+        } else {
+            DataType::Utf8
+        })
+    }
+}
+
+fn constant_udf(ctx: &SessionContext, name: &str, value: Option<String>) {
+    let v = ScalarValue::Utf8(value);
+    let udf = create_udf(
+        name,
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_| Ok(ColumnarValue::Scalar(v.clone()))),
+    );
+    ctx.register_udf(udf);
+}
+
+/// Registers the session's variables and functions on a statement context.
+pub(crate) fn register(ctx: &SessionContext, session: &Session) {
+    ctx.register_variable(VarType::System, Arc::new(SystemVars(session.vars.clone())));
+    constant_udf(ctx, "database", session.database.clone());
+    constant_udf(ctx, "schema", session.database.clone());
+    let user = format!("'{}'@'%'", session.user);
+    constant_udf(ctx, "current_user", Some(user.clone()));
+    constant_udf(ctx, "user", Some(user.clone()));
+    constant_udf(ctx, "session_user", Some(user));
+    constant_udf(ctx, "version", Some(SERVER_VERSION.to_string()));
+    constant_udf(
+        ctx,
+        "current_version",
+        Some(env!("CARGO_PKG_VERSION").to_string()),
+    );
+    let conn = ScalarValue::Int64(Some(i64::from(session.conn_id)));
+    ctx.register_udf(create_udf(
+        "connection_id",
+        vec![],
+        DataType::Int64,
+        Volatility::Stable,
+        Arc::new(move |_| Ok(ColumnarValue::Scalar(conn.clone()))),
+    ));
+}
