@@ -83,6 +83,10 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
 pub(crate) fn use_database(fe: &Frontend, session: &mut Session, db: &str) -> Result<()> {
     let db = db.trim().trim_end_matches(';').trim_matches('`');
     let db = db.rsplit('.').next().unwrap_or(db);
+    // mysql-connector-python sends an empty database name in its handshake.
+    if db.is_empty() {
+        return Ok(());
+    }
     if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
         session.database = Some(strata_query::info_schema::NAME.to_string());
         return Ok(());

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use strata_common::{Session, StatusCode};
 use strata_query::{ResolvedTables, StrataTable, info_schema};
 use strata_sql::sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, Statement, Visit, VisitMut, Visitor, VisitorMut,
+    Expr, Ident, ObjectName, ObjectNamePart, Query, Statement, TableFactor, Visit, VisitMut,
+    Visitor, VisitorMut,
 };
 
 use crate::{Frontend, FrontendError, Result};
@@ -32,7 +33,20 @@ impl Visitor for Relations {
         ControlFlow::Continue(())
     }
 
-    fn pre_visit_relation(&mut self, name: &ObjectName) -> ControlFlow<()> {
+    fn pre_visit_table_factor(&mut self, tf: &TableFactor) -> ControlFlow<()> {
+        // Table functions (`generate_series(1, 10)`) are DataFusion's, not catalog tables.
+        if let TableFactor::Table {
+            name, args: None, ..
+        } = tf
+        {
+            self.add(name);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl Relations {
+    fn add(&mut self, name: &ObjectName) {
         let parts: Vec<String> = name
             .0
             .iter()
@@ -42,7 +56,6 @@ impl Visitor for Relations {
             })
             .collect();
         self.names.push(parts);
-        ControlFlow::Continue(())
     }
 }
 

@@ -1,1 +1,118 @@
 //! Real clients end to end: the mysql CLI, pymysql and mysql-connector-python.
+//!
+//! `scripts/test` installs them (Debian's mariadb-client, a venv named by `STRATA_PYTHON`).
+
+use std::process::{Command, Output, Stdio};
+
+use crate::harness::{TestServer, workspace_root};
+
+fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    let what = format!("{cmd:?}");
+    if let Some(path) = stdin {
+        cmd.stdin(Stdio::from(
+            std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}")),
+        ));
+    }
+    cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {what}: {e}. Run the tests with scripts/test, which installs the clients"
+        )
+    })
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("client task")
+}
+
+fn mysql(port: u16, args: &[&str]) -> Command {
+    let mut c = Command::new("mysql");
+    c.args(["-h127.0.0.1", &format!("-P{port}"), "-uroot"])
+        .args(args);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_cli_runs_the_seed_script() {
+    let server = TestServer::start().await;
+    let port = server.port();
+    let script = workspace_root().join("tests/clients/seed.sql");
+    let out = blocking(move || run(mysql(port, &["-t"]), Some(script.to_str().unwrap()))).await;
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for expected in [
+        "| UserID       | int            | YES  | true  | NULL    |       |",
+        "| BehaviorType | varchar(65533) | YES  | false | NULL    |       |",
+        "| Tables_in_mydatabase",
+        "| after_truncate |",
+        "|              0 |",
+        "FINISHED",
+        "DUPLICATE KEY(`UserID`, `ItemID`)",
+    ] {
+        assert!(t.contains(expected), "missing {expected:?} in:\n{t}");
+    }
+    // Join + aggregate result of the script: user 1 has 2 pv rows.
+    assert!(t.contains("|      1 |    2 | 2 |"), "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_cli_dash_e_vertical_and_database_flag() {
+    let server = TestServer::start().await;
+    let port = server.port();
+    let out = blocking(move || {
+        let a = run(mysql(port, &["-e", "CREATE DATABASE cli_db"]), None);
+        let b = run(mysql(port, &["-e", "SELECT 1 AS one, 'x' AS two\\G"]), None);
+        let c = run(
+            mysql(port, &["-D", "cli_db", "-e", "SELECT DATABASE()"]),
+            None,
+        );
+        let d = run(mysql(port, &["-e", "SELECT * FROM missing_db.t"]), None);
+        (a, b, c, d)
+    })
+    .await;
+    assert!(out.0.status.success(), "{}", text(&out.0));
+    let b = text(&out.1);
+    assert!(b.contains("one: 1") && b.contains("two: x"), "{b}");
+    let c = text(&out.2);
+    assert!(c.contains("cli_db"), "{c}");
+    let d = text(&out.3);
+    assert!(!out.3.status.success(), "{d}");
+    assert!(
+        d.contains("ERROR 1049 (42000)") && d.contains("Unknown database 'missing_db'"),
+        "{d}"
+    );
+}
+
+fn python() -> String {
+    std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+async fn python_script(script: &str) {
+    let server = TestServer::start().await;
+    let port = server.port();
+    let path = workspace_root().join("tests/clients").join(script);
+    let out = blocking(move || {
+        let mut c = Command::new(python());
+        c.arg(path).arg(port.to_string());
+        run(c, None)
+    })
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymysql_end_to_end() {
+    python_script("pymysql_e2e.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_connector_end_to_end() {
+    python_script("connector_e2e.py").await;
+}
