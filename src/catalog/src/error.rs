@@ -52,6 +52,9 @@ pub enum CatalogError {
         /// Transaction of the earlier load.
         txn_id: i64,
     },
+    /// An injected fault fired (crash-consistency tests).
+    #[error("injected fault: {0}")]
+    Injected(String),
     /// A load's target table was dropped or truncated while it ran.
     #[error("table {table} was dropped or changed while the load ran; nothing was committed")]
     TableChanged {
@@ -72,6 +75,7 @@ impl ErrorExt for CatalogError {
             CatalogError::UnknownTable { .. } => StatusCode::TableNotFound,
             CatalogError::LabelUsed { .. } => StatusCode::LabelAlreadyUsed,
             CatalogError::TableChanged { .. } => StatusCode::Cancelled,
+            CatalogError::Injected(_) => StatusCode::Internal,
         }
     }
 }

@@ -22,6 +22,8 @@ pub use model::*;
 /// The catalog handle; cheap to share behind an `Arc`.
 pub struct Catalog {
     conn: Mutex<Connection>,
+    /// Crash-consistency tests: fail the next load commit before its transaction commits.
+    fail_next_commit: std::sync::atomic::AtomicBool,
 }
 
 /// Current local time in the `YYYY-MM-DD HH:MM:SS` form StarRocks prints.
@@ -74,6 +76,7 @@ impl Catalog {
         schema::migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -81,6 +84,12 @@ impl Catalog {
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
+    }
+
+    /// Makes the next [`Catalog::commit_load`] fail after its writes, before COMMIT (tests).
+    pub fn inject_commit_fault(&self) {
+        self.fail_next_commit
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Takes the next value of the named sequence (job ids, transaction ids, table ids).

@@ -93,6 +93,13 @@ impl Catalog {
             insert_segments(&tx, req.table_id, &req.segments, txn_id)?;
             finish_job(&tx, req.job_id, &req.record, "FINISHED", txn_id)?;
             insert_errors(&tx, req.job_id, &req.errors)?;
+            if self
+                .fail_next_commit
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                // Dropping `tx` rolls every write above back.
+                return Err(CatalogError::Injected("load commit".into()));
+            }
             tx.commit()?;
             Ok(txn_id)
         })

@@ -5,6 +5,8 @@ use strata::{Config, Server};
 
 use tracing_subscriber::EnvFilter;
 
+// Before logging is set up, the terminal is the only place to report a bad configuration.
+#[allow(clippy::print_stderr)]
 fn main() -> std::process::ExitCode {
     let args = strata::Args::parse();
     let config = match Config::from_args(args) {

@@ -29,6 +29,20 @@ use crate::{Frontend, FrontendError, Result};
 /// How many rejected rows a job keeps for `information_schema.load_errors`.
 const ERROR_BUDGET: usize = 1000;
 
+/// Segment writer settings; `STRATA_SEGMENT_FLUSH_ROWS` lowers the rows per segment (tests
+/// use it to have a long load write many segments before it commits).
+fn writer_options() -> WriterOptions {
+    let mut o = WriterOptions::default();
+    if let Some(n) = std::env::var("STRATA_SEGMENT_FLUSH_ROWS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        o.flush_rows = n;
+    }
+    o
+}
+
 /// The table a job writes.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -230,7 +244,7 @@ impl<'a> Job<'a> {
                 buckets: def.bucket_count(),
             },
             sort_columns,
-            WriterOptions::default(),
+            writer_options(),
         );
         let res = self.pump(&mut source, converter, &mut writer, errors).await;
         if let Err(e) = res {

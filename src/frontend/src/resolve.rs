@@ -136,7 +136,7 @@ pub(crate) fn fix_column_case(stmt: &mut Statement, columns: &[String]) {
     }
     impl Fix<'_> {
         fn fix(&self, ident: &mut Ident) {
-            if self.columns.iter().any(|c| *c == ident.value) {
+            if self.columns.contains(&ident.value) {
                 return;
             }
             let mut matches: Vec<&String> = self

@@ -44,7 +44,7 @@ pub enum ShowFilter {
     /// `LIKE 'pattern'`
     Like(String),
     /// `WHERE expr`
-    Where(sp::Expr),
+    Where(Box<sp::Expr>),
 }
 
 impl fmt::Display for ShowFilter {

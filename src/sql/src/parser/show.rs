@@ -67,7 +67,7 @@ fn filter(p: &mut Parser) -> Result<Option<ShowFilter>> {
         return Ok(Some(ShowFilter::Like(p.parse_literal_string()?)));
     }
     if eat_word(p, "WHERE") {
-        return Ok(Some(ShowFilter::Where(p.parse_expr()?)));
+        return Ok(Some(ShowFilter::Where(Box::new(p.parse_expr()?))));
     }
     Ok(None)
 }
