@@ -302,6 +302,17 @@ pub(crate) fn describe(fe: &Frontend, session: &Session, name: &TableName) -> Re
     ))
 }
 
+/// DESC FILES(...): the schema a load from these files will use.
+pub(crate) async fn describe_files(props: &[(String, String)]) -> Result<Output> {
+    let source = strata_query::files::FilesSource::resolve(props).await?;
+    let rows = source
+        .columns
+        .iter()
+        .map(|(n, t)| vec![n.clone(), t.describe(), "YES".to_string()])
+        .collect();
+    Ok(string_table(&["Field", "Type", "Null"], rows))
+}
+
 /// SHOW CREATE TABLE text in StarRocks' layout.
 pub(crate) fn create_table_sql(t: &TableMeta) -> String {
     let mut s = format!("CREATE TABLE `{}` (\n", t.name);

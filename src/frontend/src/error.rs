@@ -18,6 +18,9 @@ pub enum FrontendError {
     /// Table storage.
     #[error(transparent)]
     Storage(#[from] strata_storage::StorageError),
+    /// FILES(): listing, credentials, formats.
+    #[error(transparent)]
+    Files(#[from] strata_query::files::FilesError),
     /// Planning or execution in DataFusion.
     #[error("{}", df_message(.0))]
     Query(#[from] DataFusionError),
@@ -100,6 +103,7 @@ impl ErrorExt for FrontendError {
             FrontendError::Parse(e) => e.status_code(),
             FrontendError::Catalog(e) => e.status_code(),
             FrontendError::Storage(e) => e.status_code(),
+            FrontendError::Files(e) => e.status_code(),
             FrontendError::Query(e) => df_status(e),
             FrontendError::Plain { code, .. } => *code,
         }

@@ -16,7 +16,7 @@ use strata_sql::{CreateTable, Insert, InsertTarget};
 
 use crate::executor::database_of;
 use crate::load::{ColumnSource, Converter, Job, LoadOutcome, LoadSpec, Target};
-use crate::query::{plan, timeout_secs};
+use crate::query::{FilesStats, Planned, plan, timeout_secs};
 use crate::{Frontend, FrontendError, Result, ddl};
 
 fn invalid(msg: impl Into<String>) -> FrontendError {
@@ -143,8 +143,8 @@ async fn plan_source(
     fe: &Frontend,
     session: &Session,
     source: Box<strata_sql::sqlparser::ast::Query>,
-) -> Result<(SessionContext, LogicalPlan, SchemaRef)> {
-    let (ctx, plan) = plan(
+) -> Result<(SessionContext, LogicalPlan, SchemaRef, FilesStats)> {
+    let Planned { ctx, plan, files } = plan(
         fe,
         session,
         SpStatement::Query(source),
@@ -152,7 +152,7 @@ async fn plan_source(
     )
     .await?;
     let schema = Arc::new(plan.schema().as_arrow().clone());
-    Ok((ctx, plan, schema))
+    Ok((ctx, plan, schema, files))
 }
 
 async fn execute(
@@ -205,7 +205,7 @@ pub(crate) async fn run_insert(
     };
     let job = Job::begin(fe, spec)?;
     let prepared = async {
-        let (ctx, plan, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
+        let (ctx, plan, src_schema, files) = plan_source(fe, session, ins.source.clone()).await?;
         let sources = map_columns(&table.def, &table.name, &ins, &src_schema)?;
         let converter = Converter {
             schema: table_schema(&table.def),
@@ -213,13 +213,15 @@ pub(crate) async fn run_insert(
             sources,
             strict: opts.strict,
         };
-        Ok::<_, FrontendError>((ctx, plan, converter))
+        Ok::<_, FrontendError>((ctx, plan, converter, files))
     }
     .await;
-    let (ctx, plan, converter) = match prepared {
+    let (ctx, plan, converter, files) = match prepared {
         Ok(p) => p,
         Err(e) => return Err(job.fail(e)),
     };
+    let mut job = job;
+    job.set_files(files.files, files.bytes);
     let outcome = execute(job, ctx, plan, converter).await?;
     Ok(finish(session, outcome))
 }
@@ -309,7 +311,7 @@ pub(crate) async fn run_ctas(
         .query
         .clone()
         .expect("run_ctas is only called for CREATE TABLE ... AS");
-    let (ctx, plan, src_schema) = plan_source(fe, session, query).await?;
+    let (ctx, plan, src_schema, files) = plan_source(fe, session, query).await?;
     if !ct.column_names.is_empty() && ct.column_names.len() != src_schema.fields().len() {
         return Err(FrontendError::new(
             StatusCode::ColumnCountMismatch,
@@ -367,7 +369,8 @@ pub(crate) async fn run_ctas(
         load_type: "INSERT",
         sql: ct.to_string(),
     };
-    let job = Job::begin(fe, spec)?;
+    let mut job = Job::begin(fe, spec)?;
+    job.set_files(files.files, files.bytes);
     let converter = Converter {
         schema: table_schema(&def),
         columns: def.columns.clone(),

@@ -150,6 +150,12 @@ impl<'a> Job<'a> {
         self.job_id
     }
 
+    /// Records the files the source reads (JOB_DETAILS FileNumber/FileSize).
+    pub fn set_files(&mut self, files: u64, bytes: u64) {
+        self.record.file_number = files;
+        self.record.file_size = bytes;
+    }
+
     /// Records the job as CANCELLED with `err` and returns `err`.
     pub fn fail(mut self, err: FrontendError) -> FrontendError {
         self.fail_with(&err, &[]);

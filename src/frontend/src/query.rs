@@ -8,8 +8,9 @@ use datafusion::sql::parser::Statement as DfStatement;
 use strata_common::{Session, StatusCode};
 use strata_protocol_mysql::Output;
 use strata_query::ResolvedTables;
+use strata_query::files::FilesSource;
 use strata_sql::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr, Statement};
-use strata_sql::take_files_calls;
+use strata_sql::{FILES_SCHEMA, take_files_calls};
 
 use crate::resolve::{fix_column_case, resolve_tables};
 use crate::{Frontend, FrontendError, Result};
@@ -36,18 +37,37 @@ pub(crate) fn name_projections(stmt: &mut Statement) {
     }
 }
 
+/// Files a statement's FILES() calls matched.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FilesStats {
+    /// Number of files.
+    pub files: u64,
+    /// Their total size.
+    pub bytes: u64,
+}
+
+/// A planned statement.
+pub(crate) struct Planned {
+    pub ctx: SessionContext,
+    pub plan: LogicalPlan,
+    pub files: FilesStats,
+}
+
 /// Plans a statement whose tables are resolved into a fresh context.
 pub(crate) async fn plan(
     fe: &Frontend,
     session: &Session,
     mut stmt: Statement,
     resolved: ResolvedTables,
-) -> Result<(SessionContext, LogicalPlan)> {
-    if !take_files_calls(&mut stmt)?.is_empty() {
-        return Err(FrontendError::new(
-            StatusCode::Unsupported,
-            "FILES() is not supported yet",
-        ));
+) -> Result<Planned> {
+    let mut resolved = resolved;
+    let mut files = FilesStats::default();
+    for call in take_files_calls(&mut stmt)? {
+        let source = FilesSource::resolve(&call.properties).await?;
+        files.files += source.files.len() as u64;
+        files.bytes += source.total_size();
+        resolved.add_store(&source.store_url(), source.store.clone());
+        resolved.add(FILES_SCHEMA, &call.table, source.table()?);
     }
     let resolved = resolve_tables(fe, session, &stmt, resolved)?;
     fix_column_case(&mut stmt, &resolved.column_names());
@@ -57,7 +77,7 @@ pub(crate) async fn plan(
         .state()
         .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
         .await?;
-    Ok((ctx, plan))
+    Ok(Planned { ctx, plan, files })
 }
 
 /// The statement timeout of a session, in seconds.
@@ -77,7 +97,7 @@ pub(crate) async fn run_query(
 ) -> Result<Output> {
     let secs = timeout_secs(session, "query_timeout");
     let work = async {
-        let (ctx, plan) = plan(fe, session, stmt, ResolvedTables::default()).await?;
+        let Planned { ctx, plan, .. } = plan(fe, session, stmt, ResolvedTables::default()).await?;
         let df = ctx.execute_logical_plan(plan).await?;
         let schema = df.schema().inner().clone();
         let batches = df.collect().await?;

@@ -4,4 +4,5 @@ mod clients;
 mod crash;
 mod harness;
 mod protocol;
+mod s3;
 mod slt;

@@ -91,7 +91,7 @@ fn multiline_validator(
     actual == expected
 }
 
-async fn run_file(port: u16, path: &Path) {
+async fn run_file(port: u16, path: &Path, vars: &[(String, String)]) {
     let stem = path
         .file_stem()
         .unwrap()
@@ -110,6 +110,9 @@ async fn run_file(port: u16, path: &Path) {
     };
     let mut runner = sqllogictest::Runner::new(make);
     runner.with_validator(multiline_validator);
+    for (k, v) in vars {
+        runner.set_var(k.clone(), v.clone());
+    }
     if std::env::var("STRATA_SLT_REWRITE").is_ok() {
         runner
             .update_test_file(
@@ -129,6 +132,10 @@ async fn run_file(port: u16, path: &Path) {
 }
 
 async fn run_area(area: &str) {
+    run_area_with(area, &[]).await;
+}
+
+async fn run_area_with(area: &str, vars: &[(String, String)]) {
     let dir = workspace_root().join("tests/slt").join(area);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -139,7 +146,7 @@ async fn run_area(area: &str) {
     assert!(!files.is_empty(), "no .slt files in {}", dir.display());
     let server = TestServer::start().await;
     for f in files {
-        run_file(server.port(), &f).await;
+        run_file(server.port(), &f, vars).await;
     }
 }
 
@@ -166,4 +173,19 @@ async fn slt_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slt_mysql_compat() {
     run_area("mysql_compat").await;
+}
+
+/// FILES() against a real S3-compatible server; files use `${S3_ENDPOINT}`, `${S3_AK}`,
+/// `${S3_SK}` and `${S3_BUCKET}` (with `control substitution on`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_files() {
+    let s3 = crate::s3::S3Server::start().await;
+    s3.load_fixtures().await;
+    let vars = vec![
+        ("S3_ENDPOINT".to_string(), s3.endpoint.clone()),
+        ("S3_AK".to_string(), crate::s3::AK.to_string()),
+        ("S3_SK".to_string(), crate::s3::SK.to_string()),
+        ("S3_BUCKET".to_string(), crate::s3::BUCKET.to_string()),
+    ];
+    run_area_with("files", &vars).await;
 }

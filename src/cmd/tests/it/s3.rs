@@ -1,0 +1,253 @@
+//! A real S3-compatible server (s3s + s3s-fs, SigV4-checking) on 127.0.0.1, and fixtures
+//! uploaded to it through a real S3 client.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int16Array, Int32Array,
+    Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use object_store::ObjectStoreExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+
+/// Access key of the test server.
+pub const AK: &str = "AKIASTRATATEST000001";
+/// Secret key of the test server.
+pub const SK: &str = "strata/secret/key/for/tests/only/000001";
+/// Bucket the fixtures live in.
+pub const BUCKET: &str = "strata-examples";
+
+/// A running S3 server over a temporary directory.
+pub struct S3Server {
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    _root: tempfile::TempDir,
+}
+
+impl S3Server {
+    /// Starts the server with one empty bucket.
+    pub async fn start() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(BUCKET)).unwrap();
+        let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
+        let mut b = s3s::service::S3ServiceBuilder::new(fs);
+        b.set_auth(s3s::auth::SimpleAuth::from_single(AK, SK));
+        let service = b.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    continue;
+                };
+                let svc = service.clone();
+                tokio::spawn(async move {
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
+                    .await;
+                });
+            }
+        });
+        Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _root: root,
+        }
+    }
+
+    fn client(&self) -> AmazonS3 {
+        AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_bucket_name(BUCKET)
+            .with_access_key_id(AK)
+            .with_secret_access_key(SK)
+            .build()
+            .unwrap()
+    }
+
+    /// Uploads an object.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.client()
+            .put(&ObjectPath::from(key), bytes.into())
+            .await
+            .unwrap_or_else(|e| panic!("upload {key}: {e}"));
+    }
+
+    /// Uploads every fixture the FILES tests use.
+    pub async fn load_fixtures(&self) {
+        let ub = user_behavior(0, 1000);
+        self.put("user_behavior_sample.parquet", parquet(&[ub], 400))
+            .await;
+        self.put("ub/part-0.parquet", parquet(&[user_behavior(0, 300)], 1000))
+            .await;
+        self.put(
+            "ub/part-1.parquet",
+            parquet(&[user_behavior(300, 200)], 1000),
+        )
+        .await;
+        self.put(
+            "ub/sub/part-9.parquet",
+            parquet(&[user_behavior(500, 5)], 1000),
+        )
+        .await;
+        self.put("types/basic.parquet", parquet(&[basic_types()], 1000))
+            .await;
+        self.put("merge/a.parquet", parquet(&[merge_a()], 1000))
+            .await;
+        self.put("merge/b.parquet", parquet(&[merge_b()], 1000))
+            .await;
+        self.put("dates/bad.parquet", parquet(&[bad_dates()], 1000))
+            .await;
+        let good = parquet(&[user_behavior(0, 50)], 1000);
+        self.put("bad/truncated.parquet", good[..good.len() / 2].to_vec())
+            .await;
+        self.put("bad/empty.parquet", Vec::new()).await;
+        self.put("bad/text.parquet", b"UserID,ItemID\n1,2\n".to_vec())
+            .await;
+        let mut corrupt = good.clone();
+        let n = corrupt.len();
+        // Keep the magic, break the footer length so it points outside the file.
+        corrupt[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        self.put("bad/corrupt.parquet", corrupt).await;
+    }
+}
+
+/// Encodes batches as Parquet with `rows_per_group` rows per row group.
+pub fn parquet(batches: &[RecordBatch], rows_per_group: usize) -> Vec<u8> {
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows_per_group))
+        .build();
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batches[0].schema(), Some(props)).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+    buf
+}
+
+/// The seed's sample schema: ids int64, behaviour and timestamp strings.
+pub fn user_behavior(start: i64, n: i64) -> RecordBatch {
+    let behaviors = ["pv", "pv", "pv", "cart", "fav", "buy"];
+    let ids: Vec<i64> = (start..start + n).collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("UserID", DataType::Int64, true),
+        Field::new("ItemID", DataType::Int64, true),
+        Field::new("CategoryID", DataType::Int64, true),
+        Field::new("BehaviorType", DataType::Utf8, true),
+        Field::new("Timestamp", DataType::Utf8, true),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(ids.iter().map(|i| i / 3 + 1))),
+        Arc::new(Int64Array::from_iter_values(
+            ids.iter().map(|i| 1000 + i * 7 % 500),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            ids.iter().map(|i| 10 + i % 13),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            ids.iter().map(|i| behaviors[(*i % 6) as usize]),
+        )),
+        Arc::new(StringArray::from_iter_values(ids.iter().map(|i| {
+            format!(
+                "2017-11-{:02} {:02}:{:02}:{:02}",
+                25 + i % 5,
+                i % 24,
+                i % 60,
+                (i * 7) % 60
+            )
+        }))),
+    ];
+    RecordBatch::try_new(schema, cols).unwrap()
+}
+
+fn basic_types() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("k1", DataType::Boolean, true),
+        Field::new("k2", DataType::Int32, true),
+        Field::new("k3", DataType::Int64, true),
+        Field::new("k4", DataType::Decimal128(10, 2), true),
+        Field::new("k5", DataType::Date32, true),
+        Field::new("k6", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new("k7", DataType::Utf8, true),
+        Field::new("k8", DataType::Float64, true),
+        Field::new("k9", DataType::Int16, true),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+        Arc::new(Int32Array::from(vec![Some(1), Some(2), None])),
+        Arc::new(Int64Array::from(vec![Some(10), Some(20), None])),
+        Arc::new(
+            Decimal128Array::from(vec![Some(1234), Some(-5), None])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        ),
+        Arc::new(Date32Array::from(vec![Some(17495), Some(0), None])),
+        Arc::new(TimestampMicrosecondArray::from(vec![
+            Some(1_511_572_885_000_000),
+            Some(0),
+            None,
+        ])),
+        Arc::new(StringArray::from(vec![Some("a"), Some("bc"), None])),
+        Arc::new(Float64Array::from(vec![Some(1.5), Some(-2.25), None])),
+        Arc::new(Int16Array::from(vec![Some(7), Some(8), None])),
+    ];
+    RecordBatch::try_new(schema, cols).unwrap()
+}
+
+fn merge_a() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Int32, true),
+        Field::new("s", DataType::Utf8, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int32Array::from(vec![1, 2])),
+            Arc::new(StringArray::from(vec!["x", "y"])),
+        ],
+    )
+    .unwrap()
+}
+
+fn merge_b() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("K", DataType::Int64, true),
+        Field::new("v", DataType::Float64, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![3])),
+            Arc::new(Float64Array::from(vec![0.5])),
+        ],
+    )
+    .unwrap()
+}
+
+fn bad_dates() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("ts", DataType::Utf8, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
+            Arc::new(StringArray::from(vec![
+                "2017-11-25 01:21:25",
+                "2017-11-26",
+                "26/11/2017",
+                "2017-11-27 10:00:00",
+            ])),
+        ],
+    )
+    .unwrap()
+}

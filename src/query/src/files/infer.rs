@@ -1,0 +1,233 @@
+//! Schema inference with StarRocks' rules: sample files, read their schemas, merge by name.
+
+use arrow::datatypes::DataType;
+use object_store::{ObjectMeta, ObjectStoreExt};
+use parquet::arrow::parquet_to_arrow_schema;
+use parquet::file::metadata::ParquetMetaDataReader;
+use strata_common::types::{SrType, VARCHAR_MAX};
+
+use crate::files::list::storage_error;
+use crate::files::store::{Location, ResolvedStore};
+use crate::files::{FilesError, FilesOptions, Format};
+use crate::types::sr_type;
+
+/// Which files to sample: none; only the last; or first, evenly spaced, and last.
+pub fn sample(total: usize, n: usize) -> Vec<usize> {
+    if n == 0 || total == 0 {
+        return Vec::new();
+    }
+    if n == 1 || total == 1 {
+        return vec![total - 1];
+    }
+    if n >= total {
+        return (0..total).collect();
+    }
+    let mut out: Vec<usize> = (0..n - 1)
+        .map(|i| ((i * (total - 1)) as f64 / (n - 1) as f64).round() as usize)
+        .collect();
+    out.push(total - 1);
+    out.dedup();
+    out
+}
+
+/// The StarRocks type FILES() infers for an Arrow type read from a file.
+pub fn files_type(dt: &DataType) -> SrType {
+    match dt {
+        // Parquet INT32 (any annotation) is INT: StarRocks never infers TINYINT/SMALLINT.
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16 => {
+            SrType::Int
+        }
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            SrType::Array(Box::new(files_type(f.data_type())))
+        }
+        DataType::Struct(fields) => SrType::Struct(
+            fields
+                .iter()
+                .map(|f| (f.name().clone(), files_type(f.data_type())))
+                .collect(),
+        ),
+        other => sr_type(other).unwrap_or(SrType::Varchar(VARCHAR_MAX)),
+    }
+}
+
+/// The common type of two inferred types.
+pub fn promote(a: &SrType, b: &SrType) -> SrType {
+    use SrType::*;
+    let rank = |t: &SrType| match t {
+        Boolean => Some(0),
+        TinyInt => Some(1),
+        SmallInt => Some(2),
+        Int => Some(3),
+        BigInt => Some(4),
+        LargeInt => Some(5),
+        _ => None,
+    };
+    if a == b {
+        return a.clone();
+    }
+    if let (Some(x), Some(y)) = (rank(a), rank(b)) {
+        return if x >= y { a.clone() } else { b.clone() };
+    }
+    let numeric = |t: &SrType| rank(t).is_some() || matches!(t, Float | Double | Decimal(..));
+    if numeric(a) && numeric(b) {
+        return Double;
+    }
+    Varchar(VARCHAR_MAX)
+}
+
+/// Merges per-file column lists by case-insensitive name, keeping first-appearance order.
+pub fn merge(
+    schemas: Vec<(String, Vec<(String, SrType)>)>,
+) -> Result<Vec<(String, SrType)>, FilesError> {
+    let mut out: Vec<(String, SrType)> = Vec::new();
+    for (file, cols) in schemas {
+        for (i, (name, _)) in cols.iter().enumerate() {
+            if let Some((other, _)) = cols[..i]
+                .iter()
+                .find(|(o, _)| o.eq_ignore_ascii_case(name) && o != name)
+            {
+                return Err(FilesError::SchemaConflict(format!(
+                    "Identical names in upper/lower cases, file: [{file}]: '{other}' and '{name}'"
+                )));
+            }
+        }
+        for (name, ty) in cols {
+            match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                Some((_, t)) => *t = promote(t, &ty),
+                None => out.push((name, ty)),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Infers the columns of `files`.
+pub async fn infer(
+    opts: &FilesOptions,
+    loc: &Location,
+    store: &ResolvedStore,
+    files: &[ObjectMeta],
+) -> Result<Vec<(String, SrType)>, FilesError> {
+    if !opts.columns_from_path.is_empty() {
+        return Err(FilesError::Unsupported("columns_from_path".into()));
+    }
+    let picked = sample(files.len(), opts.sample_files.max(1));
+    let mut schemas = Vec::with_capacity(picked.len());
+    for i in picked {
+        let f = &files[i];
+        let display = loc.display(f.location.as_ref());
+        let cols = match opts.format {
+            Format::Parquet => parquet_columns(store, f, &display).await?,
+            Format::Csv => {
+                return Err(FilesError::Unsupported("FILES() format 'csv'".into()));
+            }
+        };
+        schemas.push((display, cols));
+    }
+    let cols = merge(schemas)?;
+    Ok(cols)
+}
+
+async fn parquet_columns(
+    store: &ResolvedStore,
+    f: &ObjectMeta,
+    display: &str,
+) -> Result<Vec<(String, SrType)>, FilesError> {
+    if f.size == 0 {
+        return Err(FilesError::InvalidFile(format!(
+            "File {display} is empty (0 bytes), not a Parquet file"
+        )));
+    }
+    let invalid = |why: String| {
+        FilesError::InvalidFile(format!(
+            "File {display} is not a valid Parquet file ({} bytes): {why}",
+            f.size
+        ))
+    };
+    if f.size < 12 {
+        return Err(invalid("too short to hold a Parquet footer".into()));
+    }
+    let fetch = |range: std::ops::Range<u64>| async move {
+        store
+            .store
+            .get_range(&f.location, range)
+            .await
+            .map_err(|e| storage_error(e, &format!("reading {display}"), store))
+    };
+    let tail = fetch(f.size - 8..f.size).await?;
+    if &tail[4..8] != b"PAR1" {
+        return Err(invalid(
+            "it does not end with the Parquet magic bytes 'PAR1' (truncated, or another format)"
+                .into(),
+        ));
+    }
+    let meta_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if meta_len + 12 > f.size {
+        return Err(invalid(format!(
+            "its footer claims {meta_len} bytes of metadata, more than the file holds"
+        )));
+    }
+    let footer = fetch(f.size - 8 - meta_len..f.size - 8).await?;
+    let md = ParquetMetaDataReader::decode_metadata(&footer)
+        .map_err(|e| invalid(format!("corrupt footer: {e}")))?;
+    let schema = parquet_to_arrow_schema(
+        md.file_metadata().schema_descr(),
+        md.file_metadata().key_value_metadata(),
+    )
+    .map_err(|e| invalid(format!("unsupported schema: {e}")))?;
+    Ok(schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), files_type(f.data_type())))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_like_starrocks() {
+        assert_eq!(sample(10, 1), vec![9]);
+        assert_eq!(sample(10, 2), vec![0, 9]);
+        assert_eq!(sample(10, 3), vec![0, 5, 9]);
+        assert_eq!(sample(2, 5), vec![0, 1]);
+        assert!(sample(0, 2).is_empty());
+    }
+
+    #[test]
+    fn merging_and_promotion() {
+        let a = vec![
+            ("k".to_string(), SrType::Int),
+            ("s".to_string(), SrType::Varchar(5)),
+        ];
+        let b = vec![
+            ("K".to_string(), SrType::BigInt),
+            ("x".to_string(), SrType::Double),
+        ];
+        let m = merge(vec![("a".into(), a), ("b".into(), b)]).unwrap();
+        assert_eq!(
+            m,
+            vec![
+                ("k".to_string(), SrType::BigInt),
+                ("s".to_string(), SrType::Varchar(5)),
+                ("x".to_string(), SrType::Double)
+            ]
+        );
+        assert_eq!(promote(&SrType::Int, &SrType::Double), SrType::Double);
+        assert_eq!(
+            promote(&SrType::Date, &SrType::Datetime),
+            SrType::Varchar(VARCHAR_MAX)
+        );
+        let dup = vec![
+            ("a".to_string(), SrType::Int),
+            ("A".to_string(), SrType::Int),
+        ];
+        assert!(merge(vec![("f".into(), dup)]).is_err());
+        assert_eq!(files_type(&DataType::Int16), SrType::Int);
+        assert_eq!(
+            files_type(&DataType::Utf8View),
+            SrType::Varchar(VARCHAR_MAX)
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! FILES() properties: parsing and validation with StarRocks' messages.
+
+use std::collections::BTreeMap;
+
+use crate::files::FilesError;
+
+/// Supported formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Apache Parquet.
+    Parquet,
+    /// Delimited text.
+    Csv,
+}
+
+/// CSV options (`csv.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// Column separator (one byte).
+    pub separator: u8,
+    /// Row delimiter (one byte).
+    pub row_delimiter: u8,
+    /// Rows skipped at the start of each file.
+    pub skip_header: usize,
+    /// Quote character.
+    pub enclose: Option<u8>,
+    /// Escape character.
+    pub escape: Option<u8>,
+    /// Trim spaces around fields.
+    pub trim_space: bool,
+}
+
+/// What a FILES() call asks for.
+#[derive(Debug, Clone)]
+pub struct FilesOptions {
+    /// Path patterns (the `path` value split at commas).
+    pub paths: Vec<String>,
+    /// Format.
+    pub format: Format,
+    /// CSV options.
+    pub csv: CsvOptions,
+    /// Files sampled for schema inference.
+    pub sample_files: usize,
+    /// Rows per file sampled for CSV inference.
+    pub sample_rows: usize,
+    /// CSV: infer types (else all VARCHAR).
+    pub detect_types: bool,
+    /// Missing columns read as NULL instead of failing.
+    pub fill_mismatch_null: bool,
+    /// `key=value` path segments turned into columns.
+    pub columns_from_path: Vec<String>,
+    /// `aws.s3.*` and other storage properties.
+    pub storage: BTreeMap<String, String>,
+}
+
+const KNOWN: &[&str] = &[
+    "path",
+    "format",
+    "compression",
+    "csv.column_separator",
+    "csv.row_delimiter",
+    "csv.skip_header",
+    "csv.enclose",
+    "csv.escape",
+    "csv.trim_space",
+    "columns_from_path",
+    "auto_detect_sample_files",
+    "auto_detect_sample_rows",
+    "auto_detect_types",
+    "fill_mismatch_column_with",
+    "strict_mode",
+];
+
+/// Storage keys FILES accepts (credentials and endpoint).
+pub const STORAGE_KEYS: &[&str] = &[
+    "aws.s3.access_key",
+    "aws.s3.secret_key",
+    "aws.s3.session_token",
+    "aws.s3.region",
+    "aws.s3.endpoint",
+    "aws.s3.enable_ssl",
+    "aws.s3.enable_path_style_access",
+    "aws.s3.use_instance_profile",
+    "aws.s3.use_aws_sdk_default_behavior",
+    "aws.s3.iam_role_arn",
+];
+
+/// Splits `path` at commas, except commas inside `{a,b}` glob alternatives.
+fn split_paths(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut cur) = (0usize, String::new());
+    for c in path.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn bad(msg: impl Into<String>) -> FilesError {
+    FilesError::InvalidProperty(msg.into())
+}
+
+/// A separator as written in SQL: `\t`, `\n`, `\x01` escapes or one literal character.
+fn separator(key: &str, v: &str) -> Result<u8, FilesError> {
+    let bytes: Vec<u8> = match v {
+        "\\t" => vec![b'\t'],
+        "\\n" => vec![b'\n'],
+        "\\r" => vec![b'\r'],
+        s if s.starts_with("\\x") && s.len() == 4 => {
+            vec![u8::from_str_radix(&s[2..], 16).map_err(|_| bad(format!("invalid {key}: {v}")))?]
+        }
+        s => s.as_bytes().to_vec(),
+    };
+    match bytes.as_slice() {
+        [b] => Ok(*b),
+        [] => Err(bad(format!(
+            "The valid bytes length for '{key}' is [1, 50]"
+        ))),
+        _ if bytes.len() <= 50 => Err(FilesError::Unsupported(format!(
+            "multi-byte {key} '{v}' (only one-byte separators are supported yet)"
+        ))),
+        _ => Err(bad(format!(
+            "The valid bytes length for '{key}' is [1, 50]"
+        ))),
+    }
+}
+
+impl FilesOptions {
+    /// Parses FILES() properties.
+    pub fn parse(props: &[(String, String)]) -> Result<Self, FilesError> {
+        let mut map = BTreeMap::new();
+        let mut storage = BTreeMap::new();
+        for (k, v) in props {
+            if STORAGE_KEYS.contains(&k.as_str()) {
+                storage.insert(k.clone(), v.clone());
+            } else if KNOWN.contains(&k.as_str()) {
+                map.insert(k.as_str(), v.clone());
+            } else if k.starts_with("aws.")
+                || k.starts_with("fs.")
+                || k.starts_with("azure.")
+                || k.starts_with("gcp.")
+            {
+                return Err(FilesError::Unsupported(format!("storage property '{k}'")));
+            } else {
+                return Err(bad(format!(
+                    "Unknown property '{k}' for FILES(); see the FILES() reference for valid keys"
+                )));
+            }
+        }
+        let path = map.get("path").map(|s| s.trim()).unwrap_or("");
+        if path.is_empty() {
+            return Err(bad(
+                "path is null. Please add properties(path='xxx') when create table",
+            ));
+        }
+        let paths = split_paths(path);
+        let format = match map.get("format").map(|f| f.to_ascii_lowercase()) {
+            None => {
+                return Err(bad(
+                    "format is null. Please add properties(format='xxx') when create table",
+                ));
+            }
+            Some(f) if f == "parquet" => Format::Parquet,
+            Some(f) if f == "csv" => Format::Csv,
+            Some(f) if f == "orc" || f == "avro" || f == "json" => {
+                return Err(FilesError::Unsupported(format!("FILES() format '{f}'")));
+            }
+            Some(f) => return Err(bad(format!("not supported format: {f}"))),
+        };
+        let get_bool = |k: &str, default: bool| -> Result<bool, FilesError> {
+            match map.get(k).map(|v| v.to_ascii_lowercase()) {
+                None => Ok(default),
+                Some(v) if v == "true" => Ok(true),
+                Some(v) if v == "false" => Ok(false),
+                Some(v) => Err(bad(format!(
+                    "illegal value of {k}: {v}, only true/false allowed"
+                ))),
+            }
+        };
+        let get_usize = |k: &str, default: usize| -> Result<usize, FilesError> {
+            match map.get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(format!("failed to parse {k}: {v}"))),
+            }
+        };
+        let one_byte = |k: &str| -> Result<Option<u8>, FilesError> {
+            match map.get(k) {
+                None => Ok(None),
+                Some(v) if v.is_empty() => Err(bad(format!("empty property {k}"))),
+                Some(v) => Ok(Some(v.as_bytes()[0])),
+            }
+        };
+        let csv = CsvOptions {
+            separator: match map.get("csv.column_separator") {
+                Some(v) => separator("csv.column_separator", v)?,
+                None => b'\t',
+            },
+            row_delimiter: match map.get("csv.row_delimiter") {
+                Some(v) => separator("csv.row_delimiter", v)?,
+                None => b'\n',
+            },
+            skip_header: get_usize("csv.skip_header", 0)?,
+            enclose: one_byte("csv.enclose")?,
+            escape: one_byte("csv.escape")?,
+            trim_space: get_bool("csv.trim_space", false)?,
+        };
+        let fill_mismatch_null = match map
+            .get("fill_mismatch_column_with")
+            .map(|v| v.to_ascii_lowercase())
+        {
+            None => false,
+            Some(v) if v == "none" => false,
+            Some(v) if v == "null" => true,
+            Some(v) => {
+                return Err(bad(format!(
+                    "Invalid fill_mismatch_column_with: '{v}'. Expected values should be none, null (case insensitive)."
+                )));
+            }
+        };
+        let columns_from_path = map
+            .get("columns_from_path")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(c) = map.get("compression") {
+            let c = c.to_ascii_lowercase();
+            if !matches!(
+                c.as_str(),
+                "gzip"
+                    | "gz"
+                    | "bzip2"
+                    | "bz2"
+                    | "zstd"
+                    | "zst"
+                    | "deflate"
+                    | "none"
+                    | "uncompressed"
+                    | "auto"
+            ) {
+                return Err(bad(format!("Unsupported compression '{c}'")));
+            }
+        }
+        Ok(Self {
+            paths,
+            format,
+            csv,
+            sample_files: get_usize("auto_detect_sample_files", 2)?,
+            sample_rows: get_usize("auto_detect_sample_rows", 500)?.max(1),
+            detect_types: get_bool("auto_detect_types", true)?,
+            fill_mismatch_null,
+            columns_from_path,
+            storage,
+        })
+    }
+}
