@@ -24,14 +24,36 @@ pub(crate) fn name_projections(stmt: &mut Statement) {
     let SetExpr::Select(select) = q.body.as_mut() else {
         return;
     };
+    let mut seen: Vec<String> = Vec::new();
     for item in &mut select.projection {
-        if let SelectItem::UnnamedExpr(expr) = item
-            && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
-        {
-            let alias = Ident::with_quote('`', expr.to_string());
+        let name = match item {
+            SelectItem::UnnamedExpr(Expr::Identifier(i)) => i.value.clone(),
+            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
+                parts.last().map(|i| i.value.clone()).unwrap_or_default()
+            }
+            SelectItem::UnnamedExpr(expr) => expr.to_string(),
+            SelectItem::ExprWithAlias { alias, .. } => {
+                seen.push(alias.value.clone());
+                continue;
+            }
+            _ => continue,
+        };
+        let SelectItem::UnnamedExpr(expr) = item else {
+            continue;
+        };
+        // MySQL allows two result columns with one name; DataFusion does not, so a repeated
+        // name gets a numbered suffix.
+        let mut alias = name.clone();
+        let mut n = 1;
+        while seen.contains(&alias) {
+            alias = format!("{name}_{n}");
+            n += 1;
+        }
+        seen.push(alias.clone());
+        if alias != name || !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
             *item = SelectItem::ExprWithAlias {
                 expr: expr.clone(),
-                alias,
+                alias: Ident::with_quote('`', alias),
             };
         }
     }

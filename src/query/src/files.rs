@@ -1,5 +1,6 @@
 //! `FILES()`: list, infer and read files in S3-compatible storage or on local disk.
 
+mod csv;
 mod infer;
 pub mod list;
 pub mod props;
@@ -137,9 +138,14 @@ impl FilesSource {
         let format = match self.options.format {
             Format::Parquet => ParquetFormat::default().with_force_view_types(false),
             Format::Csv => {
-                return Err(datafusion::error::DataFusionError::NotImplemented(
-                    "FILES() format 'csv'".into(),
-                ));
+                return csv::table(
+                    self.store.clone(),
+                    self.location.clone(),
+                    &self.files,
+                    self.schema(),
+                    self.options.csv.clone(),
+                    self.options.fill_mismatch_null,
+                );
             }
         };
         let options = ListingOptions::new(Arc::new(format)).with_file_extension("");

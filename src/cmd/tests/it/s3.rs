@@ -116,7 +116,36 @@ impl S3Server {
         // Keep the magic, break the footer length so it points outside the file.
         corrupt[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
         self.put("bad/corrupt.parquet", corrupt).await;
+
+        let basic = b"1,abc,1.5,true\n2,def,2.5,false\n3,,-1,1\n".to_vec();
+        self.put("csv/basic.csv", basic.clone()).await;
+        self.put("csv/basic.csv.gz", gzip(&basic)).await;
+        self.put(
+            "csv/basic.csv.zst",
+            zstd::encode_all(&basic[..], 1).unwrap(),
+        )
+        .await;
+        self.put("csv/header.csv", b"id|name\n10|x\n20|y\n".to_vec())
+            .await;
+        self.put(
+            "csv/quoted.csv",
+            b"1,\"a,b\"\n2,\"say \"\"hi\"\"\"\n".to_vec(),
+        )
+        .await;
+        self.put("csv/short.csv", b"1,a,x\n2,b\n".to_vec()).await;
+        self.put("csv/tabs.tsv", b"7\t2017-11-25 01:21:25\n8\t\\N\n".to_vec())
+            .await;
+        self.put("csv/ints.csv", b"1\nabc\n3\n".to_vec()).await;
+        self.put("csv/ints_typed.csv", b"1\n2\n300000\n".to_vec())
+            .await;
     }
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
 }
 
 /// Encodes batches as Parquet with `rows_per_group` rows per row group.

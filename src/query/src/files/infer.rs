@@ -119,12 +119,31 @@ pub async fn infer(
         let cols = match opts.format {
             Format::Parquet => parquet_columns(store, f, &display).await?,
             Format::Csv => {
-                return Err(FilesError::Unsupported("FILES() format 'csv'".into()));
+                let types = crate::files::csv::infer_file(
+                    &store.store,
+                    f,
+                    display.clone(),
+                    &opts.csv,
+                    opts.sample_rows,
+                    opts.detect_types,
+                )
+                .await?;
+                types
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, t)| (format!("${}", i + 1), t))
+                    .collect()
             }
         };
         schemas.push((display, cols));
     }
     let cols = merge(schemas)?;
+    if cols.is_empty() {
+        return Err(FilesError::InvalidFile(format!(
+            "No columns could be inferred from {}: the sampled files hold no rows",
+            loc.display(files[files.len() - 1].location.as_ref())
+        )));
+    }
     Ok(cols)
 }
 

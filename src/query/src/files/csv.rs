@@ -1,0 +1,339 @@
+//! CSV in FILES(): streaming decode (compression by file suffix), StarRocks' `csv.*` options,
+//! type inference over sampled rows, and a table that reads files without holding them whole.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::SchemaRef;
+use async_compression::tokio::bufread::{
+    BzDecoder, GzipDecoder, XzDecoder, ZlibDecoder, ZstdDecoder,
+};
+use datafusion::catalog::TableProvider;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use futures::TryStreamExt;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use strata_common::types::{SrType, VARCHAR_MAX};
+use tokio::io::AsyncRead;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::files::FilesError;
+use crate::files::infer::promote;
+use crate::files::props::CsvOptions;
+use crate::files::store::Location;
+
+const BATCH_ROWS: usize = 8192;
+
+/// Opens an object as a decompressed byte stream, choosing the codec by file suffix.
+async fn open(
+    store: &Arc<dyn ObjectStore>,
+    meta: &ObjectMeta,
+    display: &str,
+) -> Result<Box<dyn AsyncRead + Send + Unpin>, FilesError> {
+    let res = store.get(&meta.location).await.map_err(|e| {
+        FilesError::StorageAccess(format!("Access storage error while reading {display}: {e}"))
+    })?;
+    let stream = res
+        .into_stream()
+        .map_err(|e| std::io::Error::other(e.to_string()));
+    let raw = tokio::io::BufReader::new(StreamReader::new(stream));
+    let name = meta.location.as_ref().to_ascii_lowercase();
+    Ok(if name.ends_with(".gz") || name.ends_with(".gzip") {
+        Box::new(GzipDecoder::new(raw))
+    } else if name.ends_with(".bz2") {
+        Box::new(BzDecoder::new(raw))
+    } else if name.ends_with(".zst") || name.ends_with(".zstd") {
+        Box::new(ZstdDecoder::new(raw))
+    } else if name.ends_with(".xz") {
+        Box::new(XzDecoder::new(raw))
+    } else if name.ends_with(".deflate") {
+        Box::new(ZlibDecoder::new(raw))
+    } else if name.ends_with(".lz4") {
+        return Err(FilesError::Unsupported(format!(
+            "lz4-compressed CSV ({display})"
+        )));
+    } else {
+        Box::new(raw)
+    })
+}
+
+fn reader<R: Read>(opts: &CsvOptions, input: R) -> csv::Reader<R> {
+    let mut b = csv::ReaderBuilder::new();
+    b.has_headers(false)
+        .flexible(true)
+        .delimiter(opts.separator)
+        .terminator(if opts.row_delimiter == b'\n' {
+            csv::Terminator::CRLF
+        } else {
+            csv::Terminator::Any(opts.row_delimiter)
+        })
+        .quoting(opts.enclose.is_some())
+        .quote(opts.enclose.unwrap_or(b'"'))
+        .double_quote(true)
+        .escape(opts.escape)
+        .trim(if opts.trim_space {
+            csv::Trim::Fields
+        } else {
+            csv::Trim::None
+        });
+    b.from_reader(input)
+}
+
+/// The type one sampled value votes for.
+fn vote(v: &str) -> SrType {
+    let t = v;
+    if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") || t == "0" || t == "1" {
+        SrType::Boolean
+    } else if t.parse::<i64>().is_ok() {
+        SrType::BigInt
+    } else if !t.is_empty()
+        && t.parse::<f64>().is_ok()
+        && !t.eq_ignore_ascii_case("nan")
+        && !t.to_ascii_lowercase().contains("inf")
+    {
+        SrType::Double
+    } else {
+        SrType::Varchar(VARCHAR_MAX)
+    }
+}
+
+/// Infers `$1..$n` from the first rows of one file.
+pub async fn infer_file(
+    store: &Arc<dyn ObjectStore>,
+    meta: &ObjectMeta,
+    display: String,
+    opts: &CsvOptions,
+    sample_rows: usize,
+    detect_types: bool,
+) -> Result<Vec<SrType>, FilesError> {
+    let input = open(store, meta, &display).await?;
+    let opts = opts.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut rdr = reader(&opts, SyncIoBridge::new(input));
+        let mut types: Vec<Option<SrType>> = Vec::new();
+        let mut seen = 0;
+        for rec in rdr.records().skip(opts.skip_header) {
+            let rec = rec.map_err(|e| {
+                FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
+            })?;
+            if rec.iter().all(|f| f.is_empty()) && rec.len() <= 1 {
+                continue;
+            }
+            for (i, f) in rec.iter().enumerate() {
+                let t = if detect_types {
+                    vote(f)
+                } else {
+                    SrType::Varchar(VARCHAR_MAX)
+                };
+                if types.len() <= i {
+                    types.resize(i + 1, None);
+                }
+                types[i] = Some(match &types[i] {
+                    Some(prev) => promote(prev, &t),
+                    None => t,
+                });
+            }
+            seen += 1;
+            if seen >= sample_rows {
+                break;
+            }
+        }
+        Ok(types
+            .into_iter()
+            .map(|t| t.unwrap_or(SrType::Varchar(VARCHAR_MAX)))
+            .collect())
+    })
+    .await
+    .map_err(|e| FilesError::InvalidFile(format!("CSV inference failed: {e}")))?
+}
+
+/// Reads a list of files as one stream of batches in `schema`.
+#[derive(Debug)]
+struct CsvPartition {
+    store: Arc<dyn ObjectStore>,
+    location: Location,
+    files: Vec<ObjectMeta>,
+    schema: SchemaRef,
+    opts: CsvOptions,
+    fill_null: bool,
+}
+
+impl PartitionStream for CsvPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::common::Result<RecordBatch>>(2);
+        let store = self.store.clone();
+        let files = self.files.clone();
+        let schema = self.schema.clone();
+        let opts = self.opts.clone();
+        let fill_null = self.fill_null;
+        let location = self.location.clone();
+        tokio::spawn(async move {
+            for f in files {
+                let display = location.display(f.location.as_ref());
+                let input = match open(&store, &f, &display).await {
+                    Ok(i) => i,
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(datafusion::error::DataFusionError::External(Box::new(
+                                e,
+                            ))))
+                            .await;
+                        return;
+                    }
+                };
+                let (tx2, schema2, opts2) = (tx.clone(), schema.clone(), opts.clone());
+                let res = tokio::task::spawn_blocking(move || {
+                    read_file(input, &display, &schema2, &opts2, fill_null, &tx2)
+                })
+                .await;
+                let err = match res {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(e)) => e,
+                    Err(e) => FilesError::InvalidFile(format!("CSV reader failed: {e}")),
+                };
+                let _ = tx
+                    .send(Err(datafusion::error::DataFusionError::External(Box::new(
+                        err,
+                    ))))
+                    .await;
+                return;
+            }
+        });
+        let stream = tokio_stream_from(rx);
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+fn read_file(
+    input: Box<dyn AsyncRead + Send + Unpin>,
+    display: &str,
+    schema: &SchemaRef,
+    opts: &CsvOptions,
+    fill_null: bool,
+    tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
+) -> Result<(), FilesError> {
+    let ncols = schema.fields().len();
+    let mut rdr = reader(opts, SyncIoBridge::new(input));
+    let mut builders: Vec<StringBuilder> = (0..ncols).map(|_| StringBuilder::new()).collect();
+    let mut rows = 0usize;
+    let sep = (opts.separator as char).escape_default().to_string();
+    let delim = (opts.row_delimiter as char).escape_default().to_string();
+    for rec in rdr.records().skip(opts.skip_header) {
+        let rec = rec.map_err(|e| {
+            FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
+        })?;
+        if rec.len() <= 1 && rec.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        if rec.len() != ncols && !(fill_null && rec.len() < ncols) {
+            let row: Vec<&str> = rec.iter().collect();
+            return Err(FilesError::InvalidFile(format!(
+                "Schema column count: {ncols} doesn't match source value column count: {}. \
+                 Column separator: '{sep}', Row delimiter: '{delim}', Row: '{}', File: {display}. \
+                 Consider setting 'fill_mismatch_column_with' = 'null' property",
+                rec.len(),
+                row.join(&(opts.separator as char).to_string())
+            )));
+        }
+        for (i, b) in builders.iter_mut().enumerate() {
+            match rec.get(i) {
+                Some("\\N") | None => b.append_null(),
+                Some(v) => b.append_value(v),
+            }
+        }
+        rows += 1;
+        if rows == BATCH_ROWS {
+            send(&mut builders, schema, tx)?;
+            rows = 0;
+        }
+    }
+    if rows > 0 {
+        send(&mut builders, schema, tx)?;
+    }
+    Ok(())
+}
+
+fn send(
+    builders: &mut [StringBuilder],
+    schema: &SchemaRef,
+    tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
+) -> Result<(), FilesError> {
+    let opts = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
+    let cols = builders
+        .iter_mut()
+        .zip(schema.fields())
+        .map(|(b, f)| {
+            let s: ArrayRef = Arc::new(b.finish());
+            cast_with_options(&s, f.data_type(), &opts)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+    let batch = RecordBatch::try_new(schema.clone(), cols)
+        .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+    // A closed channel means the query stopped reading (LIMIT): not an error.
+    let _ = tx.blocking_send(Ok(batch));
+    Ok(())
+}
+
+/// A table over CSV files: up to two partitions read files in parallel.
+pub fn table(
+    store: Arc<dyn ObjectStore>,
+    location: Location,
+    files: &[ObjectMeta],
+    schema: SchemaRef,
+    opts: CsvOptions,
+    fill_null: bool,
+) -> datafusion::common::Result<Arc<dyn TableProvider>> {
+    let parts = files.len().clamp(1, 2);
+    let mut groups: Vec<Vec<ObjectMeta>> = vec![Vec::new(); parts];
+    for (i, f) in files.iter().enumerate() {
+        groups[i % parts].push(f.clone());
+    }
+    let partitions: Vec<Arc<dyn PartitionStream>> = groups
+        .into_iter()
+        .map(|files| {
+            Arc::new(CsvPartition {
+                store: store.clone(),
+                location: location.clone(),
+                files,
+                schema: schema.clone(),
+                opts: opts.clone(),
+                fill_null,
+            }) as Arc<dyn PartitionStream>
+        })
+        .collect();
+    Ok(Arc::new(StreamingTable::try_new(schema, partitions)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn votes() {
+        assert_eq!(vote("1"), SrType::Boolean);
+        assert_eq!(vote("true"), SrType::Boolean);
+        assert_eq!(vote("12"), SrType::BigInt);
+        assert_eq!(vote("1.5"), SrType::Double);
+        assert_eq!(vote("2024-01-01"), SrType::Varchar(VARCHAR_MAX));
+        assert_eq!(vote(""), SrType::Varchar(VARCHAR_MAX));
+        assert_eq!(promote(&SrType::Boolean, &SrType::BigInt), SrType::BigInt);
+    }
+}
