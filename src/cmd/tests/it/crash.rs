@@ -125,7 +125,7 @@ async fn failed_commit_rolls_back_and_deletes_segments() {
     assert_eq!(count(&mut c, "SELECT count(*) FROM t").await, 2);
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -134,8 +134,16 @@ fn free_port() -> u16 {
 }
 
 fn spawn_binary(data_dir: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("--data-dir")
+    spawn_binary_with_env(data_dir, port, &[])
+}
+
+/// Starts the real binary with extra environment variables.
+pub(crate) fn spawn_binary_with_env(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.arg("--data-dir")
         .arg(data_dir)
         .arg("--mysql-addr")
         .arg(format!("127.0.0.1:{port}"))
@@ -149,7 +157,7 @@ fn spawn_binary(data_dir: &Path, port: u16) -> Child {
         .expect("strata binary starts")
 }
 
-async fn wait_connect(port: u16) -> mysql_async::Conn {
+pub(crate) async fn wait_connect(port: u16) -> mysql_async::Conn {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let opts = mysql_async::OptsBuilder::default()

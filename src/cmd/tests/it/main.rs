@@ -5,4 +5,5 @@ mod crash;
 mod harness;
 mod protocol;
 mod s3;
+mod seed;
 mod slt;

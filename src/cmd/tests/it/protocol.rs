@@ -91,3 +91,52 @@ async fn wrong_user_is_refused_and_data_survives_a_restart() {
         .unwrap();
     assert_eq!(cfg[0].get::<String, _>(2).unwrap(), "100");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_load_progress_is_visible_from_another_connection() {
+    let server = TestServer::start().await;
+    let mut c = server.conn(None).await;
+    exec(&mut c, "CREATE DATABASE p").await;
+    exec(
+        &mut c,
+        "CREATE TABLE p.t (a BIGINT) DISTRIBUTED BY HASH(a) BUCKETS 2",
+    )
+    .await;
+    let port = server.port();
+    let loader = tokio::spawn(async move {
+        let mut c2 = crate::harness::connect(port, Some("p")).await;
+        c2.query_drop(
+            "INSERT INTO t WITH LABEL l_progress SELECT value FROM generate_series(1, 2000000)",
+        )
+        .await
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut seen_running = false;
+    while !loader.is_finished() && std::time::Instant::now() < deadline {
+        let row: Option<(String, u64, String)> = c
+            .query_first(
+                "SELECT STATE, SCAN_ROWS, PROGRESS FROM information_schema.loads WHERE LABEL = 'l_progress'",
+            )
+            .await
+            .unwrap();
+        if let Some((state, scanned, progress)) = row
+            && state == "LOADING"
+            && scanned > 0
+        {
+            assert!(progress.starts_with("ETL:100%; LOAD:"), "{progress}");
+            seen_running = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    loader.await.unwrap().unwrap();
+    assert!(seen_running, "never saw the load running with rows scanned");
+    let (state, sink): (String, u64) = c
+        .query_first(
+            "SELECT STATE, SINK_ROWS FROM information_schema.loads WHERE LABEL = 'l_progress'",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.as_str(), sink), ("FINISHED", 2_000_000));
+}

@@ -25,17 +25,25 @@ pub const BUCKET: &str = "strata-examples";
 pub struct S3Server {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
+    ak: String,
+    sk: String,
+    bucket: String,
     _root: tempfile::TempDir,
 }
 
 impl S3Server {
     /// Starts the server with one empty bucket.
     pub async fn start() -> Self {
+        Self::start_with(AK, SK, BUCKET).await
+    }
+
+    /// Starts a server accepting one key pair, with one empty bucket.
+    pub async fn start_with(ak: &str, sk: &str, bucket: &str) -> Self {
         let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join(BUCKET)).unwrap();
+        std::fs::create_dir_all(root.path().join(bucket)).unwrap();
         let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
         let mut b = s3s::service::S3ServiceBuilder::new(fs);
-        b.set_auth(s3s::auth::SimpleAuth::from_single(AK, SK));
+        b.set_auth(s3s::auth::SimpleAuth::from_single(ak, sk));
         let service = b.build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -56,6 +64,9 @@ impl S3Server {
         });
         Self {
             endpoint: format!("http://127.0.0.1:{port}"),
+            ak: ak.into(),
+            sk: sk.into(),
+            bucket: bucket.into(),
             _root: root,
         }
     }
@@ -65,9 +76,9 @@ impl S3Server {
             .with_endpoint(&self.endpoint)
             .with_allow_http(true)
             .with_region("us-east-1")
-            .with_bucket_name(BUCKET)
-            .with_access_key_id(AK)
-            .with_secret_access_key(SK)
+            .with_bucket_name(&self.bucket)
+            .with_access_key_id(&self.ak)
+            .with_secret_access_key(&self.sk)
             .build()
             .unwrap()
     }
