@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Strata load and query benchmark against DuckDB and chDB, measured in the same run.
+
+    bench/run.sh [--rows N] [--runs K]       # creates its venv, builds the release binary
+
+Loads N generated rows (the seed's user-behaviour schema, bench/gen_user_behavior.py) from a
+local Parquet file with `INSERT INTO t SELECT * FROM FILES(...)` into the seed's declared table,
+from a local S3-compatible server (moto) too, then runs Q1-Q5 over the MySQL protocol.
+Peers load the same file: DuckDB `CREATE TABLE AS read_parquet` into a persistent file, chDB
+`INSERT ... FROM file(..., Parquet)` into MergeTree ORDER BY UserID. Prints one table of
+times, ratios Strata/peer and peak RSS, and writes it to bench/RESULTS.md.
+"""
+import argparse
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+QUERIES = {
+    "Q1": "SELECT count(*) FROM t",
+    "Q2": "SELECT BehaviorType, count(*) FROM t GROUP BY BehaviorType",
+    "Q3": "SELECT UserID, count(*) c FROM t GROUP BY UserID ORDER BY c DESC LIMIT 10",
+    "Q4": "SELECT * FROM t WHERE UserID = 12345",
+    "Q5": "SELECT count(DISTINCT ItemID) FROM t",
+}
+
+DECLARED = """CREATE TABLE t (
+    UserID int(11), ItemID int(11), CategoryID int(11),
+    BehaviorType varchar(65533), Timestamp datetime
+) ENGINE = OLAP DUPLICATE KEY(UserID) DISTRIBUTED BY HASH(UserID)"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def median_time(fn, runs):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def self_peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def generate(rows):
+    path = os.path.join(HERE, "data", f"ub_{rows}.parquet")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        subprocess.check_call([sys.executable, os.path.join(HERE, "gen_user_behavior.py"),
+                               "--rows", str(rows), "--out", path])
+    return path
+
+
+class Strata:
+    def __init__(self, binary):
+        self.dir = tempfile.mkdtemp(prefix="strata-bench-")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [binary, "--data-dir", self.dir, "--mysql-addr", f"127.0.0.1:{self.port}",
+             "--http-addr", f"127.0.0.1:{free_port()}", "--log", "warn"])
+        import pymysql
+        for _ in range(600):
+            try:
+                self.conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root",
+                                            autocommit=True)
+                break
+            except Exception:
+                time.sleep(0.1)
+        self.cur = self.conn.cursor()
+        self.cur.execute("CREATE DATABASE b")
+        self.cur.execute("USE b")
+        self.cur.execute(DECLARED)
+
+    def sql(self, q):
+        self.cur.execute(q)
+        return self.cur.fetchall()
+
+    def stop(self):
+        rss = peak_rss_mb(self.proc.pid)
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return rss
+
+
+def files_clause(path, s3=None):
+    if s3 is None:
+        return f'FILES("path" = "file://{path}", "format" = "parquet")'
+    endpoint, bucket, key = s3
+    return (f'FILES("path" = "s3://{bucket}/{key}", "format" = "parquet", '
+            f'"aws.s3.endpoint" = "{endpoint}", "aws.s3.access_key" = "testing", '
+            f'"aws.s3.secret_key" = "testing", "aws.s3.region" = "us-east-1")')
+
+
+def bench_strata(binary, path, runs, s3):
+    out = {}
+    st = Strata(binary)
+    try:
+        def load(src):
+            def f():
+                st.sql("TRUNCATE TABLE t")
+                st.sql(f"INSERT INTO t SELECT * FROM {src}")
+            return f
+        out["load file://"] = median_time(load(files_clause(path)), runs)
+        if s3:
+            out["load s3 (moto)"] = median_time(load(files_clause(path, s3)), runs)
+        n = st.sql("SELECT count(*) FROM t")[0][0]
+        assert n > 0, "nothing loaded"
+        for q, text in QUERIES.items():
+            st.sql(text)
+            out[q] = median_time(lambda: st.sql(text), 5)
+    finally:
+        out["peak RSS MB"] = st.stop()
+    return out
+
+
+def bench_duckdb(path, runs):
+    import duckdb
+    out = {}
+    d = tempfile.mkdtemp(prefix="duck-bench-")
+    db = os.path.join(d, "b.duckdb")
+
+    def load():
+        if os.path.exists(db):
+            os.remove(db)
+        con = duckdb.connect(db)
+        con.execute(f"""CREATE TABLE t AS SELECT UserID::INT AS UserID, ItemID::INT AS ItemID,
+            CategoryID::INT AS CategoryID, BehaviorType, Timestamp::TIMESTAMP AS Timestamp
+            FROM read_parquet('{path}')""")
+        con.close()
+    out["load file://"] = median_time(load, runs)
+    con = duckdb.connect(db)
+    for q, text in QUERIES.items():
+        con.execute(text).fetchall()
+        out[q] = median_time(lambda: con.execute(text).fetchall(), 5)
+    con.close()
+    shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def bench_chdb(path, runs, s3):
+    from chdb import session
+    out = {}
+    d = tempfile.mkdtemp(prefix="chdb-bench-")
+    s = session.Session(d)
+    s.query("CREATE DATABASE IF NOT EXISTS b")
+    ddl = ("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, BehaviorType String, "
+           "Timestamp DateTime) ENGINE = MergeTree ORDER BY UserID")
+
+    def load(src):
+        def f():
+            s.query("DROP TABLE IF EXISTS b.t")
+            s.query(ddl)
+            s.query(f"INSERT INTO b.t SELECT * FROM {src}")
+        return f
+    out["load file://"] = median_time(load(f"file('{path}', Parquet)"), runs)
+    if s3:
+        endpoint, bucket, key = s3
+        out["load s3 (moto)"] = median_time(
+            load(f"s3('{endpoint}/{bucket}/{key}', 'testing', 'testing', Parquet)"), runs)
+    for q, text in QUERIES.items():
+        text = text.replace("FROM t", "FROM b.t")
+        s.query(text)
+        out[q] = median_time(lambda: s.query(text), 5)
+    s.close()
+    shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def start_moto(path):
+    port = free_port()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"),
+                             "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    import urllib.request
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(endpoint)
+            break
+        except Exception:
+            time.sleep(0.1)
+    # Create the bucket and upload with plain HTTP (moto accepts unsigned requests).
+    req = urllib.request.Request(f"{endpoint}/bench", method="PUT")
+    urllib.request.urlopen(req)
+    with open(path, "rb") as f:
+        req = urllib.request.Request(f"{endpoint}/bench/ub.parquet", data=f.read(), method="PUT")
+        urllib.request.urlopen(req)
+    return proc, (endpoint, "bench", "ub.parquet")
+
+
+def fmt(v):
+    return "—" if v is None else (f"{v:.3f} s" if v >= 0.1 else f"{v * 1000:.1f} ms")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--no-s3", action="store_true")
+    args = ap.parse_args()
+    path = generate(args.rows)
+    moto, s3 = (None, None) if args.no_s3 else start_moto(path)
+    try:
+        strata = bench_strata(args.binary, path, args.runs, s3)
+        duck = bench_duckdb(path, args.runs)
+        ch = bench_chdb(path, args.runs, s3)
+    finally:
+        if moto:
+            moto.kill()
+    peers_rss = self_peak_rss_mb()
+    ops = ["load file://"] + (["load s3 (moto)"] if s3 else []) + list(QUERIES)
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except Exception:
+        pass
+    lines = [
+        f"Machine: {os.cpu_count()} cores, {cpu}. Date: {time.strftime('%Y-%m-%d')}. "
+        f"Rows: {args.rows:,}; loads: median of {args.runs}, queries: median of 5 (warm).",
+        "",
+        "| operation | Strata | DuckDB | chDB | Strata/DuckDB | Strata/chDB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for op in ops:
+        s, d, c = strata.get(op), duck.get(op), ch.get(op)
+        r1 = f"{s / d:.2f}×" if s and d else "—"
+        r2 = f"{s / c:.2f}×" if s and c else "—"
+        lines.append(f"| {op} | {fmt(s)} | {fmt(d)} | {fmt(c)} | {r1} | {r2} |")
+    lines.append(f"| peak RSS | {strata['peak RSS MB']:.0f} MB (server) | "
+                 f"{peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) | | | |")
+    if s:
+        rate = args.rows / strata["load file://"]
+        lines.append("")
+        lines.append(f"Strata load rate (file://): {rate:,.0f} rows/s.")
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+        f.write("# Benchmark results\n\nProduced by `bench/run.sh` (see bench/run.py).\n\n")
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
