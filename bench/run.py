@@ -207,12 +207,11 @@ def start_moto(path):
             break
         except Exception:
             time.sleep(0.1)
-    # Create the bucket and upload with plain HTTP (moto accepts unsigned requests).
-    req = urllib.request.Request(f"{endpoint}/bench", method="PUT")
-    urllib.request.urlopen(req)
-    with open(path, "rb") as f:
-        req = urllib.request.Request(f"{endpoint}/bench/ub.parquet", data=f.read(), method="PUT")
-        urllib.request.urlopen(req)
+    import boto3  # installed with moto
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                      aws_secret_access_key="testing", region_name="us-east-1")
+    s3.create_bucket(Bucket="bench")
+    s3.upload_file(path, "bench", "ub.parquet")
     return proc, (endpoint, "bench", "ub.parquet")
 
 

@@ -25,6 +25,7 @@ fn invalid(msg: impl Into<String>) -> FrontendError {
 
 /// Load options from PROPERTIES over session variables.
 struct LoadOptions {
+    dry_run: bool,
     strict: bool,
     max_filter_ratio: f64,
     timeout_s: u64,
@@ -32,6 +33,7 @@ struct LoadOptions {
 
 fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOptions> {
     let mut o = LoadOptions {
+        dry_run: false,
         strict: session
             .vars
             .get_bool("enable_insert_strict")
@@ -75,14 +77,19 @@ fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOpt
                 })?;
             }
             "dry_run" => {
-                return Err(FrontendError::new(
-                    StatusCode::Unsupported,
-                    "PROPERTIES(\"dry_run\") is not supported yet",
-                ));
+                o.dry_run = match v.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(invalid(format!(
+                            "Invalid dry_run: '{v}'. Expected true or false"
+                        )));
+                    }
+                }
             }
             other => {
                 return Err(invalid(format!(
-                    "Unknown property '{other}' for INSERT; supported: timeout, max_filter_ratio, strict_mode"
+                    "Unknown property '{other}' for INSERT; supported: timeout, max_filter_ratio, strict_mode, dry_run"
                 )));
             }
         }
@@ -191,6 +198,9 @@ pub(crate) async fn run_insert(
         }
         None => format!("insert_{}", uuid::Uuid::new_v4()),
     };
+    if opts.dry_run {
+        return dry_run_insert(fe, session, &ins, &table, opts.strict).await;
+    }
     let spec = LoadSpec {
         label,
         db: table.db.clone(),
@@ -224,6 +234,60 @@ pub(crate) async fn run_insert(
     job.set_files(files.files, files.bytes);
     let outcome = execute(job, ctx, plan, converter).await?;
     Ok(finish(session, outcome))
+}
+
+/// `PROPERTIES ("dry_run" = "true")`: reads and converts like the load, commits nothing, and
+/// answers with one row per rejected row (or one summary row when none would be rejected).
+async fn dry_run_insert(
+    fe: &Frontend,
+    session: &Session,
+    ins: &Insert,
+    table: &strata_catalog::TableMeta,
+    strict: bool,
+) -> Result<Output> {
+    let (ctx, plan, src_schema, _) = plan_source(fe, session, ins.source.clone()).await?;
+    let converter = Converter {
+        schema: table_schema(&table.def),
+        columns: table.def.columns.clone(),
+        sources: map_columns(&table.def, &table.name, ins, &src_schema)?,
+        strict,
+    };
+    let stream = ctx
+        .execute_logical_plan(plan)
+        .await?
+        .execute_stream()
+        .await?;
+    let r = crate::load::dry_run(stream, &converter).await?;
+    let summary = |e: Option<&strata_catalog::LoadError>| {
+        vec![
+            Some(r.scanned.to_string()),
+            Some(r.loadable.to_string()),
+            Some(r.rejected.to_string()),
+            e.map(|e| e.row.to_string()),
+            e.and_then(|e| (!e.file.is_empty()).then(|| e.file.clone())),
+            e.map(|e| e.column.clone()),
+            e.and_then(|e| e.value.clone()),
+            e.map(|e| e.reason.clone()),
+        ]
+    };
+    let rows = if r.errors.is_empty() {
+        vec![summary(None)]
+    } else {
+        r.errors.iter().map(|e| summary(Some(e))).collect()
+    };
+    Ok(crate::admin::nullable_string_table(
+        &[
+            "SCANNED_ROWS",
+            "LOADABLE_ROWS",
+            "REJECTED_ROWS",
+            "ROW_NUMBER",
+            "FILE",
+            "COLUMN_NAME",
+            "VALUE",
+            "REASON",
+        ],
+        rows,
+    ))
 }
 
 /// Maps each target column to a source column (positional, listed, or by name).

@@ -397,3 +397,40 @@ impl<'a> Job<'a> {
         }
     }
 }
+
+/// What a dry run found: the rows that would load and the rows that would be rejected.
+#[derive(Debug, Clone, Default)]
+pub struct DryRunReport {
+    /// Rows read.
+    pub scanned: u64,
+    /// Rows that would be loaded.
+    pub loadable: u64,
+    /// Rows that would be rejected.
+    pub rejected: u64,
+    /// The first rejected rows.
+    pub errors: Vec<LoadError>,
+}
+
+/// Reads and converts `source` exactly as a load would, writing and committing nothing.
+/// Unlike a load it never stops early: it reports every rejected row (up to 1000).
+pub async fn dry_run(
+    mut source: SendableRecordBatchStream,
+    converter: &Converter,
+) -> Result<DryRunReport> {
+    let mut report = DryRunReport::default();
+    let mut row = 1u64;
+    while let Some(batch) = source.next().await {
+        let batch = batch?;
+        let n = batch.num_rows() as u64;
+        let budget = ERROR_BUDGET.saturating_sub(report.errors.len());
+        let conv = converter
+            .convert(&batch, row, "", budget)
+            .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
+        row += n;
+        report.scanned += n;
+        report.rejected += conv.rejected;
+        report.loadable += conv.batch.num_rows() as u64;
+        report.errors.extend(conv.errors);
+    }
+    Ok(report)
+}
