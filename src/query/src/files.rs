@@ -3,6 +3,7 @@
 mod csv;
 mod infer;
 pub mod list;
+mod orc_json;
 pub mod props;
 pub mod store;
 
@@ -137,13 +138,18 @@ impl FilesSource {
             .collect::<datafusion::common::Result<Vec<_>>>()?;
         let format = match self.options.format {
             Format::Parquet => ParquetFormat::default().with_force_view_types(false),
-            Format::Csv => {
+            Format::Csv | Format::Json | Format::Orc => {
+                let kind = match self.options.format {
+                    Format::Csv => csv::ReadKind::Csv(self.options.csv.clone()),
+                    Format::Json => csv::ReadKind::Json,
+                    _ => csv::ReadKind::Orc,
+                };
                 return csv::table(
                     self.store.clone(),
                     self.location.clone(),
                     &self.files,
                     self.schema(),
-                    self.options.csv.clone(),
+                    kind,
                     self.options.fill_mismatch_null,
                 );
             }

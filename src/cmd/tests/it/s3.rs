@@ -149,7 +149,52 @@ impl S3Server {
         self.put("csv/ints.csv", b"1\nabc\n3\n".to_vec()).await;
         self.put("csv/ints_typed.csv", b"1\n2\n300000\n".to_vec())
             .await;
+
+        self.put("orc/ub.orc", orc(&user_behavior(0, 1000))).await;
+        self.put("orc/small_ints.orc", orc(&small_ints())).await;
+        let mut json = String::new();
+        for i in 0..100 {
+            json.push_str(&format!(
+                "{{\"UserID\": {}, \"BehaviorType\": \"pv\", \"Score\": {}.5, \"Tags\": [\"a\", \"b\"], \"Timestamp\": \"2017-11-25 0{}:00:00\"}}\n",
+                i / 3 + 1,
+                i,
+                i % 10
+            ));
+        }
+        self.put("json/events.jsonl", json.clone().into_bytes())
+            .await;
+        self.put("json/events.jsonl.gz", gzip(json.as_bytes()))
+            .await;
+        self.put("json/bad.jsonl", b"{\"a\": 1}\n{not json\n".to_vec())
+            .await;
     }
+}
+
+fn orc(batch: &RecordBatch) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut w = orc_rust::ArrowWriterBuilder::new(&mut buf, batch.schema())
+        .try_build()
+        .unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    buf
+}
+
+fn small_ints() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("t", DataType::Int8, true),
+        Field::new("s", DataType::Int16, true),
+        Field::new("d", DataType::Date32, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(arrow::array::Int8Array::from(vec![1, -2])),
+            Arc::new(Int16Array::from(vec![300, -400])),
+            Arc::new(Date32Array::from(vec![17495, 17496])),
+        ],
+    )
+    .unwrap()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

@@ -29,7 +29,7 @@ use crate::files::store::Location;
 const BATCH_ROWS: usize = 8192;
 
 /// Opens an object as a decompressed byte stream, choosing the codec by file suffix.
-async fn open(
+pub(crate) async fn open(
     store: &Arc<dyn ObjectStore>,
     meta: &ObjectMeta,
     display: &str,
@@ -151,18 +151,29 @@ pub async fn infer_file(
     .map_err(|e| FilesError::InvalidFile(format!("CSV inference failed: {e}")))?
 }
 
+/// How a partition decodes its files.
+#[derive(Debug, Clone)]
+pub enum ReadKind {
+    /// Delimited text.
+    Csv(CsvOptions),
+    /// Newline-delimited JSON.
+    Json,
+    /// ORC.
+    Orc,
+}
+
 /// Reads a list of files as one stream of batches in `schema`.
 #[derive(Debug)]
-struct CsvPartition {
+struct FilePartition {
     store: Arc<dyn ObjectStore>,
     location: Location,
     files: Vec<ObjectMeta>,
     schema: SchemaRef,
-    opts: CsvOptions,
+    kind: ReadKind,
     fill_null: bool,
 }
 
-impl PartitionStream for CsvPartition {
+impl PartitionStream for FilePartition {
     fn schema(&self) -> &SchemaRef {
         &self.schema
     }
@@ -172,44 +183,57 @@ impl PartitionStream for CsvPartition {
         let store = self.store.clone();
         let files = self.files.clone();
         let schema = self.schema.clone();
-        let opts = self.opts.clone();
+        let kind = self.kind.clone();
         let fill_null = self.fill_null;
         let location = self.location.clone();
         tokio::spawn(async move {
             for f in files {
                 let display = location.display(f.location.as_ref());
-                let input = match open(&store, &f, &display).await {
-                    Ok(i) => i,
-                    Err(e) => {
-                        let _ = tx
-                            .send(Err(datafusion::error::DataFusionError::External(Box::new(
-                                e,
-                            ))))
-                            .await;
-                        return;
-                    }
-                };
-                let (tx2, schema2, opts2) = (tx.clone(), schema.clone(), opts.clone());
-                let res = tokio::task::spawn_blocking(move || {
-                    read_file(input, &display, &schema2, &opts2, fill_null, &tx2)
-                })
-                .await;
-                let err = match res {
-                    Ok(Ok(())) => continue,
-                    Ok(Err(e)) => e,
-                    Err(e) => FilesError::InvalidFile(format!("CSV reader failed: {e}")),
-                };
-                let _ = tx
-                    .send(Err(datafusion::error::DataFusionError::External(Box::new(
-                        err,
-                    ))))
-                    .await;
-                return;
+                let res = read_one(&store, f, display, &schema, &kind, fill_null, &tx).await;
+                if let Err(e) = res {
+                    let _ = tx
+                        .send(Err(datafusion::error::DataFusionError::External(Box::new(
+                            e,
+                        ))))
+                        .await;
+                    return;
+                }
             }
         });
         let stream = tokio_stream_from(rx);
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
     }
+}
+
+async fn read_one(
+    store: &Arc<dyn ObjectStore>,
+    f: ObjectMeta,
+    display: String,
+    schema: &SchemaRef,
+    kind: &ReadKind,
+    fill_null: bool,
+    tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
+) -> Result<(), FilesError> {
+    if let ReadKind::Orc = kind {
+        return crate::files::orc_json::read_orc(
+            store.clone(),
+            f,
+            display,
+            schema.clone(),
+            fill_null,
+            tx,
+        )
+        .await;
+    }
+    let input = open(store, &f, &display).await?;
+    let (tx2, schema2, kind2) = (tx.clone(), schema.clone(), kind.clone());
+    tokio::task::spawn_blocking(move || match kind2 {
+        ReadKind::Csv(opts) => read_file(input, &display, &schema2, &opts, fill_null, &tx2),
+        ReadKind::Json => crate::files::orc_json::read_json(input, &display, &schema2, &tx2),
+        ReadKind::Orc => Ok(()),
+    })
+    .await
+    .map_err(|e| FilesError::InvalidFile(format!("file reader failed: {e}")))?
 }
 
 fn tokio_stream_from<T: Send + 'static>(
@@ -292,13 +316,13 @@ fn send(
     Ok(())
 }
 
-/// A table over CSV files: up to two partitions read files in parallel.
+/// A table over CSV, JSON or ORC files: up to two partitions read files in parallel.
 pub fn table(
     store: Arc<dyn ObjectStore>,
     location: Location,
     files: &[ObjectMeta],
     schema: SchemaRef,
-    opts: CsvOptions,
+    kind: ReadKind,
     fill_null: bool,
 ) -> datafusion::common::Result<Arc<dyn TableProvider>> {
     let parts = files.len().clamp(1, 2);
@@ -309,12 +333,12 @@ pub fn table(
     let partitions: Vec<Arc<dyn PartitionStream>> = groups
         .into_iter()
         .map(|files| {
-            Arc::new(CsvPartition {
+            Arc::new(FilePartition {
                 store: store.clone(),
                 location: location.clone(),
                 files,
                 schema: schema.clone(),
-                opts: opts.clone(),
+                kind: kind.clone(),
                 fill_null,
             }) as Arc<dyn PartitionStream>
         })

@@ -118,6 +118,16 @@ pub async fn infer(
         let display = loc.display(f.location.as_ref());
         let cols = match opts.format {
             Format::Parquet => parquet_columns(store, f, &display).await?,
+            Format::Orc => crate::files::orc_json::infer_orc(&store.store, f, &display).await?,
+            Format::Json => {
+                crate::files::orc_json::infer_json(
+                    &store.store,
+                    f,
+                    display.clone(),
+                    opts.sample_rows,
+                )
+                .await?
+            }
             Format::Csv => {
                 let types = crate::files::csv::infer_file(
                     &store.store,

@@ -11,6 +11,10 @@ pub enum Format {
     Parquet,
     /// Delimited text.
     Csv,
+    /// Apache ORC.
+    Orc,
+    /// Newline-delimited JSON (a Strata extension: StarRocks' FILES() has no JSON).
+    Json,
 }
 
 /// CSV options (`csv.*`).
@@ -174,7 +178,9 @@ impl FilesOptions {
             }
             Some(f) if f == "parquet" => Format::Parquet,
             Some(f) if f == "csv" => Format::Csv,
-            Some(f) if f == "orc" || f == "avro" || f == "json" => {
+            Some(f) if f == "orc" => Format::Orc,
+            Some(f) if f == "json" => Format::Json,
+            Some(f) if f == "avro" => {
                 return Err(FilesError::Unsupported(format!("FILES() format '{f}'")));
             }
             Some(f) => return Err(bad(format!("not supported format: {f}"))),
