@@ -40,7 +40,8 @@ CREATE INDEX IF NOT EXISTS segments_by_table ON segments(table_id, bucket);
 -- Files no longer referenced (dropped, truncated, compacted away); deleted when no reader
 -- holds them, and always at start-up.
 CREATE TABLE IF NOT EXISTS gc_files (
-    path TEXT PRIMARY KEY
+    path       TEXT PRIMARY KEY,
+    retired_at INTEGER NOT NULL DEFAULT (unixepoch())
 );
 CREATE TABLE IF NOT EXISTS loads (
     job_id           INTEGER PRIMARY KEY,

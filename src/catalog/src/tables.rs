@@ -180,9 +180,18 @@ impl Catalog {
 
     /// Files waiting for deletion.
     pub fn gc_files(&self) -> Result<Vec<String>> {
+        self.gc_files_older_than(i64::MAX)
+    }
+
+    /// Files retired at least `secs` seconds ago (readers that resolved a snapshot before
+    /// the retirement may still be reading younger ones).
+    pub fn gc_files_older_than(&self, secs: i64) -> Result<Vec<String>> {
         self.with(|c| {
-            let mut st = c.prepare("SELECT path FROM gc_files ORDER BY path")?;
-            let rows = st.query_map([], |r| r.get(0))?;
+            let mut st = c.prepare(
+                "SELECT path FROM gc_files WHERE retired_at <= unixepoch() - ?1 OR ?1 = ?2
+                 ORDER BY path",
+            )?;
+            let rows = st.query_map(params![secs, i64::MAX], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

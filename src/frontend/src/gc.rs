@@ -7,11 +7,20 @@ use strata_storage::DataStore;
 
 use crate::Result;
 
-/// Deletes files on the GC list. At start-up (`startup = true`) it also deletes every file
-/// under the data root that no segment references: the leftovers of loads that crashed or
-/// failed between writing a segment and committing it.
+/// Seconds a retired file is kept for statements that resolved their snapshot before it was
+/// retired (the default query timeout).
+const GRACE_SECS: i64 = 300;
+
+/// Deletes files on the GC list retired more than [`GRACE_SECS`] ago. At start-up
+/// (`startup = true`, no reader exists) it deletes all of them, and every file under the data
+/// root that no segment references: the leftovers of loads that crashed or failed between
+/// writing a segment and committing it.
 pub async fn collect_garbage(catalog: &Catalog, store: &DataStore, startup: bool) -> Result<()> {
-    let retired = catalog.gc_files()?;
+    let retired = if startup {
+        catalog.gc_files()?
+    } else {
+        catalog.gc_files_older_than(GRACE_SECS)?
+    };
     if !retired.is_empty() {
         store.delete(&retired).await?;
         catalog.forget_gc_files(&retired)?;

@@ -3,6 +3,7 @@
 //! Implements the protocol's [`QueryHandler`]; the protocol layer never sees a table.
 
 mod admin;
+mod compaction;
 mod ddl;
 mod error;
 mod executor;
@@ -23,6 +24,7 @@ use strata_protocol_mysql::{Credential, Output, QueryHandler};
 use strata_query::{LiveLoads, QueryEngine};
 use strata_storage::DataStore;
 
+pub use compaction::compact_once;
 pub use error::{FrontendError, Result};
 pub use gc::collect_garbage;
 
@@ -65,6 +67,7 @@ impl Frontend {
             );
         }
         gc::collect_garbage(&fe.catalog, &fe.store, true).await?;
+        compaction::spawn_background(&fe);
         Ok(fe)
     }
 
