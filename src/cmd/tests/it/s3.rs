@@ -114,6 +114,8 @@ impl S3Server {
             .await;
         self.put("merge/b.parquet", parquet(&[merge_b()], 1000))
             .await;
+        self.put("conflict/case.parquet", parquet(&[case_conflict()], 1000))
+            .await;
         self.put("dates/bad.parquet", parquet(&[bad_dates()], 1000))
             .await;
         let good = parquet(&[user_behavior(0, 50)], 1000);
@@ -297,6 +299,21 @@ fn merge_a() -> RecordBatch {
         vec![
             Arc::new(Int32Array::from(vec![1, 2])),
             Arc::new(StringArray::from(vec!["x", "y"])),
+        ],
+    )
+    .unwrap()
+}
+
+fn case_conflict() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int32, true),
+        Field::new("ID", DataType::Int32, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int32Array::from(vec![1])),
+            Arc::new(Int32Array::from(vec![2])),
         ],
     )
     .unwrap()
