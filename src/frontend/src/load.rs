@@ -225,7 +225,7 @@ impl<'a> Job<'a> {
 
     async fn load(
         &mut self,
-        mut source: SendableRecordBatchStream,
+        source: SendableRecordBatchStream,
         converter: &Converter,
         errors: &mut Vec<LoadError>,
     ) -> Result<Vec<NewSegment>> {
@@ -252,7 +252,7 @@ impl<'a> Job<'a> {
             sort_columns,
             writer_options(),
         );
-        let res = self.pump(&mut source, converter, &mut writer, errors).await;
+        let res = self.pump(source, converter, &mut writer, errors).await;
         if let Err(e) = res {
             writer.abort().await;
             return Err(e);
@@ -271,24 +271,56 @@ impl<'a> Job<'a> {
 
     async fn pump(
         &mut self,
-        source: &mut SendableRecordBatchStream,
+        source: SendableRecordBatchStream,
         converter: &Converter,
         writer: &mut SegmentWriter,
         errors: &mut Vec<LoadError>,
     ) -> Result<()> {
-        let mut row = 1u64;
-        while let Some(batch) = source.next().await {
-            let batch = batch?;
-            let n = batch.num_rows() as u64;
-            self.live.scan_rows.fetch_add(n, Ordering::Relaxed);
-            self.live
-                .scan_bytes
-                .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-            let budget = ERROR_BUDGET.saturating_sub(errors.len());
-            let conv = converter
-                .convert(&batch, row, "", budget)
-                .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
-            row += n;
+        // Conversion runs in its own task, one batch ahead of the writer (hashing, bucketing)
+        // and the background encoders, so the stages overlap on both cores. Row numbers stay
+        // in source order: there is one converter.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<convert::Converted>>(4);
+        let mut stream = source;
+        let conv = converter.clone();
+        let live = self.live.clone();
+        let budget_left = ERROR_BUDGET.saturating_sub(errors.len());
+        let task = tokio::spawn(async move {
+            let mut row = 1u64;
+            let mut kept_errors = 0usize;
+            while let Some(batch) = stream.next().await {
+                let res = batch.map_err(FrontendError::from).and_then(|batch| {
+                    let n = batch.num_rows() as u64;
+                    live.scan_rows.fetch_add(n, Ordering::Relaxed);
+                    live.scan_bytes
+                        .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
+                    let budget = budget_left.saturating_sub(kept_errors);
+                    let out = conv
+                        .convert(&batch, row, "", budget)
+                        .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
+                    row += n;
+                    kept_errors += out.errors.len();
+                    Ok(out)
+                });
+                let failed = res.is_err();
+                if tx.send(res).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let res = self.drain(&mut rx, writer, errors).await;
+        drop(rx);
+        let _ = task.await;
+        res
+    }
+
+    async fn drain(
+        &mut self,
+        rx: &mut tokio::sync::mpsc::Receiver<Result<convert::Converted>>,
+        writer: &mut SegmentWriter,
+        errors: &mut Vec<LoadError>,
+    ) -> Result<()> {
+        while let Some(conv) = rx.recv().await {
+            let conv = conv?;
             if conv.rejected > 0 {
                 self.live
                     .filtered_rows

@@ -33,6 +33,7 @@ pub struct Converted {
 }
 
 /// Converts batches for one load.
+#[derive(Clone)]
 pub struct Converter {
     pub(crate) schema: SchemaRef,
     pub(crate) columns: Vec<ColumnMeta>,
