@@ -8,10 +8,12 @@ use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{Result as DfResult, ScalarValue, project_schema};
 use datafusion::datasource::TableProvider;
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::{
     BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType,
 };
@@ -152,24 +154,30 @@ impl TableProvider for StrataTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let keep = self.pruned_buckets(filters);
-        let urls: Vec<ListingTableUrl> = self
+        let files: Vec<PartitionedFile> = self
             .segments
             .iter()
             .filter(|s| keep.as_ref().is_none_or(|k| k.contains(&s.bucket)))
-            .map(|s| ListingTableUrl::parse(format!("{DATA_STORE_URL}/{}", s.path)))
-            .collect::<DfResult<_>>()?;
-        if urls.is_empty() {
+            .map(|s| PartitionedFile::new(s.path.clone(), s.bytes))
+            .collect();
+        if files.is_empty() {
             let schema = project_schema(&self.schema, projection)?;
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        let format = ParquetFormat::default()
-            .with_options(state.table_options().parquet.clone())
-            .with_enable_pruning(true);
-        let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .with_schema(self.schema.clone());
-        let listing = ListingTable::try_new(config)?;
-        listing.scan(state, projection, filters, limit).await
+        // The catalog knows every file and its size: no listing, no HEAD per file. A missing
+        // file is an error at read time, never silently empty.
+        let n = state.config().target_partitions().clamp(1, files.len());
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); n];
+        for (i, f) in files.into_iter().enumerate() {
+            groups[i % n].push(f);
+        }
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let source = format.file_source(TableSchema::from(self.schema.clone()));
+        let config = FileScanConfigBuilder::new(ObjectStoreUrl::parse(DATA_STORE_URL)?, source)
+            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        format.create_physical_plan(state, config).await
     }
 }
