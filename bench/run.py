@@ -68,13 +68,21 @@ def self_peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def generate(rows):
-    path = os.path.join(HERE, "data", f"ub_{rows}.parquet")
+EXT = {"parquet": "parquet", "csv": "csv", "orc": "orc", "json": "jsonl"}
+
+
+def generate(rows, fmt="parquet"):
+    path = os.path.join(HERE, "data", f"ub_{rows}.{EXT[fmt]}")
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         subprocess.check_call([sys.executable, os.path.join(HERE, "gen_user_behavior.py"),
-                               "--rows", str(rows), "--out", path])
+                               "--rows", str(rows), "--format", fmt, "--out", path])
     return path
+
+
+def csv_has_header(path):
+    with open(path) as f:
+        return f.readline().lstrip('"').startswith("UserID")
 
 
 class Strata:
@@ -118,15 +126,26 @@ def files_clause(path, s3=None):
             f'"aws.s3.secret_key" = "testing", "aws.s3.region" = "us-east-1")')
 
 
-def bench_strata(binary, path, runs, s3):
+def bench_strata(binary, path, runs, s3, others):
     out = {}
     st = Strata(binary)
     try:
-        def load(src):
+        def load(src, cols="*"):
             def f():
                 st.sql("TRUNCATE TABLE t")
-                st.sql(f"INSERT INTO t SELECT * FROM {src}")
+                st.sql(f"INSERT INTO t SELECT {cols} FROM {src}")
             return f
+        for fmt, p in others.items():
+            props = f'"path" = "file://{p}", "format" = "{fmt}"'
+            cols = "*"
+            if fmt == "csv":
+                props += ', "csv.column_separator" = ",", "csv.enclose" = \'"\''
+                if csv_has_header(p):
+                    props += ', "csv.skip_header" = "1"'
+                cols = "$1, $2, $3, $4, $5"
+            if fmt == "json":
+                cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
+            out[f"load {fmt} file://"] = median_time(load(f"FILES({props})", cols), runs)
         out["load file://"] = median_time(load(files_clause(path)), runs)
         if s3:
             out["load s3 (moto)"] = median_time(load(files_clause(path, s3)), runs)
@@ -164,7 +183,7 @@ def bench_duckdb(path, runs):
     return out
 
 
-def bench_chdb(path, runs, s3):
+def bench_chdb(path, runs, s3, others):
     from chdb import session
     out = {}
     d = tempfile.mkdtemp(prefix="chdb-bench-")
@@ -179,6 +198,10 @@ def bench_chdb(path, runs, s3):
             s.query(ddl)
             s.query(f"INSERT INTO b.t SELECT * FROM {src}")
         return f
+    names = {"csv": "CSVWithNames", "orc": "ORC", "json": "JSONEachRow"}
+    for fmt, p in others.items():
+        name = names[fmt] if fmt != "csv" or csv_has_header(p) else "CSV"
+        out[f"load {fmt} file://"] = median_time(load(f"file('{p}', {name})"), runs)
     out["load file://"] = median_time(load(f"file('{path}', Parquet)"), runs)
     if s3:
         endpoint, bucket, key = s3
@@ -225,18 +248,24 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--binary", required=True)
     ap.add_argument("--no-s3", action="store_true")
+    ap.add_argument("--formats", default="", help="also load these formats, e.g. csv,orc,json "
+                    "(json uses a tenth of the rows)")
     args = ap.parse_args()
     path = generate(args.rows)
+    others = {}
+    for kind in [f for f in args.formats.split(",") if f]:
+        others[kind] = generate(args.rows // 10 if kind == "json" else args.rows, kind)
     moto, s3 = (None, None) if args.no_s3 else start_moto(path)
     try:
-        strata = bench_strata(args.binary, path, args.runs, s3)
+        strata = bench_strata(args.binary, path, args.runs, s3, others)
         duck = bench_duckdb(path, args.runs)
-        ch = bench_chdb(path, args.runs, s3)
+        ch = bench_chdb(path, args.runs, s3, others)
     finally:
         if moto:
             moto.kill()
     peers_rss = self_peak_rss_mb()
-    ops = ["load file://"] + (["load s3 (moto)"] if s3 else []) + list(QUERIES)
+    ops = (["load file://"] + (["load s3 (moto)"] if s3 else [])
+           + [f"load {f} file://" for f in others] + list(QUERIES))
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -245,7 +274,9 @@ def main():
         pass
     lines = [
         f"Machine: {os.cpu_count()} cores, {cpu}. Date: {time.strftime('%Y-%m-%d')}. "
-        f"Rows: {args.rows:,}; loads: median of {args.runs}, queries: median of 5 (warm).",
+        f"Rows: {args.rows:,} (JSON: {args.rows // 10:,}); loads: median of {args.runs}, "
+        "queries: median of 5 (warm). Loads are INSERT ... SELECT FROM FILES into the seed's "
+        "declared table (int ids, DATETIME); peers load the same files.",
         "",
         "| operation | Strata | DuckDB | chDB | Strata/DuckDB | Strata/chDB |",
         "|---|---|---|---|---|---|",
