@@ -31,6 +31,16 @@ struct LoadOptions {
     timeout_s: u64,
 }
 
+fn bool_property(key: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(format!(
+            "Invalid {key}: '{v}'. Expected true or false"
+        ))),
+    }
+}
+
 fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOptions> {
     let mut o = LoadOptions {
         dry_run: false,
@@ -47,17 +57,7 @@ fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOpt
     };
     for (k, v) in props {
         match k.to_ascii_lowercase().as_str() {
-            "strict_mode" => {
-                o.strict = match v.to_ascii_lowercase().as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(invalid(format!(
-                            "Invalid strict_mode: '{v}'. Expected true or false"
-                        )));
-                    }
-                }
-            }
+            "strict_mode" => o.strict = bool_property("strict_mode", v)?,
             "max_filter_ratio" => {
                 o.max_filter_ratio = v
                     .parse::<f64>()
@@ -76,17 +76,7 @@ fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOpt
                     ))
                 })?;
             }
-            "dry_run" => {
-                o.dry_run = match v.to_ascii_lowercase().as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(invalid(format!(
-                            "Invalid dry_run: '{v}'. Expected true or false"
-                        )));
-                    }
-                }
-            }
+            "dry_run" => o.dry_run = bool_property("dry_run", v)?,
             other => {
                 return Err(invalid(format!(
                     "Unknown property '{other}' for INSERT; supported: timeout, max_filter_ratio, strict_mode, dry_run"

@@ -239,19 +239,24 @@ fn default_array(col: &ColumnMeta, target: &DataType, n: usize) -> Result<ArrayR
     }
 }
 
+/// The decimal number in `b[r]`, if those bytes are all digits.
+fn digits(b: &[u8], r: std::ops::Range<usize>) -> Option<u32> {
+    let part = b.get(r)?;
+    if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        part.iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')),
+    )
+}
+
 /// Parses the date/datetime forms StarRocks accepts: `YYYY-MM-DD[( |T)HH:MM:SS[.ffffff]]`,
 /// `YYYYMMDD[HHMMSS]`, `YYYY/MM/DD ...`. Returns microseconds since the epoch, or `None`.
 pub fn parse_datetime_micros(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = b.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
-    };
+    let num = |r: std::ops::Range<usize>| digits(b, r);
     let (date, rest) = if b.len() >= 10 && (b[4] == b'-' || b[4] == b'/') && b[7] == b[4] {
         (
             NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?,
@@ -275,14 +280,7 @@ pub fn parse_datetime_micros(s: &str) -> Option<i64> {
         if !(r[0] == b' ' || r[0] == b'T') || r.len() < 9 || r[3] != b':' || r[6] != b':' {
             return None;
         }
-        let p = |x: std::ops::Range<usize>| -> Option<u32> {
-            let part = r.get(x)?;
-            if part.iter().all(u8::is_ascii_digit) {
-                std::str::from_utf8(part).ok()?.parse().ok()
-            } else {
-                None
-            }
-        };
+        let p = |x: std::ops::Range<usize>| digits(r, x);
         let (h, m, sec) = (p(1..3)?, p(4..6)?, p(7..9)?);
         let mut micros = 0u32;
         if r.len() > 9 {
