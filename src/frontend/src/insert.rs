@@ -221,7 +221,7 @@ pub(crate) async fn run_insert(
         Err(e) => return Err(job.fail(e)),
     };
     let mut job = job;
-    job.set_files(files.files, files.bytes);
+    job.set_files(files.files, files.bytes, files.rows);
     let outcome = execute(job, ctx, plan, converter).await?;
     Ok(finish(session, outcome))
 }
@@ -424,7 +424,7 @@ pub(crate) async fn run_ctas(
         sql: ct.to_string(),
     };
     let mut job = Job::begin(fe, spec)?;
-    job.set_files(files.files, files.bytes);
+    job.set_files(files.files, files.bytes, files.rows);
     let converter = Converter {
         schema: table_schema(&def),
         columns: def.columns.clone(),

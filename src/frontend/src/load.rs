@@ -150,10 +150,14 @@ impl<'a> Job<'a> {
         self.job_id
     }
 
-    /// Records the files the source reads (JOB_DETAILS FileNumber/FileSize).
-    pub fn set_files(&mut self, files: u64, bytes: u64) {
+    /// Records the files the source reads (JOB_DETAILS FileNumber/FileSize) and, when known,
+    /// their row count (PROGRESS).
+    pub fn set_files(&mut self, files: u64, bytes: u64, rows: Option<u64>) {
         self.record.file_number = files;
         self.record.file_size = bytes;
+        if let Some(r) = rows {
+            self.live.expected_rows.store(r, Ordering::Relaxed);
+        }
     }
 
     /// Records the job as CANCELLED with `err` and returns `err`.

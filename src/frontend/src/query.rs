@@ -60,12 +60,14 @@ pub(crate) fn name_projections(stmt: &mut Statement) {
 }
 
 /// Files a statement's FILES() calls matched.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct FilesStats {
     /// Number of files.
     pub files: u64,
     /// Their total size.
     pub bytes: u64,
+    /// Their total rows, when every FILES() call knows it.
+    pub rows: Option<u64>,
 }
 
 /// A planned statement.
@@ -83,11 +85,20 @@ pub(crate) async fn plan(
     resolved: ResolvedTables,
 ) -> Result<Planned> {
     let mut resolved = resolved;
-    let mut files = FilesStats::default();
-    for call in take_files_calls(&mut stmt)? {
+    let mut files = FilesStats {
+        files: 0,
+        bytes: 0,
+        rows: Some(0),
+    };
+    let calls = take_files_calls(&mut stmt)?;
+    if calls.is_empty() {
+        files.rows = None;
+    }
+    for call in calls {
         let source = FilesSource::resolve(&call.properties).await?;
         files.files += source.files.len() as u64;
         files.bytes += source.total_size();
+        files.rows = files.rows.zip(source.known_rows).map(|(a, b)| a + b);
         resolved.add_store(&source.store_url(), source.store.clone());
         resolved.add(FILES_SCHEMA, &call.table, source.table()?);
     }

@@ -78,6 +78,8 @@ pub struct FilesSource {
     pub files: Vec<ObjectMeta>,
     /// Inferred columns with StarRocks types.
     pub columns: Vec<(String, SrType)>,
+    /// Total rows, when the footers of all files were read (drives load PROGRESS).
+    pub known_rows: Option<u64>,
 }
 
 impl FilesSource {
@@ -99,13 +101,14 @@ impl FilesSource {
         if files.is_empty() {
             return Err(FilesError::NoFiles(options.paths.join(",")));
         }
-        let columns = infer::infer(&options, &location, &resolved, &files).await?;
+        let inferred = infer::infer(&options, &location, &resolved, &files).await?;
         Ok(Self {
+            known_rows: inferred.rows,
             options,
             location,
             store: resolved.store,
             files,
-            columns,
+            columns: inferred.columns,
         })
     }
 

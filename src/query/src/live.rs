@@ -58,3 +58,19 @@ impl LiveLoads {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_is_capped_until_the_commit() {
+        let l = LiveLoad::default();
+        assert_eq!(l.percent(), 0);
+        l.expected_rows.store(200, Ordering::Relaxed);
+        l.scan_rows.store(50, Ordering::Relaxed);
+        assert_eq!(l.percent(), 25);
+        l.scan_rows.store(200, Ordering::Relaxed);
+        assert_eq!(l.percent(), 99);
+    }
+}

@@ -101,23 +101,36 @@ pub fn merge(
     Ok(out)
 }
 
+/// Inferred columns, and the total row count when every file's footer was read.
+pub struct Inferred {
+    /// Columns.
+    pub columns: Vec<(String, SrType)>,
+    /// Rows in all files, when known without reading them (Parquet, all files sampled).
+    pub rows: Option<u64>,
+}
+
 /// Infers the columns of `files`.
 pub async fn infer(
     opts: &FilesOptions,
     loc: &Location,
     store: &ResolvedStore,
     files: &[ObjectMeta],
-) -> Result<Vec<(String, SrType)>, FilesError> {
+) -> Result<Inferred, FilesError> {
     if !opts.columns_from_path.is_empty() {
         return Err(FilesError::Unsupported("columns_from_path".into()));
     }
     let picked = sample(files.len(), opts.sample_files.max(1));
+    let mut rows = (picked.len() == files.len() && opts.format == Format::Parquet).then_some(0u64);
     let mut schemas = Vec::with_capacity(picked.len());
     for i in picked {
         let f = &files[i];
         let display = loc.display(f.location.as_ref());
         let cols = match opts.format {
-            Format::Parquet => parquet_columns(store, f, &display).await?,
+            Format::Parquet => {
+                let (cols, n) = parquet_columns(store, f, &display).await?;
+                rows = rows.map(|r| r + n);
+                cols
+            }
             Format::Orc => crate::files::orc_json::infer_orc(&store.store, f, &display).await?,
             Format::Json => {
                 crate::files::orc_json::infer_json(
@@ -147,21 +160,21 @@ pub async fn infer(
         };
         schemas.push((display, cols));
     }
-    let cols = merge(schemas)?;
-    if cols.is_empty() {
+    let columns = merge(schemas)?;
+    if columns.is_empty() {
         return Err(FilesError::InvalidFile(format!(
             "No columns could be inferred from {}: the sampled files hold no rows",
             loc.display(files[files.len() - 1].location.as_ref())
         )));
     }
-    Ok(cols)
+    Ok(Inferred { columns, rows })
 }
 
 async fn parquet_columns(
     store: &ResolvedStore,
     f: &ObjectMeta,
     display: &str,
-) -> Result<Vec<(String, SrType)>, FilesError> {
+) -> Result<(Vec<(String, SrType)>, u64), FilesError> {
     if f.size == 0 {
         return Err(FilesError::InvalidFile(format!(
             "File {display} is empty (0 bytes), not a Parquet file"
@@ -204,11 +217,12 @@ async fn parquet_columns(
         md.file_metadata().key_value_metadata(),
     )
     .map_err(|e| invalid(format!("unsupported schema: {e}")))?;
-    Ok(schema
+    let cols = schema
         .fields()
         .iter()
         .map(|f| (f.name().clone(), files_type(f.data_type())))
-        .collect())
+        .collect();
+    Ok((cols, md.file_metadata().num_rows().max(0) as u64))
 }
 
 #[cfg(test)]
