@@ -212,6 +212,7 @@ pub(crate) async fn run_insert(
             columns: table.def.columns.clone(),
             sources,
             strict: opts.strict,
+            file: attributable_file(&ins.source, &files),
         };
         Ok::<_, FrontendError>((ctx, plan, converter, files))
     }
@@ -235,12 +236,13 @@ async fn dry_run_insert(
     table: &strata_catalog::TableMeta,
     strict: bool,
 ) -> Result<Output> {
-    let (ctx, plan, src_schema, _) = plan_source(fe, session, ins.source.clone()).await?;
+    let (ctx, plan, src_schema, files) = plan_source(fe, session, ins.source.clone()).await?;
     let converter = Converter {
         schema: table_schema(&table.def),
         columns: table.def.columns.clone(),
         sources: map_columns(&table.def, &table.name, ins, &src_schema)?,
         strict,
+        file: attributable_file(&ins.source, &files),
     };
     let stream = ctx
         .execute_logical_plan(plan)
@@ -278,6 +280,26 @@ async fn dry_run_insert(
         ],
         rows,
     ))
+}
+
+/// The file rejected rows can be attributed to: the source reads exactly one file and is a
+/// plain scan of it (no WHERE, join, grouping, ordering or DISTINCT), so rows arrive in file
+/// order and source row N is the file's row N.
+fn attributable_file(query: &strata_sql::sqlparser::ast::Query, files: &FilesStats) -> String {
+    use strata_sql::sqlparser::ast::{GroupByExpr, SetExpr};
+    let Some(file) = &files.single_file else {
+        return String::new();
+    };
+    let plain = query.with.is_none()
+        && query.order_by.is_none()
+        && matches!(query.body.as_ref(), SetExpr::Select(s)
+            if s.selection.is_none()
+                && s.having.is_none()
+                && s.distinct.is_none()
+                && s.from.len() == 1
+                && s.from[0].joins.is_empty()
+                && matches!(&s.group_by, GroupByExpr::Expressions(e, _) if e.is_empty()));
+    if plain { file.clone() } else { String::new() }
 }
 
 /// Maps each target column to a source column (positional, listed, or by name).
@@ -430,6 +452,7 @@ pub(crate) async fn run_ctas(
         columns: def.columns.clone(),
         sources: (0..def.columns.len()).map(ColumnSource::Source).collect(),
         strict: opts.strict,
+        file: String::new(),
     };
     let outcome = execute(job, ctx, plan, converter).await?;
     Ok(finish(session, outcome))

@@ -299,7 +299,7 @@ impl<'a> Job<'a> {
                         .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
                     let budget = budget_left.saturating_sub(kept_errors);
                     let out = conv
-                        .convert(&batch, row, "", budget)
+                        .convert(&batch, row, budget)
                         .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
                     row += n;
                     kept_errors += out.errors.len();
@@ -460,7 +460,7 @@ pub async fn dry_run(
         let n = batch.num_rows() as u64;
         let budget = ERROR_BUDGET.saturating_sub(report.errors.len());
         let conv = converter
-            .convert(&batch, row, "", budget)
+            .convert(&batch, row, budget)
             .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
         row += n;
         report.scanned += n;

@@ -60,7 +60,7 @@ pub(crate) fn name_projections(stmt: &mut Statement) {
 }
 
 /// Files a statement's FILES() calls matched.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct FilesStats {
     /// Number of files.
     pub files: u64,
@@ -68,6 +68,8 @@ pub(crate) struct FilesStats {
     pub bytes: u64,
     /// Their total rows, when every FILES() call knows it.
     pub rows: Option<u64>,
+    /// The one file read, when the statement reads exactly one.
+    pub single_file: Option<String>,
 }
 
 /// A planned statement.
@@ -89,8 +91,10 @@ pub(crate) async fn plan(
         files: 0,
         bytes: 0,
         rows: Some(0),
+        single_file: None,
     };
     let calls = take_files_calls(&mut stmt)?;
+    let one_call = calls.len() == 1;
     if calls.is_empty() {
         files.rows = None;
     }
@@ -99,6 +103,9 @@ pub(crate) async fn plan(
         files.files += source.files.len() as u64;
         files.bytes += source.total_size();
         files.rows = files.rows.zip(source.known_rows).map(|(a, b)| a + b);
+        if one_call && source.files.len() == 1 {
+            files.single_file = Some(source.location.display(source.files[0].location.as_ref()));
+        }
         resolved.add_store(&source.store_url(), source.store.clone());
         resolved.add(FILES_SCHEMA, &call.table, source.table()?);
     }

@@ -39,6 +39,9 @@ pub struct Converter {
     pub(crate) columns: Vec<ColumnMeta>,
     pub(crate) sources: Vec<ColumnSource>,
     pub(crate) strict: bool,
+    /// The file every source row comes from, in order, when the source is a plain scan of one
+    /// file (then source row N is the file's row N); empty otherwise.
+    pub(crate) file: String,
 }
 
 struct Rejection {
@@ -54,7 +57,6 @@ impl Converter {
         &self,
         batch: &RecordBatch,
         first_row: u64,
-        file: &str,
         error_budget: usize,
     ) -> Result<Converted, String> {
         let n = batch.num_rows();
@@ -133,7 +135,7 @@ impl Converter {
             if let Some(r) = rej {
                 errors.push(LoadError {
                     job_id: 0,
-                    file: file.to_string(),
+                    file: self.file.clone(),
                     row: first_row + row as u64,
                     column: self.columns[r.col].name.clone(),
                     value: r.raw.clone(),
