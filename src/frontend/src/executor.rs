@@ -62,11 +62,16 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
         Statement::DescribeFiles(props) => ddl::describe_files(&props).await,
         Statement::ShowCreateTable(name) => ddl::show_create_table(fe, session, &name),
         Statement::ShowCreateDatabase(name) => show::show_create_database(fe, &name),
-        Statement::ShowDatabases(f) => show::show_databases(fe, f.as_ref()),
-        Statement::ShowTables { full, db, filter } => {
-            show::show_tables(fe, session, full, db.as_deref(), filter.as_ref())
+        Statement::ShowDatabases(f) => {
+            show::apply_where(show::show_databases(fe, f.as_ref())?, f.as_ref()).await
         }
-        Statement::ShowVariables(f) => show::show_variables(session, f.as_ref()),
+        Statement::ShowTables { full, db, filter } => {
+            let out = show::show_tables(fe, session, full, db.as_deref(), filter.as_ref())?;
+            show::apply_where(out, filter.as_ref()).await
+        }
+        Statement::ShowVariables(f) => {
+            show::apply_where(show::show_variables(session, f.as_ref())?, f.as_ref()).await
+        }
         Statement::ShowWarnings => show::show_warnings(session),
         Statement::ShowProcesslist => show::show_processlist(session),
         Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),

@@ -28,11 +28,29 @@ fn keep(filter: Option<&ShowFilter>, value: &str) -> Result<bool> {
     match filter {
         None => Ok(true),
         Some(ShowFilter::Like(p)) => Ok(like_match(p, value)),
-        Some(ShowFilter::Where(_)) => Err(FrontendError::new(
-            StatusCode::Unsupported,
-            "SHOW ... WHERE is not supported yet; use LIKE",
-        )),
+        // Applied to the whole result by `apply_where`.
+        Some(ShowFilter::Where(_)) => Ok(true),
     }
+}
+
+/// `SHOW ... WHERE expr`: filters a SHOW result with DataFusion, over its own column names.
+pub(crate) async fn apply_where(out: Output, filter: Option<&ShowFilter>) -> Result<Output> {
+    let (Some(ShowFilter::Where(expr)), Output::Rows { schema, batches }) = (filter, &out) else {
+        return Ok(out);
+    };
+    let config = datafusion::prelude::SessionConfig::new()
+        .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
+    let ctx = datafusion::prelude::SessionContext::new_with_config(config);
+    let table = datafusion::datasource::MemTable::try_new(schema.clone(), vec![batches.clone()])?;
+    ctx.register_table("show_result", std::sync::Arc::new(table))?;
+    let df = ctx
+        .sql(&format!("SELECT * FROM show_result WHERE {expr}"))
+        .await?;
+    let schema = df.schema().inner().clone();
+    Ok(Output::Rows {
+        schema,
+        batches: df.collect().await?,
+    })
 }
 
 pub(crate) fn show_databases(fe: &Frontend, filter: Option<&ShowFilter>) -> Result<Output> {
