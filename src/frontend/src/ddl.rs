@@ -8,7 +8,7 @@ use strata_sql::{ColumnDefault, CreateTable, Distribution, KeysKind, TableName};
 
 use crate::admin::{config_value, nullable_string_table, string_table};
 use crate::executor::database_of;
-use crate::{Frontend, FrontendError, Result, gc, insert};
+use crate::{Frontend, FrontendError, Result, insert};
 
 const KNOWN_PROPERTIES: &[&str] = &[
     "replication_num",
@@ -42,7 +42,7 @@ pub(crate) fn create_database(fe: &Frontend, name: &str, if_not_exists: bool) ->
     Ok(Output::ok())
 }
 
-pub(crate) async fn drop_database(
+pub(crate) fn drop_database(
     fe: &Frontend,
     session: &mut Session,
     name: &str,
@@ -52,11 +52,10 @@ pub(crate) async fn drop_database(
     if session.database.as_deref() == Some(name) {
         session.database = None;
     }
-    gc::collect_garbage(&fe.catalog, &fe.store, false).await?;
     Ok(Output::ok())
 }
 
-pub(crate) async fn drop_table(
+pub(crate) fn drop_table(
     fe: &Frontend,
     session: &Session,
     name: &TableName,
@@ -64,20 +63,16 @@ pub(crate) async fn drop_table(
 ) -> Result<Output> {
     let db = database_of(session, name.db.as_deref())?;
     fe.catalog.drop_table(db, &name.table, if_exists)?;
-    gc::collect_garbage(&fe.catalog, &fe.store, false).await?;
     Ok(Output::ok())
 }
 
-pub(crate) async fn truncate_table(
-    fe: &Frontend,
-    session: &Session,
-    name: &TableName,
-) -> Result<Output> {
+pub(crate) fn truncate_table(fe: &Frontend, session: &Session, name: &TableName) -> Result<Output> {
     let db = database_of(session, name.db.as_deref())?;
     fe.catalog.truncate_table(db, &name.table)?;
-    gc::collect_garbage(&fe.catalog, &fe.store, false).await?;
     Ok(Output::ok())
 }
+
+// Retired files are deleted by the background GC once readers' grace period has passed.
 
 /// Looks a table up, failing with StarRocks' unknown-table error.
 pub(crate) fn table(fe: &Frontend, session: &Session, name: &TableName) -> Result<TableMeta> {

@@ -48,12 +48,10 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
             if_not_exists,
         } => ddl::create_database(fe, &name, if_not_exists),
         Statement::DropDatabase { name, if_exists } => {
-            ddl::drop_database(fe, session, &name, if_exists).await
+            ddl::drop_database(fe, session, &name, if_exists)
         }
-        Statement::DropTable { name, if_exists } => {
-            ddl::drop_table(fe, session, &name, if_exists).await
-        }
-        Statement::TruncateTable(name) => ddl::truncate_table(fe, session, &name).await,
+        Statement::DropTable { name, if_exists } => ddl::drop_table(fe, session, &name, if_exists),
+        Statement::TruncateTable(name) => ddl::truncate_table(fe, session, &name),
         Statement::Use(db) => {
             use_database(fe, session, &db)?;
             Ok(Output::ok())

@@ -410,9 +410,6 @@ impl<'a> Job<'a> {
         match self.fe.catalog.commit_load(&req) {
             Ok(txn_id) => {
                 self.fe.live.finish(self.job_id);
-                if self.spec.overwrite {
-                    crate::gc::collect_garbage(&self.fe.catalog, &self.fe.store, false).await?;
-                }
                 Ok(LoadOutcome {
                     label: self.spec.label.clone(),
                     txn_id,

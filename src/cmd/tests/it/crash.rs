@@ -10,7 +10,7 @@ use mysql_async::prelude::Queryable;
 use strata_catalog::Catalog;
 use strata_storage::Fault;
 
-use crate::harness::{TestServer, connect, exec, start_at};
+use crate::harness::{TestServer, connect, exec, fresh_table, start_at};
 
 /// Every file under `<data dir>/data`, relative to it.
 fn files_on_disk(data_dir: &Path) -> BTreeSet<String> {
@@ -49,9 +49,7 @@ async fn failed_segment_write_leaves_table_and_disk_unchanged() {
     let server = start_at(dir.path()).await;
     let port = server.mysql_addr.port();
     let mut c = connect(port, None).await;
-    exec(&mut c, "CREATE DATABASE d").await;
-    exec(&mut c, "USE d").await;
-    exec(
+    fresh_table(
         &mut c,
         "CREATE TABLE t (a INT) DISTRIBUTED BY HASH(a) BUCKETS 2",
     )
@@ -98,9 +96,7 @@ async fn failed_segment_write_leaves_table_and_disk_unchanged() {
 async fn failed_commit_rolls_back_and_deletes_segments() {
     let server = TestServer::start().await;
     let mut c = server.conn(None).await;
-    exec(&mut c, "CREATE DATABASE d").await;
-    exec(&mut c, "USE d").await;
-    exec(
+    fresh_table(
         &mut c,
         "CREATE TABLE t (a INT, b VARCHAR(10)) DISTRIBUTED BY HASH(a)",
     )
@@ -179,9 +175,7 @@ async fn kill_9_during_insert_select_is_all_or_nothing() {
     let port = free_port();
     let mut child = spawn_binary(dir.path(), port);
     let mut c = wait_connect(port).await;
-    exec(&mut c, "CREATE DATABASE d").await;
-    exec(&mut c, "USE d").await;
-    exec(
+    fresh_table(
         &mut c,
         "CREATE TABLE big (a BIGINT, b VARCHAR(40)) DISTRIBUTED BY HASH(a) BUCKETS 4",
     )
@@ -233,9 +227,7 @@ async fn compaction_merges_small_segments_and_keeps_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_at(dir.path()).await;
     let mut c = connect(server.mysql_addr.port(), None).await;
-    exec(&mut c, "CREATE DATABASE d").await;
-    exec(&mut c, "USE d").await;
-    exec(
+    fresh_table(
         &mut c,
         "CREATE TABLE t (k INT, v VARCHAR(10)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1",
     )
@@ -283,9 +275,7 @@ async fn point_query_reads_only_its_bucket() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_at(dir.path()).await;
     let mut c = connect(server.mysql_addr.port(), None).await;
-    exec(&mut c, "CREATE DATABASE d").await;
-    exec(&mut c, "USE d").await;
-    exec(
+    fresh_table(
         &mut c,
         "CREATE TABLE t (k INT, v INT) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 4",
     )

@@ -66,3 +66,10 @@ pub fn workspace_root() -> PathBuf {
         .canonicalize()
         .expect("workspace root")
 }
+
+/// Creates database `d`, makes it current and creates one table in it.
+pub async fn fresh_table(conn: &mut mysql_async::Conn, create_table: &str) {
+    exec(conn, "CREATE DATABASE d").await;
+    exec(conn, "USE d").await;
+    exec(conn, create_table).await;
+}
