@@ -299,7 +299,7 @@ pub(crate) fn describe(fe: &Frontend, session: &Session, name: &TableName) -> Re
 
 /// DESC FILES(...): the schema a load from these files will use.
 pub(crate) async fn describe_files(props: &[(String, String)]) -> Result<Output> {
-    let source = strata_query::files::FilesSource::resolve(props).await?;
+    let source = strata_query::files::FilesSource::resolve(props, false).await?;
     let rows = source
         .columns
         .iter()

@@ -3,8 +3,6 @@
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
-use datafusion::logical_expr::LogicalPlan;
-use datafusion::prelude::SessionContext;
 use strata_catalog::{ColumnMeta, CreateTableRequest, TableDef};
 use strata_common::types::{SrType, VARCHAR_MAX};
 use strata_common::{Session, StatusCode, Warning};
@@ -15,8 +13,8 @@ use strata_sql::sqlparser::ast::Statement as SpStatement;
 use strata_sql::{CreateTable, Insert, InsertTarget};
 
 use crate::executor::database_of;
-use crate::load::{ColumnSource, Converter, Job, LoadOutcome, LoadSpec, Target};
-use crate::query::{FilesStats, Planned, plan, timeout_secs};
+use crate::load::{ColumnSource, Converter, Job, LoadOutcome, LoadSource, LoadSpec, Target};
+use crate::query::{PlanFor, Planned, plan, timeout_secs};
 use crate::{Frontend, FrontendError, Result, ddl};
 
 fn invalid(msg: impl Into<String>) -> FrontendError {
@@ -140,31 +138,23 @@ async fn plan_source(
     fe: &Frontend,
     session: &Session,
     source: Box<strata_sql::sqlparser::ast::Query>,
-) -> Result<(SessionContext, LogicalPlan, SchemaRef, FilesStats)> {
-    let Planned { ctx, plan, files } = plan(
+) -> Result<(Planned, SchemaRef)> {
+    let planned = plan(
         fe,
         session,
         SpStatement::Query(source),
         ResolvedTables::default(),
+        PlanFor::Load,
     )
     .await?;
-    let schema = Arc::new(plan.schema().as_arrow().clone());
-    Ok((ctx, plan, schema, files))
+    let schema = Arc::new(planned.plan.schema().as_arrow().clone());
+    Ok((planned, schema))
 }
 
-async fn execute(
-    job: Job<'_>,
-    ctx: SessionContext,
-    plan: LogicalPlan,
-    converter: Converter,
-) -> Result<LoadOutcome> {
-    let stream = match ctx.execute_logical_plan(plan).await {
-        Ok(df) => df.execute_stream().await,
-        Err(e) => Err(e),
-    };
-    match stream {
-        Ok(s) => job.run(s, converter).await,
-        Err(e) => Err(job.fail(e.into())),
+async fn execute(job: Job<'_>, planned: Planned, converter: Converter) -> Result<LoadOutcome> {
+    match LoadSource::new(planned).await {
+        Ok(source) => job.run(source, converter).await,
+        Err(e) => Err(job.fail(e)),
     }
 }
 
@@ -205,25 +195,25 @@ pub(crate) async fn run_insert(
     };
     let job = Job::begin(fe, spec)?;
     let prepared = async {
-        let (ctx, plan, src_schema, files) = plan_source(fe, session, ins.source.clone()).await?;
+        let (planned, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
         let sources = map_columns(&table.def, &table.name, &ins, &src_schema)?;
         let converter = Converter {
             schema: table_schema(&table.def),
             columns: table.def.columns.clone(),
             sources,
             strict: opts.strict,
-            file: attributable_file(&ins.source, &files),
         };
-        Ok::<_, FrontendError>((ctx, plan, converter, files))
+        Ok::<_, FrontendError>((planned, converter))
     }
     .await;
-    let (ctx, plan, converter, files) = match prepared {
+    let (planned, converter) = match prepared {
         Ok(p) => p,
         Err(e) => return Err(job.fail(e)),
     };
     let mut job = job;
+    let files = &planned.files;
     job.set_files(files.files, files.bytes, files.rows);
-    let outcome = execute(job, ctx, plan, converter).await?;
+    let outcome = execute(job, planned, converter).await?;
     Ok(finish(session, outcome))
 }
 
@@ -236,20 +226,14 @@ async fn dry_run_insert(
     table: &strata_catalog::TableMeta,
     strict: bool,
 ) -> Result<Output> {
-    let (ctx, plan, src_schema, files) = plan_source(fe, session, ins.source.clone()).await?;
+    let (planned, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
     let converter = Converter {
         schema: table_schema(&table.def),
         columns: table.def.columns.clone(),
         sources: map_columns(&table.def, &table.name, ins, &src_schema)?,
         strict,
-        file: attributable_file(&ins.source, &files),
     };
-    let stream = ctx
-        .execute_logical_plan(plan)
-        .await?
-        .execute_stream()
-        .await?;
-    let r = crate::load::dry_run(stream, &converter).await?;
+    let r = crate::load::dry_run(LoadSource::new(planned).await?, &converter).await?;
     let summary = |e: Option<&strata_catalog::LoadError>| {
         vec![
             Some(r.scanned.to_string()),
@@ -280,26 +264,6 @@ async fn dry_run_insert(
         ],
         rows,
     ))
-}
-
-/// The file rejected rows can be attributed to: the source reads exactly one file and is a
-/// plain scan of it (no WHERE, join, grouping, ordering or DISTINCT), so rows arrive in file
-/// order and source row N is the file's row N.
-fn attributable_file(query: &strata_sql::sqlparser::ast::Query, files: &FilesStats) -> String {
-    use strata_sql::sqlparser::ast::{GroupByExpr, SetExpr};
-    let Some(file) = &files.single_file else {
-        return String::new();
-    };
-    let plain = query.with.is_none()
-        && query.order_by.is_none()
-        && matches!(query.body.as_ref(), SetExpr::Select(s)
-            if s.selection.is_none()
-                && s.having.is_none()
-                && s.distinct.is_none()
-                && s.from.len() == 1
-                && s.from[0].joins.is_empty()
-                && matches!(&s.group_by, GroupByExpr::Expressions(e, _) if e.is_empty()));
-    if plain { file.clone() } else { String::new() }
 }
 
 /// Maps each target column to a source column (positional, listed, or by name).
@@ -387,7 +351,7 @@ pub(crate) async fn run_ctas(
         .query
         .clone()
         .expect("run_ctas is only called for CREATE TABLE ... AS");
-    let (ctx, plan, src_schema, files) = plan_source(fe, session, query).await?;
+    let (planned, src_schema) = plan_source(fe, session, query).await?;
     if !ct.column_names.is_empty() && ct.column_names.len() != src_schema.fields().len() {
         return Err(FrontendError::new(
             StatusCode::ColumnCountMismatch,
@@ -446,14 +410,14 @@ pub(crate) async fn run_ctas(
         sql: ct.to_string(),
     };
     let mut job = Job::begin(fe, spec)?;
+    let files = &planned.files;
     job.set_files(files.files, files.bytes, files.rows);
     let converter = Converter {
         schema: table_schema(&def),
         columns: def.columns.clone(),
         sources: (0..def.columns.len()).map(ColumnSource::Source).collect(),
         strict: opts.strict,
-        file: String::new(),
     };
-    let outcome = execute(job, ctx, plan, converter).await?;
+    let outcome = execute(job, planned, converter).await?;
     Ok(finish(session, outcome))
 }

@@ -7,12 +7,14 @@
 //! already written and records the job as CANCELLED with its error.
 
 pub mod convert;
+pub mod source;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use datafusion::execution::SendableRecordBatchStream;
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::UInt64Type;
 use futures::StreamExt;
 use strata_catalog::{
     CommitRequest, CreateTableRequest, DistributionMeta, LoadError, LoadRecord, NewSegment,
@@ -20,9 +22,15 @@ use strata_catalog::{
 };
 use strata_common::StatusCode;
 use strata_query::LiveLoad;
+use strata_query::files::FilesSource;
 use strata_storage::{BucketSpec, SegmentWriter, WriterOptions};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 pub use convert::{ColumnSource, Converter};
+use convert::{Converted, RowNumbers};
+use source::FilesLoad;
+pub use source::LoadSource;
 
 use crate::{Frontend, FrontendError, Result};
 
@@ -115,6 +123,9 @@ pub struct Job<'a> {
     job_id: i64,
     live: Arc<LiveLoad>,
     record: LoadRecord,
+    /// The FILES() calls read; a listing goes on while the load runs, and FileNumber and
+    /// FileSize grow with it.
+    listing: Vec<Arc<FilesSource>>,
 }
 
 impl<'a> Job<'a> {
@@ -142,6 +153,7 @@ impl<'a> Job<'a> {
             job_id,
             live,
             record,
+            listing: Vec::new(),
         })
     }
 
@@ -171,14 +183,7 @@ impl<'a> Job<'a> {
         self.record.state = "CANCELLED".into();
         self.record.load_finish_time = Some(now_string());
         self.record.error_msg = Some(format!("type:LOAD_RUN_FAIL; msg:{err}"));
-        let errors: Vec<LoadError> = errors
-            .iter()
-            .cloned()
-            .map(|mut e| {
-                e.job_id = self.job_id;
-                e
-            })
-            .collect();
+        let errors = numbered(errors.to_vec(), self.job_id);
         if let Err(e) = self
             .fe
             .catalog
@@ -190,6 +195,11 @@ impl<'a> Job<'a> {
     }
 
     fn sync_counters(&mut self) {
+        if !self.listing.is_empty() {
+            let listed = self.listing.iter().map(|f| f.listed());
+            (self.record.file_number, self.record.file_size) =
+                listed.fold((0, 0), |(n, b), (fn_, fb)| (n + fn_, b + fb));
+        }
         self.record.scan_rows = self.live.scan_rows.load(Ordering::Relaxed);
         self.record.scan_bytes = self.live.scan_bytes.load(Ordering::Relaxed);
         self.record.filtered_rows = self.live.filtered_rows.load(Ordering::Relaxed);
@@ -197,11 +207,8 @@ impl<'a> Job<'a> {
     }
 
     /// Streams `source` into the target and commits; on any failure nothing is visible.
-    pub async fn run(
-        mut self,
-        source: SendableRecordBatchStream,
-        converter: Converter,
-    ) -> Result<LoadOutcome> {
+    pub async fn run(mut self, source: LoadSource, converter: Converter) -> Result<LoadOutcome> {
+        self.listing = source.files();
         let secs = self.spec.timeout_s.max(1);
         let mut errors = Vec::new();
         let res = tokio::time::timeout(
@@ -229,7 +236,7 @@ impl<'a> Job<'a> {
 
     async fn load(
         &mut self,
-        source: SendableRecordBatchStream,
+        source: LoadSource,
         converter: &Converter,
         errors: &mut Vec<LoadError>,
     ) -> Result<Vec<NewSegment>> {
@@ -275,51 +282,24 @@ impl<'a> Job<'a> {
 
     async fn pump(
         &mut self,
-        source: SendableRecordBatchStream,
+        source: LoadSource,
         converter: &Converter,
         writer: &mut SegmentWriter,
         errors: &mut Vec<LoadError>,
     ) -> Result<()> {
-        // Conversion runs in its own task, one batch ahead of the writer (hashing, bucketing)
-        // and the background encoders, so the stages overlap on both cores. Row numbers stay
-        // in source order: there is one converter.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<convert::Converted>>(4);
-        let mut stream = source;
-        let conv = converter.clone();
-        let live = self.live.clone();
-        let budget_left = ERROR_BUDGET.saturating_sub(errors.len());
-        let task = tokio::spawn(async move {
-            let mut row = 1u64;
-            let mut kept_errors = 0usize;
-            while let Some(batch) = stream.next().await {
-                let res = batch.map_err(FrontendError::from).and_then(|batch| {
-                    let n = batch.num_rows() as u64;
-                    live.scan_rows.fetch_add(n, Ordering::Relaxed);
-                    live.scan_bytes
-                        .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-                    let budget = budget_left.saturating_sub(kept_errors);
-                    let out = conv
-                        .convert(&batch, row, budget)
-                        .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
-                    row += n;
-                    kept_errors += out.errors.len();
-                    Ok(out)
-                });
-                let failed = res.is_err();
-                if tx.send(res).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
+        let budget = ERROR_BUDGET.saturating_sub(errors.len());
+        let (mut rx, tasks) =
+            convert_source(source, converter.clone(), Some(self.live.clone()), budget);
         let res = self.drain(&mut rx, writer, errors).await;
+        // Dropping the tasks stops readers and converters still running after a failure.
         drop(rx);
-        let _ = task.await;
+        drop(tasks);
         res
     }
 
     async fn drain(
         &mut self,
-        rx: &mut tokio::sync::mpsc::Receiver<Result<convert::Converted>>,
+        rx: &mut ConvertedRx,
         writer: &mut SegmentWriter,
         errors: &mut Vec<LoadError>,
     ) -> Result<()> {
@@ -387,13 +367,7 @@ impl<'a> Job<'a> {
         self.sync_counters();
         self.record.sink_bytes = segments.iter().map(|s| s.bytes).sum();
         self.record.load_finish_time = Some(now_string());
-        let errors: Vec<LoadError> = errors
-            .into_iter()
-            .map(|mut e| {
-                e.job_id = self.job_id;
-                e
-            })
-            .collect();
+        let errors = numbered(errors, self.job_id);
         let (create_table, table_id) = match &self.spec.target {
             Target::Existing(t) => (None, t.id),
             Target::Create(req, id) => (Some(req.clone()), *id),
@@ -446,24 +420,168 @@ pub struct DryRunReport {
 
 /// Reads and converts `source` exactly as a load would, writing and committing nothing.
 /// Unlike a load it never stops early: it reports every rejected row (up to 1000).
-pub async fn dry_run(
-    mut source: SendableRecordBatchStream,
-    converter: &Converter,
-) -> Result<DryRunReport> {
+pub async fn dry_run(source: LoadSource, converter: &Converter) -> Result<DryRunReport> {
     let mut report = DryRunReport::default();
-    let mut row = 1u64;
-    while let Some(batch) = source.next().await {
-        let batch = batch?;
-        let n = batch.num_rows() as u64;
-        let budget = ERROR_BUDGET.saturating_sub(report.errors.len());
-        let conv = converter
-            .convert(&batch, row, budget)
-            .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
-        row += n;
-        report.scanned += n;
+    let (mut rx, _tasks) = convert_source(source, converter.clone(), None, ERROR_BUDGET);
+    while let Some(conv) = rx.recv().await {
+        let conv = conv?;
+        let loadable = conv.batch.num_rows() as u64;
+        report.scanned += loadable + conv.rejected;
         report.rejected += conv.rejected;
-        report.loadable += conv.batch.num_rows() as u64;
+        report.loadable += loadable;
         report.errors.extend(conv.errors);
     }
+    report.errors = numbered(report.errors, 0);
     Ok(report)
+}
+
+/// Rejected rows of job `job_id` in source order: by file (files are read in listing order,
+/// which is key order), then row.
+fn numbered(mut errors: Vec<LoadError>, job_id: i64) -> Vec<LoadError> {
+    errors.sort_by(|a, b| a.file.cmp(&b.file).then(a.row.cmp(&b.row)));
+    for e in &mut errors {
+        e.job_id = job_id;
+    }
+    errors
+}
+
+/// How many pieces a load reads and converts at once.
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4)
+}
+
+type ConvertedRx = mpsc::Receiver<Result<Converted>>;
+
+/// Reads and converts `source`: one task for a stream, [`workers`] tasks for file pieces.
+/// Converted batches, or the first error, arrive on the channel in no particular order (row
+/// numbers travel with the rows). Dropping the returned set stops the tasks.
+fn convert_source(
+    source: LoadSource,
+    converter: Converter,
+    live: Option<Arc<LiveLoad>>,
+    budget: usize,
+) -> (ConvertedRx, JoinSet<()>) {
+    let (tx, rx) = mpsc::channel::<Result<Converted>>(4);
+    let mut tasks = JoinSet::new();
+    let kept = Arc::new(AtomicUsize::new(0));
+    let step = Step {
+        converter,
+        live,
+        kept,
+        budget,
+    };
+    match source {
+        LoadSource::Stream(mut stream, _) => {
+            tasks.spawn(async move {
+                let mut row = 1u64;
+                while let Some(batch) = stream.next().await {
+                    let res = batch.map_err(FrontendError::from).and_then(|b| {
+                        let out = step.convert(&b, RowNumbers::From(row), "");
+                        row += b.num_rows() as u64;
+                        out
+                    });
+                    if !forward(&tx, res).await {
+                        return;
+                    }
+                }
+            });
+        }
+        LoadSource::Files(load) => {
+            let load: Arc<FilesLoad> = Arc::from(load);
+            let pieces = Arc::new(tokio::sync::Mutex::new(load.files.pieces()));
+            for _ in 0..workers() {
+                let (load, pieces, tx, step) =
+                    (load.clone(), pieces.clone(), tx.clone(), step.clone());
+                tasks.spawn(async move {
+                    let reader = match load.worker().await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    };
+                    loop {
+                        let piece = pieces.lock().await.recv().await;
+                        let piece = match piece {
+                            None => return,
+                            Some(Ok(p)) => p,
+                            Some(Err(e)) => {
+                                let _ = tx.send(Err(e.into())).await;
+                                return;
+                            }
+                        };
+                        let file = piece.display.clone();
+                        let mut stream = match reader.read(piece) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                let _ = tx.send(Err(e)).await;
+                                return;
+                            }
+                        };
+                        while let Some(batch) = stream.next().await {
+                            let res = batch
+                                .map_err(FrontendError::from)
+                                .and_then(|b| step.convert_numbered(&b, &file));
+                            if !forward(&tx, res).await {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+    (rx, tasks)
+}
+
+/// Sends `res`; false when the work should stop (the receiver left, or `res` is an error).
+async fn forward(tx: &mpsc::Sender<Result<Converted>>, res: Result<Converted>) -> bool {
+    let failed = res.is_err();
+    tx.send(res).await.is_ok() && !failed
+}
+
+/// One conversion worker's share of a load.
+#[derive(Clone)]
+struct Step {
+    converter: Converter,
+    live: Option<Arc<LiveLoad>>,
+    kept: Arc<AtomicUsize>,
+    budget: usize,
+}
+
+impl Step {
+    fn convert(&self, batch: &RecordBatch, rows: RowNumbers<'_>, file: &str) -> Result<Converted> {
+        if let Some(live) = &self.live {
+            live.scan_rows
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            live.scan_bytes
+                .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
+        }
+        let left = self
+            .budget
+            .saturating_sub(self.kept.load(Ordering::Relaxed));
+        let out = self
+            .converter
+            .convert(batch, rows, file, left)
+            .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
+        self.kept.fetch_add(out.errors.len(), Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// Converts a piece's batch, whose last column numbers its rows within `file`.
+    fn convert_numbered(&self, batch: &RecordBatch, file: &str) -> Result<Converted> {
+        let last = batch.num_columns() - 1;
+        let rows = batch
+            .column(last)
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| FrontendError::new(StatusCode::Internal, "row numbers missing"))?
+            .clone();
+        let data = batch
+            .project(&(0..last).collect::<Vec<_>>())
+            .map_err(|e| FrontendError::new(StatusCode::Internal, e.to_string()))?;
+        self.convert(&data, RowNumbers::Listed(rows.values()), file)
+    }
 }

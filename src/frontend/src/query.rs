@@ -1,5 +1,6 @@
 //! SELECT (and EXPLAIN): resolve tables, name columns as MySQL does, plan and run on DataFusion.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::logical_expr::LogicalPlan;
@@ -68,8 +69,6 @@ pub(crate) struct FilesStats {
     pub bytes: u64,
     /// Their total rows, when every FILES() call knows it.
     pub rows: Option<u64>,
-    /// The one file read, when the statement reads exactly one.
-    pub single_file: Option<String>,
 }
 
 /// A planned statement.
@@ -77,6 +76,15 @@ pub(crate) struct Planned {
     pub ctx: SessionContext,
     pub plan: LogicalPlan,
     pub files: FilesStats,
+    /// The statement's FILES() calls, by the table name they are planned as.
+    pub sources: Vec<(String, Arc<FilesSource>)>,
+}
+
+/// How a statement will run: a load lists files while it loads them; a query lists first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlanFor {
+    Query,
+    Load,
 }
 
 /// Plans a statement whose tables are resolved into a fresh context.
@@ -85,29 +93,28 @@ pub(crate) async fn plan(
     session: &Session,
     mut stmt: Statement,
     resolved: ResolvedTables,
+    purpose: PlanFor,
 ) -> Result<Planned> {
     let mut resolved = resolved;
     let mut files = FilesStats {
         files: 0,
         bytes: 0,
         rows: Some(0),
-        single_file: None,
     };
     let calls = take_files_calls(&mut stmt)?;
-    let one_call = calls.len() == 1;
     if calls.is_empty() {
         files.rows = None;
     }
+    let mut sources = Vec::new();
     for call in calls {
-        let source = FilesSource::resolve(&call.properties).await?;
-        files.files += source.files.len() as u64;
-        files.bytes += source.total_size();
+        let source =
+            Arc::new(FilesSource::resolve(&call.properties, purpose == PlanFor::Load).await?);
+        let (n, bytes) = source.listed();
+        files.files += n;
+        files.bytes += bytes;
         files.rows = files.rows.zip(source.known_rows).map(|(a, b)| a + b);
-        if one_call && source.files.len() == 1 {
-            files.single_file = Some(source.location.display(source.files[0].location.as_ref()));
-        }
-        resolved.add_store(&source.store_url(), source.store.clone());
-        resolved.add(FILES_SCHEMA, &call.table, source.table()?);
+        resolved.add(FILES_SCHEMA, &call.table, source.table());
+        sources.push((call.table.clone(), source));
     }
     let resolved = resolve_tables(fe, session, &stmt, resolved)?;
     fix_column_case(&mut stmt, &resolved.column_names());
@@ -117,7 +124,12 @@ pub(crate) async fn plan(
         .state()
         .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
         .await?;
-    Ok(Planned { ctx, plan, files })
+    Ok(Planned {
+        ctx,
+        plan,
+        files,
+        sources,
+    })
 }
 
 /// The statement timeout of a session, in seconds.
@@ -137,7 +149,8 @@ pub(crate) async fn run_query(
 ) -> Result<Output> {
     let secs = timeout_secs(session, "query_timeout");
     let work = async {
-        let Planned { ctx, plan, .. } = plan(fe, session, stmt, ResolvedTables::default()).await?;
+        let Planned { ctx, plan, .. } =
+            plan(fe, session, stmt, ResolvedTables::default(), PlanFor::Query).await?;
         let df = ctx.execute_logical_plan(plan).await?;
         let schema = df.schema().inner().clone();
         let batches = df.collect().await?;

@@ -5,21 +5,22 @@ mod infer;
 pub mod list;
 mod orc_json;
 pub mod props;
+pub mod read;
 pub mod store;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use futures::StreamExt;
 use object_store::{ObjectMeta, ObjectStore};
-use strata_common::types::SrType;
+use strata_common::types::{SrType, VARCHAR_MAX};
 use strata_common::{ErrorExt, StatusCode};
 
+use list::FileStream;
 pub use props::{FilesOptions, Format};
+pub use read::{FilesTable, Piece, PieceSlot, ROW_COLUMN, ReadKind, ReadSpec};
 pub use store::Location;
 
 use crate::types::arrow_type;
@@ -66,6 +67,10 @@ impl ErrorExt for FilesError {
     }
 }
 
+/// How many files a load's listing yields before inference and loading start; the rest is
+/// listed while the load runs.
+const FIRST_LISTING: usize = 1000;
+
 /// A resolved FILES() call: the files it matched and the schema a load will use.
 pub struct FilesSource {
     /// Options.
@@ -74,41 +79,86 @@ pub struct FilesSource {
     pub location: Location,
     /// The store.
     pub store: Arc<dyn ObjectStore>,
-    /// Matched files, in listing order.
+    /// Files matched so far, in listing order (all of them unless the listing streams).
     pub files: Vec<ObjectMeta>,
-    /// Inferred columns with StarRocks types.
+    /// The rest of a streaming listing.
+    rest: tokio::sync::Mutex<Option<FileStream>>,
+    /// Inferred columns with StarRocks types, `columns_from_path` ones last.
     pub columns: Vec<(String, SrType)>,
     /// Total rows, when the footers of all files were read (drives load PROGRESS).
     pub known_rows: Option<u64>,
+    pub(crate) spec: Arc<ReadSpec>,
+    listed_files: AtomicU64,
+    listed_bytes: AtomicU64,
 }
 
 impl FilesSource {
-    /// Lists the files and infers the schema.
-    pub async fn resolve(props: &[(String, String)]) -> Result<Self, FilesError> {
+    /// Lists the files and infers the schema. With `streaming`, only the first
+    /// [`FIRST_LISTING`] files are listed now (inference samples among them) and the rest
+    /// as [`FilesSource::pieces`] asks for them.
+    pub async fn resolve(props: &[(String, String)], streaming: bool) -> Result<Self, FilesError> {
         let options = FilesOptions::parse(props)?;
         let location = Location::parse(&options.paths[0])?;
-        let resolved = store::resolve(&location, &options.storage)?;
-        let mut files = Vec::new();
         for p in &options.paths {
-            let loc = Location::parse(p)?;
-            if loc.store_url() != location.store_url() {
+            if Location::parse(p)?.store_url() != location.store_url() {
                 return Err(FilesError::Unsupported(
                     "paths in more than one bucket or scheme in one FILES() call".into(),
                 ));
             }
-            files.extend(list::list(p, &loc, &resolved).await?);
+        }
+        let resolved = store::resolve(&location, &options.storage)?;
+        let mut listing = list::list_paths(options.paths.clone(), resolved.clone());
+        let limit = if streaming { FIRST_LISTING } else { usize::MAX };
+        let mut files = Vec::new();
+        let mut complete = false;
+        while files.len() < limit {
+            match listing.next().await {
+                Some(f) => files.push(f?),
+                None => {
+                    complete = true;
+                    break;
+                }
+            }
         }
         if files.is_empty() {
             return Err(FilesError::NoFiles(options.paths.join(",")));
         }
         let inferred = infer::infer(&options, &location, &resolved, &files).await?;
+        let file_schema = schema_of(&inferred.columns);
+        let mut columns = inferred.columns;
+        for c in &options.columns_from_path {
+            if columns.iter().any(|(n, _)| n.eq_ignore_ascii_case(c)) {
+                return Err(FilesError::InvalidProperty(format!(
+                    "duplicated name in columns from path, a column with same name already exists in the file table: {c}"
+                )));
+            }
+            columns.push((c.clone(), SrType::Varchar(VARCHAR_MAX)));
+        }
+        let kind = match &options.format {
+            Format::Parquet => ReadKind::Parquet,
+            Format::Csv => ReadKind::Csv(options.csv.clone()),
+            Format::Json => ReadKind::Json,
+            Format::Orc => ReadKind::Orc,
+        };
+        let spec = Arc::new(ReadSpec {
+            store: resolved.clone(),
+            location: location.clone(),
+            kind,
+            file_schema,
+            path_columns: options.columns_from_path.clone(),
+            fill_null: options.fill_mismatch_null,
+        });
         Ok(Self {
-            known_rows: inferred.rows,
+            known_rows: inferred.rows.filter(|_| complete),
+            listed_files: AtomicU64::new(files.len() as u64),
+            listed_bytes: AtomicU64::new(files.iter().map(|f| f.size).sum()),
+            rest: tokio::sync::Mutex::new((!complete).then_some(listing)),
             options,
             location,
             store: resolved.store,
             files,
-            columns: inferred.columns,
+            columns,
+            spec,
         })
     }
 
@@ -117,50 +167,96 @@ impl FilesSource {
         self.location.store_url()
     }
 
-    /// Total bytes of the matched files.
-    pub fn total_size(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
+    /// Files and bytes listed so far (all of them once the listing is done).
+    pub fn listed(&self) -> (u64, u64) {
+        (
+            self.listed_files.load(Ordering::Relaxed),
+            self.listed_bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    async fn next_listed(&self) -> Result<Option<ObjectMeta>, FilesError> {
+        let mut rest = self.rest.lock().await;
+        let Some(stream) = rest.as_mut() else {
+            return Ok(None);
+        };
+        match stream.next().await {
+            Some(f) => {
+                let f = f?;
+                self.listed_files.fetch_add(1, Ordering::Relaxed);
+                self.listed_bytes.fetch_add(f.size, Ordering::Relaxed);
+                Ok(Some(f))
+            }
+            None => {
+                *rest = None;
+                Ok(None)
+            }
+        }
     }
 
     /// The Arrow schema rows are read as.
     pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|(n, t)| Field::new(n, arrow_type(t), true))
-                .collect::<Vec<_>>(),
-        ))
+        self.spec.output_schema(false)
     }
 
-    /// A table provider reading the matched files.
-    pub fn table(&self) -> datafusion::common::Result<Arc<dyn TableProvider>> {
-        let urls = self
-            .files
-            .iter()
-            .map(|f| ListingTableUrl::parse(format!("{}/{}", self.store_url(), f.location)))
-            .collect::<datafusion::common::Result<Vec<_>>>()?;
-        let format = match self.options.format {
-            Format::Parquet => ParquetFormat::default().with_force_view_types(false),
-            Format::Csv | Format::Json | Format::Orc => {
-                let kind = match self.options.format {
-                    Format::Csv => csv::ReadKind::Csv(self.options.csv.clone()),
-                    Format::Json => csv::ReadKind::Json,
-                    _ => csv::ReadKind::Orc,
-                };
-                return csv::table(
-                    self.store.clone(),
-                    self.location.clone(),
-                    &self.files,
-                    self.schema(),
-                    kind,
-                    self.options.fill_mismatch_null,
-                );
-            }
-        };
-        let options = ListingOptions::new(Arc::new(format)).with_file_extension("");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .with_schema(self.schema());
-        Ok(Arc::new(ListingTable::try_new(config)?))
+    /// A query's table over every matched file (a streaming listing goes on as it reads).
+    pub fn table(self: &Arc<Self>) -> Arc<dyn TableProvider> {
+        Arc::new(FilesTable::query(self.clone()))
     }
+
+    /// A load worker's table over the piece in `slot`, with [`read::ROW_COLUMN`] last.
+    pub fn piece_table(&self, slot: PieceSlot) -> Arc<dyn TableProvider> {
+        Arc::new(FilesTable::piece(self.spec.clone(), slot))
+    }
+
+    /// The pieces of every matched file, in listing order, produced as the listing proceeds
+    /// (Parquet files are split at row-group boundaries; their footers are checked here).
+    pub fn pieces(self: &Arc<Self>) -> tokio::sync::mpsc::Receiver<Result<Piece, FilesError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.produce_pieces(&tx).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        rx
+    }
+
+    async fn produce_pieces(
+        &self,
+        tx: &tokio::sync::mpsc::Sender<Result<Piece, FilesError>>,
+    ) -> Result<(), FilesError> {
+        let mut known = self.files.iter().cloned();
+        loop {
+            let file = match known.next() {
+                Some(f) => f,
+                None => match self.next_listed().await? {
+                    Some(f) => f,
+                    None => return Ok(()),
+                },
+            };
+            let pieces = match self.options.format {
+                Format::Parquet => {
+                    let display = self.location.display(file.location.as_ref());
+                    let md = infer::parquet_metadata(&self.spec.store, &file, &display).await?;
+                    read::parquet_pieces(&self.location, file, md)?
+                }
+                _ => vec![Piece::whole(&self.location, file)],
+            };
+            for p in pieces {
+                if tx.send(Ok(p)).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn schema_of(columns: &[(String, SrType)]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, t)| Field::new(n, arrow_type(t), true))
+            .collect::<Vec<_>>(),
+    ))
 }

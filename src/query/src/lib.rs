@@ -38,7 +38,6 @@ pub struct QueryEngine {
 #[derive(Default)]
 pub struct ResolvedTables {
     tables: Vec<(String, String, Arc<dyn TableProvider>)>,
-    stores: Vec<(String, Arc<dyn object_store::ObjectStore>)>,
 }
 
 impl ResolvedTables {
@@ -46,14 +45,6 @@ impl ResolvedTables {
     pub fn add(&mut self, schema: &str, name: &str, provider: Arc<dyn TableProvider>) {
         self.tables
             .push((schema.to_string(), name.to_string(), provider));
-    }
-
-    /// Registers the object store FILES() reads through, under `url` (`s3://bucket`).
-    pub fn add_store(&mut self, url: &str, store: Arc<dyn object_store::ObjectStore>) {
-        if url.starts_with("file:") || self.stores.iter().any(|(u, _)| u == url) {
-            return;
-        }
-        self.stores.push((url.to_string(), store));
     }
 
     /// Column names of every resolved table.
@@ -88,24 +79,7 @@ impl QueryEngine {
     /// A context for one statement: exactly the resolved tables, the session's variables and
     /// StarRocks' MySQL functions.
     pub fn context(&self, session: &Session, tables: ResolvedTables) -> DfResult<SessionContext> {
-        let runtime = if tables.stores.is_empty() {
-            self.runtime.clone()
-        } else {
-            // FILES() stores carry the statement's credentials: register them in a runtime of
-            // this statement only.
-            let rt = RuntimeEnvBuilder::new().build_arc()?;
-            let data = url::Url::parse(DATA_STORE_URL).expect("constant URL parses");
-            let store = self.runtime.object_store(
-                datafusion::execution::object_store::ObjectStoreUrl::parse(DATA_STORE_URL)?,
-            )?;
-            rt.register_object_store(&data, store);
-            for (u, s) in &tables.stores {
-                let url = url::Url::parse(u)
-                    .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-                rt.register_object_store(&url, s.clone());
-            }
-            rt
-        };
+        let runtime = self.runtime.clone();
         let db = session.database.as_deref().unwrap_or(NO_DATABASE);
         let config = SessionConfig::new()
             .with_information_schema(false)

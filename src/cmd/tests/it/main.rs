@@ -3,6 +3,7 @@
 mod clients;
 mod crash;
 mod harness;
+mod listing;
 mod protocol;
 mod s3;
 mod seed;

@@ -52,7 +52,18 @@ impl S3Server {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
                 };
+                // Small responses must not wait for delayed ACKs (as with any real server).
+                let _ = sock.set_nodelay(true);
                 let svc = service.clone();
+                let svc = hyper::service::service_fn(move |req| {
+                    let svc = svc.clone();
+                    async move {
+                        match wrong_region(&req) {
+                            Some(refusal) => Ok(refusal),
+                            None => hyper::service::Service::call(&svc, req).await,
+                        }
+                    }
+                });
                 tokio::spawn(async move {
                     let _ = hyper_util::server::conn::auto::Builder::new(
                         hyper_util::rt::TokioExecutor::new(),
@@ -81,6 +92,14 @@ impl S3Server {
             .with_secret_access_key(&self.sk)
             .build()
             .unwrap()
+    }
+
+    /// Writes an object straight into the server's directory, as s3s-fs keeps it: fast
+    /// for fixtures of many files (a PUT through the debug-built server takes ~30 ms).
+    pub fn put_local(&self, key: &str, bytes: &[u8]) {
+        let path = self._root.path().join(&self.bucket).join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
     }
 
     /// Uploads an object.
@@ -118,6 +137,38 @@ impl S3Server {
             .await;
         self.put("dates/bad.parquet", parquet(&[bad_dates()], 1000))
             .await;
+        // Several files, the bad row in the second: rejected rows name their file. The
+        // second file has row groups of 2 rows, so its rows are numbered across groups.
+        let good = dates(
+            vec![1, 2],
+            vec!["2017-11-25 01:00:00", "2017-11-25 02:00:00"],
+        );
+        self.put("dates/multi/a.parquet", parquet(&[good], 1000))
+            .await;
+        let bad = dates(
+            vec![3, 4, 5, 6, 7],
+            vec![
+                "2017-11-25 03:00:00",
+                "2017-11-25 04:00:00",
+                "2017-11-25 05:00:00",
+                "25.11.2017",
+                "2017-11-25 07:00:00",
+            ],
+        );
+        self.put("dates/multi/b.parquet", parquet(&[bad], 2)).await;
+        // A column the sampled (last) file has and an earlier file lacks.
+        self.put("mismatch/a.parquet", parquet(&[merge_a_only_k()], 1000))
+            .await;
+        self.put("mismatch/b.parquet", parquet(&[merge_a()], 1000))
+            .await;
+        // Hive-style directories for columns_from_path.
+        self.put(
+            "hive/dt=2024-01-01/city=paris/part-0.csv",
+            b"1\n2\n".to_vec(),
+        )
+        .await;
+        self.put("hive/dt=2024-01-02/city=rome/part-0.csv", b"3\n".to_vec())
+            .await;
         let good = parquet(&[user_behavior(0, 50)], 1000);
         self.put("bad/truncated.parquet", good[..good.len() / 2].to_vec())
             .await;
@@ -138,6 +189,7 @@ impl S3Server {
             zstd::encode_all(&basic[..], 1).unwrap(),
         )
         .await;
+        self.put("csv/basic.csv.lz4", lz4(&basic)).await;
         self.put("csv/header.csv", b"id|name\n10|x\n20|y\n".to_vec())
             .await;
         self.put(
@@ -172,6 +224,30 @@ impl S3Server {
     }
 }
 
+/// The region the server is in. Like AWS (and MinIO with a region set), a request signed for
+/// another region is refused with `AuthorizationHeaderMalformed`; s3s alone accepts any.
+const SERVER_REGION: &str = "us-east-1";
+
+fn wrong_region<B>(req: &hyper::Request<B>) -> Option<hyper::Response<s3s::Body>> {
+    let auth = req.headers().get("authorization")?.to_str().ok()?;
+    // `AWS4-HMAC-SHA256 Credential=AK/20261125/REGION/s3/aws4_request, ...`
+    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
+    let region = scope.split('/').nth(2)?;
+    if region == SERVER_REGION {
+        return None;
+    }
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AuthorizationHeaderMalformed</Code>\
+         <Message>The authorization header is malformed; the region '{region}' is wrong; \
+         expecting '{SERVER_REGION}'</Message><Region>{SERVER_REGION}</Region></Error>"
+    );
+    hyper::Response::builder()
+        .status(400)
+        .header("content-type", "application/xml")
+        .body(s3s::Body::from(body))
+        .ok()
+}
+
 fn orc(batch: &RecordBatch) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut w = orc_rust::ArrowWriterBuilder::new(&mut buf, batch.schema())
@@ -197,6 +273,18 @@ fn small_ints() -> RecordBatch {
         ],
     )
     .unwrap()
+}
+
+fn lz4(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn merge_a_only_k() -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int32, true)]));
+    RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(vec![9]))]).unwrap()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -335,6 +423,19 @@ fn merge_b() -> RecordBatch {
 }
 
 fn bad_dates() -> RecordBatch {
+    dates(
+        vec![1, 2, 3, 4],
+        vec![
+            "2017-11-25 01:21:25",
+            "2017-11-26",
+            "26/11/2017",
+            "2017-11-27 10:00:00",
+        ],
+    )
+}
+
+/// `(id BIGINT, ts VARCHAR)` rows.
+fn dates(ids: Vec<i64>, ts: Vec<&str>) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, true),
         Field::new("ts", DataType::Utf8, true),
@@ -342,13 +443,8 @@ fn bad_dates() -> RecordBatch {
     RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
-            Arc::new(StringArray::from(vec![
-                "2017-11-25 01:21:25",
-                "2017-11-26",
-                "26/11/2017",
-                "2017-11-27 10:00:00",
-            ])),
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(StringArray::from(ts)),
         ],
     )
     .unwrap()

@@ -39,9 +39,24 @@ pub struct Converter {
     pub(crate) columns: Vec<ColumnMeta>,
     pub(crate) sources: Vec<ColumnSource>,
     pub(crate) strict: bool,
-    /// The file every source row comes from, in order, when the source is a plain scan of one
-    /// file (then source row N is the file's row N); empty otherwise.
-    pub(crate) file: String,
+}
+
+/// The numbers of a batch's rows in their source.
+#[derive(Debug, Clone, Copy)]
+pub enum RowNumbers<'a> {
+    /// Consecutive, from this one (1-based).
+    From(u64),
+    /// One per row (rows read from files, numbered within their file).
+    Listed(&'a [u64]),
+}
+
+impl RowNumbers<'_> {
+    fn get(&self, i: usize) -> u64 {
+        match self {
+            RowNumbers::From(first) => first + i as u64,
+            RowNumbers::Listed(rows) => rows[i],
+        }
+    }
 }
 
 struct Rejection {
@@ -51,12 +66,13 @@ struct Rejection {
 }
 
 impl Converter {
-    /// Converts `batch`, whose first row is source row `first_row` (1-based); keeps up to
-    /// `error_budget` error records.
+    /// Converts `batch`, read from `file` (empty when the rows come from no one file), whose
+    /// rows are numbered `rows`; keeps up to `error_budget` error records.
     pub fn convert(
         &self,
         batch: &RecordBatch,
-        first_row: u64,
+        rows: RowNumbers<'_>,
+        file: &str,
         error_budget: usize,
     ) -> Result<Converted, String> {
         let n = batch.num_rows();
@@ -135,8 +151,8 @@ impl Converter {
             if let Some(r) = rej {
                 errors.push(LoadError {
                     job_id: 0,
-                    file: self.file.clone(),
-                    row: first_row + row as u64,
+                    file: file.to_string(),
+                    row: rows.get(row),
                     column: self.columns[r.col].name.clone(),
                     value: r.raw.clone(),
                     reason: r.reason.clone(),

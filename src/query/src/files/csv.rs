@@ -8,13 +8,8 @@ use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::SchemaRef;
 use async_compression::tokio::bufread::{
-    BzDecoder, GzipDecoder, XzDecoder, ZlibDecoder, ZstdDecoder,
+    BzDecoder, GzipDecoder, Lz4Decoder, XzDecoder, ZlibDecoder, ZstdDecoder,
 };
-use datafusion::catalog::TableProvider;
-use datafusion::catalog::streaming::StreamingTable;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
 use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use strata_common::types::{SrType, VARCHAR_MAX};
@@ -24,7 +19,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use crate::files::FilesError;
 use crate::files::infer::promote;
 use crate::files::props::CsvOptions;
-use crate::files::store::Location;
+use crate::files::read::Decorate;
 
 const BATCH_ROWS: usize = 8192;
 
@@ -53,9 +48,7 @@ pub(crate) async fn open(
     } else if name.ends_with(".deflate") {
         Box::new(ZlibDecoder::new(raw))
     } else if name.ends_with(".lz4") {
-        return Err(FilesError::Unsupported(format!(
-            "lz4-compressed CSV ({display})"
-        )));
+        Box::new(Lz4Decoder::new(raw))
     } else {
         Box::new(raw)
     })
@@ -151,103 +144,14 @@ pub async fn infer_file(
     .map_err(|e| FilesError::InvalidFile(format!("CSV inference failed: {e}")))?
 }
 
-/// How a partition decodes its files.
-#[derive(Debug, Clone)]
-pub enum ReadKind {
-    /// Delimited text.
-    Csv(CsvOptions),
-    /// Newline-delimited JSON.
-    Json,
-    /// ORC.
-    Orc,
-}
-
-/// Reads a list of files as one stream of batches in `schema`.
-#[derive(Debug)]
-struct FilePartition {
-    store: Arc<dyn ObjectStore>,
-    location: Location,
-    files: Vec<ObjectMeta>,
-    schema: SchemaRef,
-    kind: ReadKind,
-    fill_null: bool,
-}
-
-impl PartitionStream for FilePartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::common::Result<RecordBatch>>(2);
-        let store = self.store.clone();
-        let files = self.files.clone();
-        let schema = self.schema.clone();
-        let kind = self.kind.clone();
-        let fill_null = self.fill_null;
-        let location = self.location.clone();
-        tokio::spawn(async move {
-            for f in files {
-                let display = location.display(f.location.as_ref());
-                let res = read_one(&store, f, display, &schema, &kind, fill_null, &tx).await;
-                if let Err(e) = res {
-                    let _ = tx
-                        .send(Err(datafusion::error::DataFusionError::External(Box::new(
-                            e,
-                        ))))
-                        .await;
-                    return;
-                }
-            }
-        });
-        let stream = tokio_stream_from(rx);
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
-    }
-}
-
-async fn read_one(
-    store: &Arc<dyn ObjectStore>,
-    f: ObjectMeta,
-    display: String,
-    schema: &SchemaRef,
-    kind: &ReadKind,
-    fill_null: bool,
-    tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
-) -> Result<(), FilesError> {
-    if let ReadKind::Orc = kind {
-        return crate::files::orc_json::read_orc(
-            store.clone(),
-            f,
-            display,
-            schema.clone(),
-            fill_null,
-            tx,
-        )
-        .await;
-    }
-    let input = open(store, &f, &display).await?;
-    let (tx2, schema2, kind2) = (tx.clone(), schema.clone(), kind.clone());
-    tokio::task::spawn_blocking(move || match kind2 {
-        ReadKind::Csv(opts) => read_file(input, &display, &schema2, &opts, fill_null, &tx2),
-        ReadKind::Json => crate::files::orc_json::read_json(input, &display, &schema2, &tx2),
-        ReadKind::Orc => Ok(()),
-    })
-    .await
-    .map_err(|e| FilesError::InvalidFile(format!("file reader failed: {e}")))?
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> + Send {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-fn read_file(
+/// Reads one CSV file (blocking; run on a blocking thread).
+pub(crate) fn read_file(
     input: Box<dyn AsyncRead + Send + Unpin>,
     display: &str,
     schema: &SchemaRef,
     opts: &CsvOptions,
     fill_null: bool,
+    mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
     let ncols = schema.fields().len();
@@ -281,12 +185,12 @@ fn read_file(
         }
         rows += 1;
         if rows == BATCH_ROWS {
-            send(&mut builders, schema, tx)?;
+            send(&mut builders, schema, &mut deco, tx)?;
             rows = 0;
         }
     }
     if rows > 0 {
-        send(&mut builders, schema, tx)?;
+        send(&mut builders, schema, &mut deco, tx)?;
     }
     Ok(())
 }
@@ -294,6 +198,7 @@ fn read_file(
 fn send(
     builders: &mut [StringBuilder],
     schema: &SchemaRef,
+    deco: &mut Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
     let opts = CastOptions {
@@ -311,39 +216,10 @@ fn send(
         .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
     let batch = RecordBatch::try_new(schema.clone(), cols)
         .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+    let batch = deco.apply(batch)?;
     // A closed channel means the query stopped reading (LIMIT): not an error.
     let _ = tx.blocking_send(Ok(batch));
     Ok(())
-}
-
-/// A table over CSV, JSON or ORC files: up to two partitions read files in parallel.
-pub fn table(
-    store: Arc<dyn ObjectStore>,
-    location: Location,
-    files: &[ObjectMeta],
-    schema: SchemaRef,
-    kind: ReadKind,
-    fill_null: bool,
-) -> datafusion::common::Result<Arc<dyn TableProvider>> {
-    let parts = files.len().clamp(1, 2);
-    let mut groups: Vec<Vec<ObjectMeta>> = vec![Vec::new(); parts];
-    for (i, f) in files.iter().enumerate() {
-        groups[i % parts].push(f.clone());
-    }
-    let partitions: Vec<Arc<dyn PartitionStream>> = groups
-        .into_iter()
-        .map(|files| {
-            Arc::new(FilePartition {
-                store: store.clone(),
-                location: location.clone(),
-                files,
-                schema: schema.clone(),
-                kind: kind.clone(),
-                fill_null,
-            }) as Arc<dyn PartitionStream>
-        })
-        .collect();
-    Ok(Arc::new(StreamingTable::try_new(schema, partitions)?))
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Schema inference with StarRocks' rules: sample files, read their schemas, merge by name.
 
+use std::sync::Arc;
+
 use arrow::datatypes::DataType;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use parquet::arrow::parquet_to_arrow_schema;
-use parquet::file::metadata::ParquetMetaDataReader;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use strata_common::types::{SrType, VARCHAR_MAX};
 
 use crate::files::list::storage_error;
@@ -116,9 +118,6 @@ pub async fn infer(
     store: &ResolvedStore,
     files: &[ObjectMeta],
 ) -> Result<Inferred, FilesError> {
-    if !opts.columns_from_path.is_empty() {
-        return Err(FilesError::Unsupported("columns_from_path".into()));
-    }
     let picked = sample(files.len(), opts.sample_files.max(1));
     let mut rows = (picked.len() == files.len() && opts.format == Format::Parquet).then_some(0u64);
     let mut schemas = Vec::with_capacity(picked.len());
@@ -175,6 +174,32 @@ async fn parquet_columns(
     f: &ObjectMeta,
     display: &str,
 ) -> Result<(Vec<(String, SrType)>, u64), FilesError> {
+    let md = parquet_metadata(store, f, display).await?;
+    let schema = parquet_to_arrow_schema(
+        md.file_metadata().schema_descr(),
+        md.file_metadata().key_value_metadata(),
+    )
+    .map_err(|e| {
+        FilesError::InvalidFile(format!(
+            "File {display} is not a valid Parquet file ({} bytes): unsupported schema: {e}",
+            f.size
+        ))
+    })?;
+    let cols = schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), files_type(f.data_type())))
+        .collect();
+    Ok((cols, md.file_metadata().num_rows().max(0) as u64))
+}
+
+/// Reads and checks one Parquet file's footer, saying precisely what is wrong with a file
+/// that is empty, truncated or not Parquet at all.
+pub async fn parquet_metadata(
+    store: &ResolvedStore,
+    f: &ObjectMeta,
+    display: &str,
+) -> Result<Arc<ParquetMetaData>, FilesError> {
     if f.size == 0 {
         return Err(FilesError::InvalidFile(format!(
             "File {display} is empty (0 bytes), not a Parquet file"
@@ -212,17 +237,7 @@ async fn parquet_columns(
     let footer = fetch(f.size - 8 - meta_len..f.size - 8).await?;
     let md = ParquetMetaDataReader::decode_metadata(&footer)
         .map_err(|e| invalid(format!("corrupt footer: {e}")))?;
-    let schema = parquet_to_arrow_schema(
-        md.file_metadata().schema_descr(),
-        md.file_metadata().key_value_metadata(),
-    )
-    .map_err(|e| invalid(format!("unsupported schema: {e}")))?;
-    let cols = schema
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), files_type(f.data_type())))
-        .collect();
-    Ok((cols, md.file_metadata().num_rows().max(0) as u64))
+    Ok(Arc::new(md))
 }
 
 #[cfg(test)]

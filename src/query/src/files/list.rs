@@ -1,6 +1,7 @@
 //! Path patterns → files: Hadoop-style globs per path segment (`* ? [] [^] {a,b}`).
 
-use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
@@ -99,43 +100,80 @@ pub fn storage_error(e: object_store::Error, what: &str, store: &ResolvedStore) 
     ))
 }
 
-/// Lists the files a path (one element of `path`) matches, in key order.
-pub async fn list(
-    path: &str,
-    loc: &Location,
-    store: &ResolvedStore,
-) -> Result<Vec<ObjectMeta>, FilesError> {
-    let key = loc.key.as_str();
+/// Files, in listing order, as the listing proceeds.
+pub type FileStream = BoxStream<'static, Result<ObjectMeta, FilesError>>;
+
+/// The files every path of a FILES() call matches, path after path, as the listing proceeds:
+/// a load can start on the first page of a long S3 listing.
+pub fn list_paths(paths: Vec<String>, store: ResolvedStore) -> FileStream {
+    futures::stream::iter(paths)
+        .map(move |p| list_one(p, store.clone()))
+        .flatten()
+        .boxed()
+}
+
+/// The files one path matches. S3 lists keys in order, page by page; a local directory is
+/// listed whole and sorted.
+fn list_one(path: String, store: ResolvedStore) -> FileStream {
+    let loc = match Location::parse(&path) {
+        Ok(l) => l,
+        Err(e) => return futures::stream::once(async { Err(e) }).boxed(),
+    };
+    let key = loc.key.clone();
     let Some(first_glob) = key.find(GLOB_CHARS) else {
-        // A plain key: the file itself. A directory (or a missing key) matches nothing.
-        if key.is_empty() || key.ends_with('/') {
-            return Ok(Vec::new());
-        }
-        return match store.store.head(&ObjectPath::from(key)).await {
-            Ok(m) => Ok(vec![m]),
-            Err(object_store::Error::NotFound { .. }) => Ok(Vec::new()),
-            Err(e @ object_store::Error::PermissionDenied { .. }) => {
-                // A HEAD answer has no body, so it cannot say why access was denied; a
-                // one-byte GET carries S3's error code (SignatureDoesNotMatch, ...).
-                let diag = store.store.get_range(&ObjectPath::from(key), 0..1).await;
-                let e = diag.err().unwrap_or(e);
-                Err(storage_error(e, &format!("reading {path}"), store))
-            }
-            Err(e) => Err(storage_error(e, &format!("reading {path}"), store)),
-        };
+        return futures::stream::once(async move { head(&path, &key, &store).await })
+            .map(|r| futures::stream::iter(r.transpose()))
+            .flatten()
+            .boxed();
+    };
+    let matcher = match Matcher::new(&key) {
+        Ok(m) => m,
+        Err(e) => return futures::stream::once(async { Err(e) }).boxed(),
     };
     let prefix = &key[..key[..first_glob].rfind('/').map(|i| i + 1).unwrap_or(0)];
-    let matcher = Matcher::new(key)?;
     let prefix_path = (!prefix.is_empty()).then(|| ObjectPath::from(prefix.trim_end_matches('/')));
-    let mut out: Vec<ObjectMeta> = store
+    let listing = store
         .store
         .list(prefix_path.as_ref())
-        .try_filter(|m| futures::future::ready(matcher.matches(m.location.as_ref())))
-        .try_collect()
-        .await
-        .map_err(|e| storage_error(e, &format!("listing {path}"), store))?;
-    out.sort_by(|a, b| a.location.cmp(&b.location));
-    Ok(out)
+        .try_filter(move |m| futures::future::ready(matcher.matches(m.location.as_ref())))
+        .map_err(move |e| storage_error(e, &format!("listing {path}"), &store));
+    if loc.scheme == "file" {
+        futures::stream::once(async move {
+            let mut files: Vec<ObjectMeta> = listing.try_collect().await?;
+            files.sort_by(|a, b| a.location.cmp(&b.location));
+            Ok::<_, FilesError>(files)
+        })
+        .map(|r| match r {
+            Ok(files) => futures::stream::iter(files.into_iter().map(Ok)).boxed(),
+            Err(e) => futures::stream::once(async { Err(e) }).boxed(),
+        })
+        .flatten()
+        .boxed()
+    } else {
+        listing.boxed()
+    }
+}
+
+/// A plain key names the file itself; a directory (or a missing key) matches nothing.
+async fn head(
+    path: &str,
+    key: &str,
+    store: &ResolvedStore,
+) -> Result<Option<ObjectMeta>, FilesError> {
+    if key.is_empty() || key.ends_with('/') {
+        return Ok(None);
+    }
+    match store.store.head(&ObjectPath::from(key)).await {
+        Ok(m) => Ok(Some(m)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => {
+            // A HEAD answer has no body, so it cannot say why it was refused; a one-byte GET
+            // carries S3's error code (SignatureDoesNotMatch, AuthorizationHeaderMalformed...).
+            let diag = store.store.get_range(&ObjectPath::from(key), 0..1).await;
+            let e = diag.err().unwrap_or(e);
+            Err(storage_error(e, &format!("reading {path}"), store))
+        }
+    }
 }
 
 #[cfg(test)]

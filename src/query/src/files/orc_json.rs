@@ -5,7 +5,6 @@ use std::io::BufReader;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -19,6 +18,7 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
 use crate::files::csv::open;
+use crate::files::read::{Decorate, Piece, conform};
 use crate::types::sr_type;
 
 /// Ranged reads of one object, as orc-rust asks for them.
@@ -113,51 +113,17 @@ pub async fn infer_json(
     .map_err(|e| FilesError::InvalidFile(format!("JSON inference failed: {e}")))?
 }
 
-/// Casts a batch read from a file to the table schema, by column name (missing → NULL).
-pub fn conform(
-    batch: &RecordBatch,
-    schema: &SchemaRef,
-    display: &str,
-    fill_null: bool,
-) -> Result<RecordBatch, FilesError> {
-    let opts = CastOptions {
-        safe: true,
-        ..Default::default()
-    };
-    let mut cols = Vec::with_capacity(schema.fields().len());
-    for f in schema.fields() {
-        let idx = batch
-            .schema()
-            .fields()
-            .iter()
-            .position(|bf| bf.name().eq_ignore_ascii_case(f.name()));
-        let col = match idx {
-            Some(i) => cast_with_options(batch.column(i), f.data_type(), &opts).map_err(|e| {
-                FilesError::InvalidFile(format!("{display}: column {}: {e}", f.name()))
-            })?,
-            None if fill_null => arrow::array::new_null_array(f.data_type(), batch.num_rows()),
-            None => {
-                return Err(FilesError::InvalidFile(format!(
-                    "Column: {} is not found in file: {display}. Consider setting 'fill_mismatch_column_with' = 'null' property",
-                    f.name()
-                )));
-            }
-        };
-        cols.push(col);
-    }
-    RecordBatch::try_new(schema.clone(), cols).map_err(|e| FilesError::InvalidFile(e.to_string()))
-}
-
 /// Streams one ORC file's batches into `tx`.
-pub async fn read_orc(
+pub(crate) async fn read_orc(
     store: Arc<dyn ObjectStore>,
-    meta: ObjectMeta,
-    display: String,
+    piece: Piece,
     schema: SchemaRef,
     fill_null: bool,
+    mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
-    let b = ArrowReaderBuilder::try_new_async(ObjectChunkReader::new(store, &meta))
+    let display = piece.display;
+    let b = ArrowReaderBuilder::try_new_async(ObjectChunkReader::new(store, &piece.file))
         .await
         .map_err(|e| {
             FilesError::InvalidFile(format!("File {display} is not a valid ORC file: {e}"))
@@ -167,7 +133,8 @@ pub async fn read_orc(
         let batch = batch.map_err(|e| {
             FilesError::InvalidFile(format!("File {display}: corrupt ORC data: {e}"))
         })?;
-        let batch = conform(&batch, &schema, &display, fill_null)?;
+        let batch = conform(&batch, &schema, None, &display, fill_null)?;
+        let batch = deco.apply(batch)?;
         if tx.send(Ok(batch)).await.is_err() {
             return Ok(());
         }
@@ -176,10 +143,11 @@ pub async fn read_orc(
 }
 
 /// Reads one JSON-lines file (blocking; run on a blocking thread).
-pub fn read_json(
+pub(crate) fn read_json(
     input: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
     display: &str,
     schema: &SchemaRef,
+    mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
     let reader = BufReader::new(SyncIoBridge::new(input));
@@ -190,6 +158,7 @@ pub fn read_json(
     for batch in rdr {
         let batch =
             batch.map_err(|e| FilesError::InvalidFile(format!("File {display}: bad JSON: {e}")))?;
+        let batch = deco.apply(batch)?;
         if tx.blocking_send(Ok(batch)).is_err() {
             return Ok(());
         }

@@ -70,6 +70,7 @@ impl Location {
 }
 
 /// A built store and how it was configured.
+#[derive(Debug, Clone)]
 pub struct ResolvedStore {
     /// The store.
     pub store: Arc<dyn ObjectStore>,

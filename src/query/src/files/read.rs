@@ -1,0 +1,672 @@
+//! Reading FILES(): every format is read in *pieces* — a whole file, or some row groups of a
+//! Parquet file — each batch in the source schema, followed by the `columns_from_path` values
+//! and, for loads, each row's number within its file ([`ROW_COLUMN`]).
+//!
+//! Loads read pieces in parallel and so know, for every row, the file and row it came from;
+//! queries read whole files in up to two partitions.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array, new_null_array};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use bytes::Bytes;
+use datafusion::catalog::{Session as DfSession, TableProvider};
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use parquet::file::metadata::ParquetMetaData;
+
+use crate::files::props::CsvOptions;
+use crate::files::store::{Location, ResolvedStore};
+use crate::files::{FilesError, FilesSource};
+
+/// The column a load's per-piece scan appends: the row's 1-based number within its file.
+pub const ROW_COLUMN: &str = "__strata_row";
+
+/// Rows per Parquet piece: a file with more rows is split at row-group boundaries so two
+/// readers can share it.
+const PIECE_ROWS: u64 = 256 * 1024;
+
+const BATCH_ROWS: usize = 8192;
+
+/// How files are decoded.
+#[derive(Debug, Clone)]
+pub enum ReadKind {
+    /// Parquet.
+    Parquet,
+    /// Delimited text.
+    Csv(CsvOptions),
+    /// Newline-delimited JSON.
+    Json,
+    /// ORC.
+    Orc,
+}
+
+/// What every reader of one FILES() call shares.
+#[derive(Debug, Clone)]
+pub struct ReadSpec {
+    /// Where the files are.
+    pub store: ResolvedStore,
+    /// Their location (for display names).
+    pub location: Location,
+    /// Format.
+    pub kind: ReadKind,
+    /// The columns read from the files (without `columns_from_path` ones).
+    pub file_schema: SchemaRef,
+    /// `columns_from_path` keys.
+    pub path_columns: Vec<String>,
+    /// `fill_mismatch_column_with = null`.
+    pub fill_null: bool,
+}
+
+impl ReadSpec {
+    /// The schema rows are produced in: file columns, path columns, and the row number when
+    /// `with_row`.
+    pub fn output_schema(&self, with_row: bool) -> SchemaRef {
+        let mut fields: Vec<Field> = self
+            .file_schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.extend(
+            self.path_columns
+                .iter()
+                .map(|c| Field::new(c, DataType::Utf8, true)),
+        );
+        if with_row {
+            fields.push(Field::new(ROW_COLUMN, DataType::UInt64, false));
+        }
+        Arc::new(Schema::new(fields))
+    }
+}
+
+/// A part of one file that one reader reads.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    /// The file.
+    pub file: ObjectMeta,
+    /// Its name as users wrote it (`s3://bucket/key`).
+    pub display: String,
+    /// The file row number of the piece's first row (1-based).
+    pub first_row: u64,
+    /// For a Parquet piece: the file's metadata and the row groups to read.
+    pub row_groups: Option<(ArrowReaderMetadata, Vec<usize>)>,
+}
+
+impl Piece {
+    /// The whole of `file`.
+    pub fn whole(location: &Location, file: ObjectMeta) -> Self {
+        Self {
+            display: location.display(file.location.as_ref()),
+            file,
+            first_row: 1,
+            row_groups: None,
+        }
+    }
+}
+
+/// Splits a Parquet file into pieces of about [`PIECE_ROWS`] rows at row-group boundaries.
+pub fn parquet_pieces(
+    location: &Location,
+    file: ObjectMeta,
+    md: Arc<ParquetMetaData>,
+) -> Result<Vec<Piece>, FilesError> {
+    split_pieces(location, file, md, PIECE_ROWS)
+}
+
+fn split_pieces(
+    location: &Location,
+    file: ObjectMeta,
+    md: Arc<ParquetMetaData>,
+    piece_rows: u64,
+) -> Result<Vec<Piece>, FilesError> {
+    let display = location.display(file.location.as_ref());
+    let meta = ArrowReaderMetadata::try_new(md, ArrowReaderOptions::new()).map_err(|e| {
+        FilesError::InvalidFile(format!(
+            "File {display} is not a valid Parquet file: unsupported schema: {e}"
+        ))
+    })?;
+    let mut pieces = Vec::new();
+    let mut groups = Vec::new();
+    let (mut rows, mut first_row) = (0u64, 1u64);
+    for (i, rg) in meta.metadata().row_groups().iter().enumerate() {
+        groups.push(i);
+        rows += rg.num_rows().max(0) as u64;
+        if rows >= piece_rows {
+            pieces.push(Piece {
+                file: file.clone(),
+                display: display.clone(),
+                first_row,
+                row_groups: Some((meta.clone(), std::mem::take(&mut groups))),
+            });
+            first_row += rows;
+            rows = 0;
+        }
+    }
+    if !groups.is_empty() || pieces.is_empty() {
+        pieces.push(Piece {
+            file,
+            display,
+            first_row,
+            row_groups: Some((meta, groups)),
+        });
+    }
+    Ok(pieces)
+}
+
+/// The value of `key=value` path segments for each of `keys` (the deepest segment wins).
+fn path_values(path: &str, keys: &[String]) -> Vec<Option<String>> {
+    keys.iter()
+        .map(|k| {
+            path.split('/')
+                .filter_map(|seg| seg.split_once('='))
+                .filter(|(name, _)| name == k)
+                .map(|(_, v)| v.to_string())
+                .next_back()
+        })
+        .collect()
+}
+
+/// Appends path columns and row numbers to the batches of one piece.
+pub(crate) struct Decorate {
+    out: SchemaRef,
+    path_values: Vec<Option<String>>,
+    next_row: Option<u64>,
+}
+
+impl Decorate {
+    fn new(spec: &ReadSpec, piece: &Piece, with_row: bool) -> Self {
+        Self {
+            out: spec.output_schema(with_row),
+            path_values: path_values(piece.file.location.as_ref(), &spec.path_columns),
+            next_row: with_row.then_some(piece.first_row),
+        }
+    }
+
+    /// A batch in the file schema → the output schema.
+    pub(crate) fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch, FilesError> {
+        if self.path_values.is_empty() && self.next_row.is_none() {
+            return Ok(batch);
+        }
+        let n = batch.num_rows();
+        let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
+        for v in &self.path_values {
+            cols.push(Arc::new(StringArray::from(vec![v.as_deref(); n])));
+        }
+        if let Some(r) = &mut self.next_row {
+            cols.push(Arc::new(UInt64Array::from_iter_values(*r..*r + n as u64)));
+            *r += n as u64;
+        }
+        RecordBatch::try_new(self.out.clone(), cols)
+            .map_err(|e| FilesError::InvalidFile(e.to_string()))
+    }
+}
+
+/// Casts a batch read from a file to the file schema by column name. Columns not `needed`
+/// are NULL; a needed column the file lacks is an error unless `fill_null`.
+pub(crate) fn conform(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    needed: Option<&[bool]>,
+    display: &str,
+    fill_null: bool,
+) -> Result<RecordBatch, FilesError> {
+    let opts = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
+    let mut cols = Vec::with_capacity(schema.fields().len());
+    for (ci, f) in schema.fields().iter().enumerate() {
+        if needed.is_some_and(|n| !n[ci]) {
+            cols.push(new_null_array(f.data_type(), batch.num_rows()));
+            continue;
+        }
+        let idx = batch
+            .schema()
+            .fields()
+            .iter()
+            .position(|bf| bf.name().eq_ignore_ascii_case(f.name()));
+        let col = match idx {
+            Some(i) => cast_with_options(batch.column(i), f.data_type(), &opts).map_err(|e| {
+                FilesError::InvalidFile(format!("{display}: column {}: {e}", f.name()))
+            })?,
+            None if fill_null => new_null_array(f.data_type(), batch.num_rows()),
+            None => return Err(missing_column(f.name(), display)),
+        };
+        cols.push(col);
+    }
+    RecordBatch::try_new(schema.clone(), cols).map_err(|e| FilesError::InvalidFile(e.to_string()))
+}
+
+fn missing_column(column: &str, display: &str) -> FilesError {
+    FilesError::InvalidFile(format!(
+        "Column: {column} is not found in file: {display}. Consider setting 'fill_mismatch_column_with' = 'null' property"
+    ))
+}
+
+type BatchSender = tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>;
+
+/// Reads one piece into `tx`. `needed` marks the output columns the query uses (others may be
+/// produced as NULL); a closed channel ends the read quietly (the query stopped reading).
+pub(crate) async fn read_piece(
+    spec: &ReadSpec,
+    piece: Piece,
+    needed: Option<Arc<[bool]>>,
+    with_row: bool,
+    tx: &BatchSender,
+) -> Result<(), FilesError> {
+    let deco = Decorate::new(spec, &piece, with_row);
+    let file_needed = needed.map(|n| n[..spec.file_schema.fields().len()].to_vec());
+    match &spec.kind {
+        ReadKind::Parquet => read_parquet(spec, piece, file_needed, deco, tx).await,
+        ReadKind::Orc => {
+            crate::files::orc_json::read_orc(
+                spec.store.store.clone(),
+                piece,
+                spec.file_schema.clone(),
+                spec.fill_null,
+                deco,
+                tx,
+            )
+            .await
+        }
+        ReadKind::Csv(_) | ReadKind::Json => {
+            let input =
+                crate::files::csv::open(&spec.store.store, &piece.file, &piece.display).await?;
+            let (tx, spec) = (tx.clone(), spec.clone());
+            tokio::task::spawn_blocking(move || match &spec.kind {
+                ReadKind::Csv(opts) => crate::files::csv::read_file(
+                    input,
+                    &piece.display,
+                    &spec.file_schema,
+                    opts,
+                    spec.fill_null,
+                    deco,
+                    &tx,
+                ),
+                _ => crate::files::orc_json::read_json(
+                    input,
+                    &piece.display,
+                    &spec.file_schema,
+                    deco,
+                    &tx,
+                ),
+            })
+            .await
+            .map_err(|e| FilesError::InvalidFile(format!("file reader failed: {e}")))?
+        }
+    }
+}
+
+async fn read_parquet(
+    spec: &ReadSpec,
+    piece: Piece,
+    needed: Option<Vec<bool>>,
+    mut deco: Decorate,
+    tx: &BatchSender,
+) -> Result<(), FilesError> {
+    let display = piece.display.clone();
+    let (meta, groups) = match piece.row_groups {
+        Some(rg) => rg,
+        None => {
+            let md =
+                crate::files::infer::parquet_metadata(&spec.store, &piece.file, &display).await?;
+            let all = (0..md.num_row_groups()).collect();
+            let meta =
+                ArrowReaderMetadata::try_new(md, ArrowReaderOptions::new()).map_err(|e| {
+                    FilesError::InvalidFile(format!(
+                        "File {display} is not a valid Parquet file: unsupported schema: {e}"
+                    ))
+                })?;
+            (meta, all)
+        }
+    };
+    // Project the columns the query uses, found by case-insensitive name.
+    let file_fields = meta.schema().fields().clone();
+    let mut roots = Vec::new();
+    for (ci, f) in spec.file_schema.fields().iter().enumerate() {
+        if needed.as_ref().is_some_and(|n| !n[ci]) {
+            continue;
+        }
+        match file_fields
+            .iter()
+            .position(|ff| ff.name().eq_ignore_ascii_case(f.name()))
+        {
+            Some(i) => roots.push(i),
+            None if spec.fill_null => {}
+            None => return Err(missing_column(f.name(), &display)),
+        }
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    let reader = ObjectParquetReader {
+        store: spec.store.store.clone(),
+        path: piece.file.location.clone(),
+    };
+    let corrupt = |e: parquet::errors::ParquetError| {
+        FilesError::InvalidFile(format!("File {display}: corrupt Parquet data: {e}"))
+    };
+    let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
+        .with_projection(mask)
+        .with_row_groups(groups)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(corrupt)?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(corrupt)?;
+        let batch = conform(
+            &batch,
+            &spec.file_schema,
+            needed.as_deref(),
+            &display,
+            spec.fill_null,
+        )?;
+        let batch = deco.apply(batch)?;
+        if tx.send(Ok(batch)).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Ranged reads of one object for the Parquet reader; the footer is always read beforehand
+/// (and checked) by [`crate::files::infer::parquet_metadata`].
+struct ObjectParquetReader {
+    store: Arc<dyn ObjectStore>,
+    path: object_store::path::Path,
+}
+
+impl AsyncFileReader for ObjectParquetReader {
+    fn get_bytes(
+        &mut self,
+        range: std::ops::Range<u64>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            self.store
+                .get_range(&self.path, range)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<std::ops::Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            self.store
+                .get_ranges(&self.path, &ranges)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async {
+            Err(parquet::errors::ParquetError::General(
+                "the Parquet footer is read before the data".into(),
+            ))
+        }
+        .boxed()
+    }
+}
+
+fn stream_from(
+    schema: SchemaRef,
+    mut rx: tokio::sync::mpsc::Receiver<datafusion::common::Result<RecordBatch>>,
+) -> SendableRecordBatchStream {
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
+}
+
+fn external(e: FilesError) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::External(Box::new(e))
+}
+
+/// Where a table's partitions get their pieces.
+#[derive(Debug, Clone)]
+enum Feed {
+    /// The piece last put in a [`PieceSlot`]: a load's worker plans once and runs the plan
+    /// again for each piece it takes.
+    Slot(PieceSlot),
+    /// Every piece of a FILES() call, shared by the partitions as they ask.
+    Queue(Arc<PieceQueue>),
+}
+
+/// The piece a load worker's plan reads when it next runs.
+#[derive(Debug, Clone, Default)]
+pub struct PieceSlot(Arc<std::sync::Mutex<Option<Piece>>>);
+
+impl PieceSlot {
+    /// Makes `piece` the one the plan reads when next executed.
+    pub fn set(&self, piece: Piece) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(piece);
+    }
+
+    fn get(&self) -> Option<Piece> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The pieces of a FILES() call, listed and split when the first partition asks.
+pub(crate) struct PieceQueue {
+    source: Arc<FilesSource>,
+    rx: tokio::sync::Mutex<Option<PieceRx>>,
+}
+
+type PieceRx = tokio::sync::mpsc::Receiver<Result<Piece, FilesError>>;
+
+impl std::fmt::Debug for PieceQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PieceQueue")
+    }
+}
+
+impl PieceQueue {
+    async fn next(&self) -> Option<Result<Piece, FilesError>> {
+        let mut rx = self.rx.lock().await;
+        rx.get_or_insert_with(|| self.source.pieces()).recv().await
+    }
+}
+
+/// FILES() as a table: partitions read pieces and produce the output schema (with
+/// [`ROW_COLUMN`] for a load's piece), reading only the columns the plan projects.
+#[derive(Debug)]
+pub struct FilesTable {
+    spec: Arc<ReadSpec>,
+    feed: Feed,
+    with_row: bool,
+    partitions: usize,
+    schema: SchemaRef,
+}
+
+impl FilesTable {
+    /// A query's table over every file of `source`: two partitions share the pieces.
+    pub fn query(source: Arc<FilesSource>) -> Self {
+        let spec = source.spec.clone();
+        Self {
+            schema: spec.output_schema(false),
+            spec,
+            feed: Feed::Queue(Arc::new(PieceQueue {
+                source,
+                rx: tokio::sync::Mutex::new(None),
+            })),
+            with_row: false,
+            partitions: 2,
+        }
+    }
+
+    /// A load worker's table over the piece in `slot`, [`ROW_COLUMN`] last.
+    pub fn piece(spec: Arc<ReadSpec>, slot: PieceSlot) -> Self {
+        Self {
+            schema: spec.output_schema(true),
+            spec,
+            feed: Feed::Slot(slot),
+            with_row: true,
+            partitions: 1,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct FilesPartition {
+    spec: Arc<ReadSpec>,
+    feed: Feed,
+    with_row: bool,
+    schema: SchemaRef,
+    needed: Arc<[bool]>,
+}
+
+impl PartitionStream for FilesPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let (spec, feed, needed, with_row) = (
+            self.spec.clone(),
+            self.feed.clone(),
+            self.needed.clone(),
+            self.with_row,
+        );
+        tokio::spawn(async move {
+            let res = match feed {
+                Feed::Slot(slot) => match slot.get() {
+                    Some(piece) => read_piece(&spec, piece, Some(needed), with_row, &tx).await,
+                    None => Ok(()),
+                },
+                Feed::Queue(queue) => loop {
+                    let piece = match queue.next().await {
+                        None => break Ok(()),
+                        Some(Err(e)) => break Err(e),
+                        Some(Ok(p)) => p,
+                    };
+                    let res = read_piece(&spec, piece, Some(needed.clone()), with_row, &tx).await;
+                    if res.is_err() || tx.is_closed() {
+                        break res;
+                    }
+                },
+            };
+            if let Err(e) = res {
+                let _ = tx.send(Err(external(e))).await;
+            }
+        });
+        stream_from(self.schema.clone(), rx)
+    }
+}
+
+#[async_trait]
+impl TableProvider for FilesTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let n = self.schema.fields().len();
+        let needed: Arc<[bool]> = match projection {
+            Some(p) => (0..n).map(|i| p.contains(&i)).collect(),
+            None => vec![true; n].into(),
+        };
+        let partitions = (0..self.partitions)
+            .map(|_| {
+                Arc::new(FilesPartition {
+                    spec: self.spec.clone(),
+                    feed: self.feed.clone(),
+                    with_row: self.with_row,
+                    schema: self.schema.clone(),
+                    needed: needed.clone(),
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
+        Ok(Arc::new(StreamingTableExec::try_new(
+            self.schema.clone(),
+            partitions,
+            projection,
+            Vec::new(),
+            false,
+            limit,
+        )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_number_rows_across_row_groups() {
+        use arrow::array::Int64Array;
+        use parquet::arrow::ArrowWriter;
+        use parquet::file::properties::WriterProperties;
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from_iter_values(0..10))],
+        )
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(3))
+            .build();
+        let mut buf = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut buf, schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let md = parquet::file::metadata::ParquetMetaDataReader::new()
+            .parse_and_finish(&bytes::Bytes::from(buf))
+            .unwrap();
+        let loc = Location::parse("s3://b/k.parquet").unwrap();
+        let file = ObjectMeta {
+            location: "k.parquet".into(),
+            last_modified: chrono::Utc::now(),
+            size: 0,
+            e_tag: None,
+            version: None,
+        };
+        // Row groups of 3, 3, 3 and 1 rows; pieces of at least 5 rows.
+        let pieces = split_pieces(&loc, file, Arc::new(md), 5).unwrap();
+        let got: Vec<(u64, Vec<usize>)> = pieces
+            .iter()
+            .map(|p| (p.first_row, p.row_groups.as_ref().unwrap().1.clone()))
+            .collect();
+        assert_eq!(got, vec![(1, vec![0, 1]), (7, vec![2, 3])]);
+        assert_eq!(pieces[0].display, "s3://b/k.parquet");
+    }
+
+    #[test]
+    fn values_from_path() {
+        let keys = vec!["dt".to_string(), "city".to_string(), "x".to_string()];
+        assert_eq!(
+            path_values("t/dt=2024-01-01/city=paris/part-0.parquet", &keys),
+            vec![Some("2024-01-01".into()), Some("paris".into()), None]
+        );
+    }
+}
