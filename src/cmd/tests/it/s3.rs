@@ -190,6 +190,11 @@ impl S3Server {
         )
         .await;
         self.put("csv/basic.csv.lz4", lz4(&basic)).await;
+        self.put(
+            "csv/multi_byte.csv",
+            "1||été\x01\x022||a|b\x01\x02".as_bytes().to_vec(),
+        )
+        .await;
         self.put("csv/header.csv", b"id|name\n10|x\n20|y\n".to_vec())
             .await;
         self.put(

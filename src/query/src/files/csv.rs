@@ -54,15 +54,38 @@ pub(crate) async fn open(
     })
 }
 
-fn reader<R: Read>(opts: &CsvOptions, input: R) -> csv::Reader<R> {
+/// The records of one CSV file, after the header rows.
+fn records<R: Read + 'static>(opts: &CsvOptions, input: R) -> Box<dyn Iterator<Item = Rec>> {
+    let rows: Box<dyn Iterator<Item = Rec>> = match (&opts.separator[..], &opts.row_delimiter[..]) {
+        ([sep], [delim]) => Box::new(
+            single_byte_reader(opts, *sep, *delim, input)
+                .into_records()
+                .map(|r| r.map_err(|e| e.to_string())),
+        ),
+        _ => Box::new(MultiByteRecords {
+            input: std::io::BufReader::with_capacity(1 << 16, input),
+            pending: Vec::new(),
+            start: 0,
+            eof: false,
+            separator: opts.separator.clone(),
+            delimiter: opts.row_delimiter.clone(),
+            trim: opts.trim_space,
+        }),
+    };
+    Box::new(rows.skip(opts.skip_header))
+}
+
+type Rec = Result<csv::StringRecord, String>;
+
+fn single_byte_reader<R: Read>(opts: &CsvOptions, sep: u8, delim: u8, input: R) -> csv::Reader<R> {
     let mut b = csv::ReaderBuilder::new();
     b.has_headers(false)
         .flexible(true)
-        .delimiter(opts.separator)
-        .terminator(if opts.row_delimiter == b'\n' {
+        .delimiter(sep)
+        .terminator(if delim == b'\n' {
             csv::Terminator::CRLF
         } else {
-            csv::Terminator::Any(opts.row_delimiter)
+            csv::Terminator::Any(delim)
         })
         .quoting(opts.enclose.is_some())
         .quote(opts.enclose.unwrap_or(b'"'))
@@ -74,6 +97,82 @@ fn reader<R: Read>(opts: &CsvOptions, input: R) -> csv::Reader<R> {
             csv::Trim::None
         });
     b.from_reader(input)
+}
+
+/// Records split by a multi-byte row delimiter and column separator (StarRocks allows up to
+/// 50 bytes each, e.g. `||` or `\x01\x02`). Fields are taken as written: `csv.enclose` and
+/// `csv.escape` apply only with one-byte separators.
+struct MultiByteRecords<R> {
+    input: std::io::BufReader<R>,
+    pending: Vec<u8>,
+    start: usize,
+    eof: bool,
+    separator: Vec<u8>,
+    delimiter: Vec<u8>,
+    trim: bool,
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl<R: Read> MultiByteRecords<R> {
+    fn record(&self, bytes: &[u8]) -> Rec {
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8 in a record: {e}"))?;
+        let sep = std::str::from_utf8(&self.separator).ok();
+        let fields: Vec<&str> = match sep {
+            Some(sep) => text.split(sep).collect(),
+            None => vec![text],
+        };
+        let fields = fields
+            .into_iter()
+            .map(|f| if self.trim { f.trim_matches(' ') } else { f });
+        Ok(csv::StringRecord::from(fields.collect::<Vec<_>>()))
+    }
+}
+
+impl<R: Read> Iterator for MultiByteRecords<R> {
+    type Item = Rec;
+
+    fn next(&mut self) -> Option<Rec> {
+        let mut searched = self.start;
+        loop {
+            let from = searched
+                .saturating_sub(self.delimiter.len())
+                .max(self.start);
+            if let Some(i) = find(&self.pending[from..], &self.delimiter) {
+                let end = from + i;
+                let rec = self.record(&self.pending[self.start..end]);
+                self.start = end + self.delimiter.len();
+                return Some(rec);
+            }
+            if self.eof {
+                if self.start >= self.pending.len() {
+                    return None;
+                }
+                let rec = self.record(&self.pending[self.start..]);
+                self.start = self.pending.len();
+                return Some(rec);
+            }
+            searched = self.pending.len();
+            if self.start > 0 && self.start * 2 > self.pending.len() {
+                self.pending.drain(..self.start);
+                searched -= self.start;
+                self.start = 0;
+            }
+            let mut chunk = [0u8; 1 << 16];
+            match self.input.read(&mut chunk) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                Err(e) => {
+                    self.eof = true;
+                    self.start = self.pending.len();
+                    return Some(Err(e.to_string()));
+                }
+            }
+        }
+    }
 }
 
 /// The type one sampled value votes for.
@@ -106,10 +205,9 @@ pub async fn infer_file(
     let input = open(store, meta, &display).await?;
     let opts = opts.clone();
     tokio::task::spawn_blocking(move || {
-        let mut rdr = reader(&opts, SyncIoBridge::new(input));
         let mut types: Vec<Option<SrType>> = Vec::new();
         let mut seen = 0;
-        for rec in rdr.records().skip(opts.skip_header) {
+        for rec in records(&opts, SyncIoBridge::new(input)) {
             let rec = rec.map_err(|e| {
                 FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
             })?;
@@ -155,12 +253,11 @@ pub(crate) fn read_file(
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
     let ncols = schema.fields().len();
-    let mut rdr = reader(opts, SyncIoBridge::new(input));
     let mut builders: Vec<StringBuilder> = (0..ncols).map(|_| StringBuilder::new()).collect();
     let mut rows = 0usize;
-    let sep = (opts.separator as char).escape_default().to_string();
-    let delim = (opts.row_delimiter as char).escape_default().to_string();
-    for rec in rdr.records().skip(opts.skip_header) {
+    let shown = |b: &[u8]| String::from_utf8_lossy(b).escape_default().to_string();
+    let (sep, delim) = (shown(&opts.separator), shown(&opts.row_delimiter));
+    for rec in records(opts, SyncIoBridge::new(input)) {
         let rec = rec.map_err(|e| {
             FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
         })?;
@@ -174,7 +271,7 @@ pub(crate) fn read_file(
                  Column separator: '{sep}', Row delimiter: '{delim}', Row: '{}', File: {display}. \
                  Consider setting 'fill_mismatch_column_with' = 'null' property",
                 rec.len(),
-                row.join(&(opts.separator as char).to_string())
+                row.join(&String::from_utf8_lossy(&opts.separator))
             )));
         }
         for (i, b) in builders.iter_mut().enumerate() {
@@ -225,6 +322,31 @@ fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_byte_separators() {
+        let opts = CsvOptions {
+            separator: b"||".to_vec(),
+            row_delimiter: b"\r\n".to_vec(),
+            skip_header: 1,
+            enclose: None,
+            escape: None,
+            trim_space: true,
+        };
+        let input: &'static [u8] = b"h1||h2\r\n1|| a \r\n2||b|c\r\n\r\n3";
+        let got: Vec<Vec<String>> = records(&opts, input)
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                vec!["1".to_string(), "a".to_string()],
+                vec!["2".to_string(), "b|c".to_string()],
+                vec![String::new()],
+                vec!["3".to_string()],
+            ]
+        );
+    }
 
     #[test]
     fn votes() {

@@ -20,10 +20,10 @@ pub enum Format {
 /// CSV options (`csv.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvOptions {
-    /// Column separator (one byte).
-    pub separator: u8,
-    /// Row delimiter (one byte).
-    pub row_delimiter: u8,
+    /// Column separator (1 to 50 bytes).
+    pub separator: Vec<u8>,
+    /// Row delimiter (1 to 50 bytes).
+    pub row_delimiter: Vec<u8>,
     /// Rows skipped at the start of each file.
     pub skip_header: usize,
     /// Quote character.
@@ -116,29 +116,37 @@ fn bad(msg: impl Into<String>) -> FilesError {
     FilesError::InvalidProperty(msg.into())
 }
 
-/// A separator as written in SQL: `\t`, `\n`, `\x01` escapes or one literal character.
-fn separator(key: &str, v: &str) -> Result<u8, FilesError> {
-    let bytes: Vec<u8> = match v {
-        "\\t" => vec![b'\t'],
-        "\\n" => vec![b'\n'],
-        "\\r" => vec![b'\r'],
-        s if s.starts_with("\\x") && s.len() == 4 => {
-            vec![u8::from_str_radix(&s[2..], 16).map_err(|_| bad(format!("invalid {key}: {v}")))?]
-        }
-        s => s.as_bytes().to_vec(),
-    };
-    match bytes.as_slice() {
-        [b] => Ok(*b),
-        [] => Err(bad(format!(
-            "The valid bytes length for '{key}' is [1, 50]"
-        ))),
-        _ if bytes.len() <= 50 => Err(FilesError::Unsupported(format!(
-            "multi-byte {key} '{v}' (only one-byte separators are supported yet)"
-        ))),
-        _ => Err(bad(format!(
-            "The valid bytes length for '{key}' is [1, 50]"
-        ))),
+/// A separator as written in SQL: literal characters and `\t`, `\n`, `\r`, `\xHH` escapes, in
+/// any mix (`||`, `\x01\x02`, `\r\n`), 1 to 50 bytes.
+fn separator(key: &str, v: &str) -> Result<Vec<u8>, FilesError> {
+    let mut bytes = Vec::new();
+    let mut rest = v;
+    while let Some(c) = rest.chars().next() {
+        let esc = rest.as_bytes();
+        let (b, n) = match esc {
+            [b'\\', b't', ..] => (b'\t', 2),
+            [b'\\', b'n', ..] => (b'\n', 2),
+            [b'\\', b'r', ..] => (b'\r', 2),
+            [b'\\', b'x', h1, h2, ..] if h1.is_ascii_hexdigit() && h2.is_ascii_hexdigit() => {
+                let hex = [*h1, *h2];
+                let hex = std::str::from_utf8(&hex).unwrap_or("0");
+                (u8::from_str_radix(hex, 16).unwrap_or(0), 4)
+            }
+            _ => {
+                bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                rest = &rest[c.len_utf8()..];
+                continue;
+            }
+        };
+        bytes.push(b);
+        rest = &rest[n..];
     }
+    if bytes.is_empty() || bytes.len() > 50 {
+        return Err(bad(format!(
+            "The valid bytes length for '{key}' is [1, 50]"
+        )));
+    }
+    Ok(bytes)
 }
 
 impl FilesOptions {
@@ -214,11 +222,11 @@ impl FilesOptions {
         let csv = CsvOptions {
             separator: match map.get("csv.column_separator") {
                 Some(v) => separator("csv.column_separator", v)?,
-                None => b'\t',
+                None => vec![b'\t'],
             },
             row_delimiter: match map.get("csv.row_delimiter") {
                 Some(v) => separator("csv.row_delimiter", v)?,
-                None => b'\n',
+                None => vec![b'\n'],
             },
             skip_header: get_usize("csv.skip_header", 0)?,
             enclose: one_byte("csv.enclose")?,
