@@ -8,7 +8,8 @@ local Parquet file with `INSERT INTO t SELECT * FROM FILES(...)` into the seed's
 from a local S3-compatible server (moto) too, then runs Q1-Q5 over the MySQL protocol.
 Peers load the same file: DuckDB `CREATE TABLE AS read_parquet` into a persistent file, chDB
 `INSERT ... FROM file(..., Parquet)` into MergeTree ORDER BY UserID. Prints one table of
-times, ratios Strata/peer and peak RSS, and writes it to bench/RESULTS.md.
+times, ratios Strata/peer and peak RSS, and writes it to bench/RESULTS.latest.md (bench/RESULTS.md
+keeps the runs worth keeping, with what they mean).
 """
 import argparse
 import os
@@ -294,8 +295,9 @@ def main():
         lines.append(f"Strata load rate (file://): {rate:,.0f} rows/s.")
     text = "\n".join(lines)
     print(text)
-    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-        f.write("# Benchmark results\n\nProduced by `bench/run.sh` (see bench/run.py).\n\n")
+    # The latest run goes to RESULTS.latest.md; RESULTS.md is the curated history.
+    with open(os.path.join(HERE, "RESULTS.latest.md"), "w") as f:
+        f.write("# Latest benchmark run\n\nProduced by `bench/run.sh` (see bench/run.py).\n\n")
         f.write(text + "\n")
 
 

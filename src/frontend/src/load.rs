@@ -514,17 +514,29 @@ fn convert_source(
                             }
                         };
                         let file = piece.display.clone();
-                        let mut stream = match reader.read(piece) {
+                        let stream = match reader.read(piece) {
                             Ok(s) => s,
                             Err(e) => {
                                 let _ = tx.send(Err(e)).await;
                                 return;
                             }
                         };
-                        while let Some(batch) = stream.next().await {
-                            let res = batch
-                                .map_err(FrontendError::from)
-                                .and_then(|b| step.convert_numbered(&b, &file));
+                        // Two batches convert at once, so even a load of one big file
+                        // (one piece) converts on both cores while the file is read.
+                        let mut converted = stream
+                            .map(|batch| {
+                                let (step, file) = (step.clone(), file.clone());
+                                tokio::spawn(async move {
+                                    batch
+                                        .map_err(FrontendError::from)
+                                        .and_then(|b| step.convert_numbered(&b, &file))
+                                })
+                            })
+                            .buffer_unordered(2);
+                        while let Some(res) = converted.next().await {
+                            let res = res.unwrap_or_else(|e| {
+                                Err(FrontendError::new(StatusCode::Internal, e.to_string()))
+                            });
                             if !forward(&tx, res).await {
                                 return;
                             }
