@@ -2,26 +2,29 @@
 
 mod csv;
 mod infer;
-pub mod list;
+mod list;
 mod orc_json;
-pub mod props;
-pub mod read;
-pub mod store;
+mod props;
+mod read;
+mod store;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use futures::StreamExt;
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::ObjectMeta;
+use parquet::file::metadata::ParquetMetaData;
 use strata_common::types::{SrType, VARCHAR_MAX};
 use strata_common::{ErrorExt, StatusCode};
 
 use list::FileStream;
-pub use props::{FilesOptions, Format};
-pub use read::{FilesTable, Piece, PieceSlot, ROW_COLUMN, ReadKind, ReadSpec};
-pub use store::Location;
+use props::{FilesOptions, Format};
+use read::{FilesTable, ReadKind, ReadSpec};
+pub use read::{Piece, PieceSlot, ROW_COLUMN};
+use store::Location;
 
 use crate::types::arrow_type;
 
@@ -73,29 +76,28 @@ const FIRST_LISTING: usize = 1000;
 
 /// A resolved FILES() call: the files it matched and the schema a load will use.
 pub struct FilesSource {
-    /// Options.
-    pub options: FilesOptions,
-    /// Where the files live.
-    pub location: Location,
-    /// The store.
-    pub store: Arc<dyn ObjectStore>,
-    /// Files matched so far, in listing order (all of them unless the listing streams).
-    pub files: Vec<ObjectMeta>,
-    /// The rest of a streaming listing.
-    rest: tokio::sync::Mutex<Option<FileStream>>,
     /// Inferred columns with StarRocks types, `columns_from_path` ones last.
     pub columns: Vec<(String, SrType)>,
     /// Total rows, when the footers of all files were read (drives load PROGRESS).
     pub known_rows: Option<u64>,
     pub(crate) spec: Arc<ReadSpec>,
+    /// Every file matched so far, in listing order, and the rest of a streaming listing.
+    listing: tokio::sync::Mutex<Listing>,
+    /// Footers read while sampling, so reading does not fetch them again.
+    footers: HashMap<object_store::path::Path, Arc<ParquetMetaData>>,
     listed_files: AtomicU64,
     listed_bytes: AtomicU64,
+}
+
+struct Listing {
+    files: Vec<ObjectMeta>,
+    rest: Option<FileStream>,
 }
 
 impl FilesSource {
     /// Lists the files and infers the schema. With `streaming`, only the first
     /// [`FIRST_LISTING`] files are listed now (inference samples among them) and the rest
-    /// as [`FilesSource::pieces`] asks for them.
+    /// as readers ask for them.
     pub async fn resolve(props: &[(String, String)], streaming: bool) -> Result<Self, FilesError> {
         let options = FilesOptions::parse(props)?;
         let location = Location::parse(&options.paths[0])?;
@@ -141,30 +143,26 @@ impl FilesSource {
             Format::Orc => ReadKind::Orc,
         };
         let spec = Arc::new(ReadSpec {
-            store: resolved.clone(),
-            location: location.clone(),
+            store: resolved,
+            location,
             kind,
             file_schema,
-            path_columns: options.columns_from_path.clone(),
+            path_columns: options.columns_from_path,
             fill_null: options.fill_mismatch_null,
+            compression: options.compression,
         });
         Ok(Self {
             known_rows: inferred.rows.filter(|_| complete),
             listed_files: AtomicU64::new(files.len() as u64),
             listed_bytes: AtomicU64::new(files.iter().map(|f| f.size).sum()),
-            rest: tokio::sync::Mutex::new((!complete).then_some(listing)),
-            options,
-            location,
-            store: resolved.store,
-            files,
+            listing: tokio::sync::Mutex::new(Listing {
+                files,
+                rest: (!complete).then_some(listing),
+            }),
+            footers: inferred.footers.into_iter().collect(),
             columns,
             spec,
         })
-    }
-
-    /// The URL the store must be registered under.
-    pub fn store_url(&self) -> String {
-        self.location.store_url()
     }
 
     /// Files and bytes listed so far (all of them once the listing is done).
@@ -175,28 +173,25 @@ impl FilesSource {
         )
     }
 
-    async fn next_listed(&self) -> Result<Option<ObjectMeta>, FilesError> {
-        let mut rest = self.rest.lock().await;
-        let Some(stream) = rest.as_mut() else {
-            return Ok(None);
-        };
-        match stream.next().await {
-            Some(f) => {
-                let f = f?;
-                self.listed_files.fetch_add(1, Ordering::Relaxed);
-                self.listed_bytes.fetch_add(f.size, Ordering::Relaxed);
-                Ok(Some(f))
-            }
-            None => {
-                *rest = None;
-                Ok(None)
+    /// The `i`-th matched file, listing further when needed. Every reader walks the same
+    /// list, so a FILES() call scanned twice (a self-join) reads every file both times.
+    async fn file_at(&self, i: usize) -> Result<Option<ObjectMeta>, FilesError> {
+        let mut listing = self.listing.lock().await;
+        while listing.files.len() <= i {
+            let Some(rest) = listing.rest.as_mut() else {
+                return Ok(None);
+            };
+            match rest.next().await {
+                Some(f) => {
+                    let f = f?;
+                    self.listed_files.fetch_add(1, Ordering::Relaxed);
+                    self.listed_bytes.fetch_add(f.size, Ordering::Relaxed);
+                    listing.files.push(f);
+                }
+                None => listing.rest = None,
             }
         }
-    }
-
-    /// The Arrow schema rows are read as.
-    pub fn schema(&self) -> SchemaRef {
-        self.spec.output_schema(false)
+        Ok(Some(listing.files[i].clone()))
     }
 
     /// A query's table over every matched file (a streaming listing goes on as it reads).
@@ -226,22 +221,23 @@ impl FilesSource {
         &self,
         tx: &tokio::sync::mpsc::Sender<Result<Piece, FilesError>>,
     ) -> Result<(), FilesError> {
-        let mut known = self.files.iter().cloned();
-        loop {
-            let file = match known.next() {
-                Some(f) => f,
-                None => match self.next_listed().await? {
-                    Some(f) => f,
-                    None => return Ok(()),
-                },
+        let location = &self.spec.location;
+        for i in 0.. {
+            let Some(file) = self.file_at(i).await? else {
+                break;
             };
-            let pieces = match self.options.format {
-                Format::Parquet => {
-                    let display = self.location.display(file.location.as_ref());
-                    let md = infer::parquet_metadata(&self.spec.store, &file, &display).await?;
-                    read::parquet_pieces(&self.location, file, md)?
+            let pieces = match self.spec.kind {
+                ReadKind::Parquet => {
+                    let md = match self.footers.get(&file.location) {
+                        Some(md) => md.clone(),
+                        None => {
+                            let display = location.display(file.location.as_ref());
+                            infer::parquet_metadata(&self.spec.store, &file, &display).await?
+                        }
+                    };
+                    read::parquet_pieces(location, file, md)?
                 }
-                _ => vec![Piece::whole(&self.location, file)],
+                _ => vec![Piece::whole(location, file)],
             };
             for p in pieces {
                 if tx.send(Ok(p)).await.is_err() {
@@ -249,6 +245,7 @@ impl FilesSource {
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -184,6 +184,7 @@ impl S3Server {
         let basic = b"1,abc,1.5,true\n2,def,2.5,false\n3,,-1,1\n".to_vec();
         self.put("csv/basic.csv", basic.clone()).await;
         self.put("csv/basic.csv.gz", gzip(&basic)).await;
+        self.put("csv/basic_gzip.data", gzip(&basic)).await;
         self.put(
             "csv/basic.csv.zst",
             zstd::encode_all(&basic[..], 1).unwrap(),

@@ -11,46 +11,46 @@ use async_compression::tokio::bufread::{
     BzDecoder, GzipDecoder, Lz4Decoder, XzDecoder, ZlibDecoder, ZstdDecoder,
 };
 use futures::TryStreamExt;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{ObjectMeta, ObjectStoreExt};
 use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio::io::AsyncRead;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::files::FilesError;
 use crate::files::infer::promote;
-use crate::files::props::CsvOptions;
+use crate::files::list::storage_error;
+use crate::files::props::{Codec, CsvOptions};
 use crate::files::read::Decorate;
+use crate::files::store::ResolvedStore;
 
 const BATCH_ROWS: usize = 8192;
 
-/// Opens an object as a decompressed byte stream, choosing the codec by file suffix.
+/// Opens an object as a decompressed byte stream, with `codec` or else the one its suffix
+/// implies.
 pub(crate) async fn open(
-    store: &Arc<dyn ObjectStore>,
+    store: &ResolvedStore,
     meta: &ObjectMeta,
     display: &str,
+    codec: Option<Codec>,
 ) -> Result<Box<dyn AsyncRead + Send + Unpin>, FilesError> {
-    let res = store.get(&meta.location).await.map_err(|e| {
-        FilesError::StorageAccess(format!("Access storage error while reading {display}: {e}"))
-    })?;
+    let res = store
+        .store
+        .get(&meta.location)
+        .await
+        .map_err(|e| storage_error(e, &format!("reading {display}"), store))?;
     let stream = res
         .into_stream()
         .map_err(|e| std::io::Error::other(e.to_string()));
     let raw = tokio::io::BufReader::new(StreamReader::new(stream));
-    let name = meta.location.as_ref().to_ascii_lowercase();
-    Ok(if name.ends_with(".gz") || name.ends_with(".gzip") {
-        Box::new(GzipDecoder::new(raw))
-    } else if name.ends_with(".bz2") {
-        Box::new(BzDecoder::new(raw))
-    } else if name.ends_with(".zst") || name.ends_with(".zstd") {
-        Box::new(ZstdDecoder::new(raw))
-    } else if name.ends_with(".xz") {
-        Box::new(XzDecoder::new(raw))
-    } else if name.ends_with(".deflate") {
-        Box::new(ZlibDecoder::new(raw))
-    } else if name.ends_with(".lz4") {
-        Box::new(Lz4Decoder::new(raw))
-    } else {
-        Box::new(raw)
+    let codec = codec.unwrap_or_else(|| Codec::by_suffix(meta.location.as_ref()));
+    Ok(match codec {
+        Codec::Plain => Box::new(raw),
+        Codec::Gzip => Box::new(GzipDecoder::new(raw)),
+        Codec::Bzip2 => Box::new(BzDecoder::new(raw)),
+        Codec::Zstd => Box::new(ZstdDecoder::new(raw)),
+        Codec::Xz => Box::new(XzDecoder::new(raw)),
+        Codec::Deflate => Box::new(ZlibDecoder::new(raw)),
+        Codec::Lz4 => Box::new(Lz4Decoder::new(raw)),
     })
 }
 
@@ -195,14 +195,15 @@ fn vote(v: &str) -> SrType {
 
 /// Infers `$1..$n` from the first rows of one file.
 pub async fn infer_file(
-    store: &Arc<dyn ObjectStore>,
+    store: &ResolvedStore,
     meta: &ObjectMeta,
     display: String,
     opts: &CsvOptions,
     sample_rows: usize,
     detect_types: bool,
+    codec: Option<Codec>,
 ) -> Result<Vec<SrType>, FilesError> {
-    let input = open(store, meta, &display).await?;
+    let input = open(store, meta, &display, codec).await?;
     let opts = opts.clone();
     tokio::task::spawn_blocking(move || {
         let mut types: Vec<Option<SrType>> = Vec::new();

@@ -109,6 +109,8 @@ pub struct Inferred {
     pub columns: Vec<(String, SrType)>,
     /// Rows in all files, when known without reading them (Parquet, all files sampled).
     pub rows: Option<u64>,
+    /// The Parquet footers read for sampling, by object path (reading needs them again).
+    pub footers: Vec<(object_store::path::Path, Arc<ParquetMetaData>)>,
 }
 
 /// Infers the columns of `files`.
@@ -121,33 +123,38 @@ pub async fn infer(
     let picked = sample(files.len(), opts.sample_files.max(1));
     let mut rows = (picked.len() == files.len() && opts.format == Format::Parquet).then_some(0u64);
     let mut schemas = Vec::with_capacity(picked.len());
+    let mut footers = Vec::new();
     for i in picked {
         let f = &files[i];
         let display = loc.display(f.location.as_ref());
         let cols = match opts.format {
             Format::Parquet => {
-                let (cols, n) = parquet_columns(store, f, &display).await?;
-                rows = rows.map(|r| r + n);
+                let md = parquet_metadata(store, f, &display).await?;
+                rows = rows.map(|r| r + md.file_metadata().num_rows().max(0) as u64);
+                let cols = parquet_columns(&md, f, &display)?;
+                footers.push((f.location.clone(), md));
                 cols
             }
             Format::Orc => crate::files::orc_json::infer_orc(&store.store, f, &display).await?,
             Format::Json => {
                 crate::files::orc_json::infer_json(
-                    &store.store,
+                    store,
                     f,
                     display.clone(),
                     opts.sample_rows,
+                    opts.compression,
                 )
                 .await?
             }
             Format::Csv => {
                 let types = crate::files::csv::infer_file(
-                    &store.store,
+                    store,
                     f,
                     display.clone(),
                     &opts.csv,
                     opts.sample_rows,
                     opts.detect_types,
+                    opts.compression,
                 )
                 .await?;
                 types
@@ -166,15 +173,18 @@ pub async fn infer(
             loc.display(files[files.len() - 1].location.as_ref())
         )));
     }
-    Ok(Inferred { columns, rows })
+    Ok(Inferred {
+        columns,
+        rows,
+        footers,
+    })
 }
 
-async fn parquet_columns(
-    store: &ResolvedStore,
+fn parquet_columns(
+    md: &ParquetMetaData,
     f: &ObjectMeta,
     display: &str,
-) -> Result<(Vec<(String, SrType)>, u64), FilesError> {
-    let md = parquet_metadata(store, f, display).await?;
+) -> Result<Vec<(String, SrType)>, FilesError> {
     let schema = parquet_to_arrow_schema(
         md.file_metadata().schema_descr(),
         md.file_metadata().key_value_metadata(),
@@ -185,13 +195,15 @@ async fn parquet_columns(
             f.size
         ))
     })?;
-    let cols = schema
+    Ok(schema
         .fields()
         .iter()
         .map(|f| (f.name().clone(), files_type(f.data_type())))
-        .collect();
-    Ok((cols, md.file_metadata().num_rows().max(0) as u64))
+        .collect())
 }
+
+/// Bytes read from the end of a Parquet file in the first GET.
+const FOOTER_GUESS: u64 = 64 * 1024;
 
 /// Reads and checks one Parquet file's footer, saying precisely what is wrong with a file
 /// that is empty, truncated or not Parquet at all.
@@ -221,20 +233,28 @@ pub async fn parquet_metadata(
             .await
             .map_err(|e| storage_error(e, &format!("reading {display}"), store))
     };
-    let tail = fetch(f.size - 8..f.size).await?;
-    if &tail[4..8] != b"PAR1" {
+    // One GET for the tail usually holds the whole footer; a longer footer costs a second.
+    let tail_len = f.size.min(FOOTER_GUESS);
+    let tail = fetch(f.size - tail_len..f.size).await?;
+    let n = tail.len();
+    if &tail[n - 4..] != b"PAR1" {
         return Err(invalid(
             "it does not end with the Parquet magic bytes 'PAR1' (truncated, or another format)"
                 .into(),
         ));
     }
-    let meta_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    let len_bytes = [tail[n - 8], tail[n - 7], tail[n - 6], tail[n - 5]];
+    let meta_len = u64::from(u32::from_le_bytes(len_bytes));
     if meta_len + 12 > f.size {
         return Err(invalid(format!(
             "its footer claims {meta_len} bytes of metadata, more than the file holds"
         )));
     }
-    let footer = fetch(f.size - 8 - meta_len..f.size - 8).await?;
+    let footer = if meta_len + 8 <= tail_len {
+        tail.slice(n - 8 - meta_len as usize..n - 8)
+    } else {
+        fetch(f.size - 8 - meta_len..f.size - 8).await?
+    };
     let md = ParquetMetaDataReader::decode_metadata(&footer)
         .map_err(|e| invalid(format!("corrupt footer: {e}")))?;
     Ok(Arc::new(md))

@@ -18,7 +18,9 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
 use crate::files::csv::open;
+use crate::files::props::Codec;
 use crate::files::read::{Decorate, Piece, conform};
+use crate::files::store::ResolvedStore;
 use crate::types::sr_type;
 
 /// Ranged reads of one object, as orc-rust asks for them.
@@ -89,12 +91,13 @@ pub async fn infer_orc(
 
 /// Columns of one JSON-lines file, from its first `sample_rows` records.
 pub async fn infer_json(
-    store: &Arc<dyn ObjectStore>,
+    store: &ResolvedStore,
     meta: &ObjectMeta,
     display: String,
     sample_rows: usize,
+    codec: Option<Codec>,
 ) -> Result<Vec<(String, SrType)>, FilesError> {
-    let input = open(store, meta, &display).await?;
+    let input = open(store, meta, &display, codec).await?;
     tokio::task::spawn_blocking(move || {
         let reader = BufReader::new(SyncIoBridge::new(input));
         let (schema, _) = arrow::json::reader::infer_json_schema(reader, Some(sample_rows))

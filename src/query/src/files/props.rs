@@ -17,6 +17,71 @@ pub enum Format {
     Json,
 }
 
+/// A text file's compression codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// Not compressed.
+    Plain,
+    /// gzip.
+    Gzip,
+    /// bzip2.
+    Bzip2,
+    /// Zstandard.
+    Zstd,
+    /// xz.
+    Xz,
+    /// zlib deflate.
+    Deflate,
+    /// LZ4 frames.
+    Lz4,
+}
+
+/// Codec names, as a `compression` value or a file suffix.
+const CODECS: &[(&str, Codec)] = &[
+    ("gzip", Codec::Gzip),
+    ("gz", Codec::Gzip),
+    ("bzip2", Codec::Bzip2),
+    ("bz2", Codec::Bzip2),
+    ("zstd", Codec::Zstd),
+    ("zst", Codec::Zstd),
+    ("xz", Codec::Xz),
+    ("deflate", Codec::Deflate),
+    ("lz4", Codec::Lz4),
+    ("lz4_frame", Codec::Lz4),
+    ("none", Codec::Plain),
+    ("uncompressed", Codec::Plain),
+    ("plain", Codec::Plain),
+];
+
+impl Codec {
+    /// The codec a `compression` value names.
+    pub fn by_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        CODECS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
+
+    /// The codec a file name's suffix implies (`.gz`, `.bz2`, `.zst`, `.xz`, `.deflate`,
+    /// `.lz4`); plain otherwise.
+    pub fn by_suffix(path: &str) -> Self {
+        path.rsplit_once('.')
+            .and_then(|(_, ext)| Self::by_name(ext))
+            .filter(|c| *c != Codec::Plain)
+            .unwrap_or(Codec::Plain)
+    }
+}
+
+/// A boolean property: `true`/`false` in any case, else StarRocks' error.
+pub(crate) fn flag(key: &str, value: Option<&str>, default: bool) -> Result<bool, FilesError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(v) => Err(bad(format!(
+            "illegal value of {key}: {v}, only true/false allowed"
+        ))),
+    }
+}
+
 /// CSV options (`csv.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -55,6 +120,8 @@ pub struct FilesOptions {
     pub columns_from_path: Vec<String>,
     /// `aws.s3.*` and other storage properties.
     pub storage: BTreeMap<String, String>,
+    /// `compression` of CSV/JSON files; `None`: by file suffix.
+    pub compression: Option<Codec>,
 }
 
 const KNOWN: &[&str] = &[
@@ -193,16 +260,7 @@ impl FilesOptions {
             }
             Some(f) => return Err(bad(format!("not supported format: {f}"))),
         };
-        let get_bool = |k: &str, default: bool| -> Result<bool, FilesError> {
-            match map.get(k).map(|v| v.to_ascii_lowercase()) {
-                None => Ok(default),
-                Some(v) if v == "true" => Ok(true),
-                Some(v) if v == "false" => Ok(false),
-                Some(v) => Err(bad(format!(
-                    "illegal value of {k}: {v}, only true/false allowed"
-                ))),
-            }
-        };
+        let get_bool = |k: &str, default: bool| flag(k, map.get(k).map(String::as_str), default);
         let get_usize = |k: &str, default: usize| -> Result<usize, FilesError> {
             match map.get(k) {
                 None => Ok(default),
@@ -256,25 +314,17 @@ impl FilesOptions {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(c) = map.get("compression") {
-            let c = c.to_ascii_lowercase();
-            if !matches!(
-                c.as_str(),
-                "gzip"
-                    | "gz"
-                    | "bzip2"
-                    | "bz2"
-                    | "zstd"
-                    | "zst"
-                    | "deflate"
-                    | "none"
-                    | "uncompressed"
-                    | "auto"
-            ) {
-                return Err(bad(format!("Unsupported compression '{c}'")));
-            }
-        }
+        let compression = match map.get("compression").map(|c| c.trim()) {
+            None => None,
+            Some(c) if c.eq_ignore_ascii_case("auto") => None,
+            Some(c) => Some(Codec::by_name(c).ok_or_else(|| {
+                bad(format!(
+                    "Unsupported compression '{c}'; use one of gzip, bzip2, zstd, xz, deflate, lz4, none, auto"
+                ))
+            })?),
+        };
         Ok(Self {
+            compression,
             paths,
             format,
             csv,

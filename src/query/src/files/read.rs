@@ -27,7 +27,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::file::metadata::ParquetMetaData;
 
-use crate::files::props::CsvOptions;
+use crate::files::props::{Codec, CsvOptions};
 use crate::files::store::{Location, ResolvedStore};
 use crate::files::{FilesError, FilesSource};
 
@@ -68,6 +68,8 @@ pub struct ReadSpec {
     pub path_columns: Vec<String>,
     /// `fill_mismatch_column_with = null`.
     pub fill_null: bool,
+    /// CSV/JSON compression; `None`: by file suffix.
+    pub compression: Option<Codec>,
 }
 
 impl ReadSpec {
@@ -284,7 +286,8 @@ pub(crate) async fn read_piece(
         }
         ReadKind::Csv(_) | ReadKind::Json => {
             let input =
-                crate::files::csv::open(&spec.store.store, &piece.file, &piece.display).await?;
+                crate::files::csv::open(&spec.store, &piece.file, &piece.display, spec.compression)
+                    .await?;
             let (tx, spec) = (tx.clone(), spec.clone());
             tokio::task::spawn_blocking(move || match &spec.kind {
                 ReadKind::Csv(opts) => crate::files::csv::read_file(
@@ -318,20 +321,11 @@ async fn read_parquet(
     tx: &BatchSender,
 ) -> Result<(), FilesError> {
     let display = piece.display.clone();
-    let (meta, groups) = match piece.row_groups {
-        Some(rg) => rg,
-        None => {
-            let md =
-                crate::files::infer::parquet_metadata(&spec.store, &piece.file, &display).await?;
-            let all = (0..md.num_row_groups()).collect();
-            let meta =
-                ArrowReaderMetadata::try_new(md, ArrowReaderOptions::new()).map_err(|e| {
-                    FilesError::InvalidFile(format!(
-                        "File {display} is not a valid Parquet file: unsupported schema: {e}"
-                    ))
-                })?;
-            (meta, all)
-        }
+    // Parquet pieces always come from `parquet_pieces`, with the footer already read.
+    let Some((meta, groups)) = piece.row_groups else {
+        return Err(FilesError::InvalidFile(format!(
+            "File {display}: a Parquet piece without its footer"
+        )));
     };
     // Project the columns the query uses, found by case-insensitive name.
     let file_fields = meta.schema().fields().clone();
@@ -447,8 +441,23 @@ enum Feed {
     /// The piece last put in a [`PieceSlot`]: a load's worker plans once and runs the plan
     /// again for each piece it takes.
     Slot(PieceSlot),
-    /// Every piece of a FILES() call, shared by the partitions as they ask.
+    /// Every piece of a FILES() call, shared by one scan's partitions as they ask.
     Queue(Arc<PieceQueue>),
+}
+
+/// What a [`FilesTable`] reads.
+enum TableFeed {
+    Files(Arc<FilesSource>),
+    Slot(PieceSlot),
+}
+
+impl std::fmt::Debug for TableFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableFeed::Files(_) => f.write_str("Files"),
+            TableFeed::Slot(_) => f.write_str("Slot"),
+        }
+    }
 }
 
 /// The piece a load worker's plan reads when it next runs.
@@ -466,7 +475,7 @@ impl PieceSlot {
     }
 }
 
-/// The pieces of a FILES() call, listed and split when the first partition asks.
+/// The pieces of a FILES() call for one scan, listed and split when its first partition asks.
 pub(crate) struct PieceQueue {
     source: Arc<FilesSource>,
     rx: tokio::sync::Mutex<Option<PieceRx>>,
@@ -492,7 +501,9 @@ impl PieceQueue {
 #[derive(Debug)]
 pub struct FilesTable {
     spec: Arc<ReadSpec>,
-    feed: Feed,
+    /// The files of a query's table (each scan gets its own queue of their pieces), or the
+    /// slot of a load worker's.
+    feed: TableFeed,
     with_row: bool,
     partitions: usize,
     schema: SchemaRef,
@@ -505,10 +516,7 @@ impl FilesTable {
         Self {
             schema: spec.output_schema(false),
             spec,
-            feed: Feed::Queue(Arc::new(PieceQueue {
-                source,
-                rx: tokio::sync::Mutex::new(None),
-            })),
+            feed: TableFeed::Files(source),
             with_row: false,
             partitions: 2,
         }
@@ -519,7 +527,7 @@ impl FilesTable {
         Self {
             schema: spec.output_schema(true),
             spec,
-            feed: Feed::Slot(slot),
+            feed: TableFeed::Slot(slot),
             with_row: true,
             partitions: 1,
         }
@@ -596,11 +604,18 @@ impl TableProvider for FilesTable {
             Some(p) => (0..n).map(|i| p.contains(&i)).collect(),
             None => vec![true; n].into(),
         };
+        let feed = match &self.feed {
+            TableFeed::Slot(slot) => Feed::Slot(slot.clone()),
+            TableFeed::Files(source) => Feed::Queue(Arc::new(PieceQueue {
+                source: source.clone(),
+                rx: tokio::sync::Mutex::new(None),
+            })),
+        };
         let partitions = (0..self.partitions)
             .map(|_| {
                 Arc::new(FilesPartition {
                     spec: self.spec.clone(),
-                    feed: self.feed.clone(),
+                    feed: feed.clone(),
                     with_row: self.with_row,
                     schema: self.schema.clone(),
                     needed: needed.clone(),

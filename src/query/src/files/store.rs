@@ -90,14 +90,7 @@ fn is_local_host(endpoint: &str) -> bool {
 }
 
 fn flag(props: &BTreeMap<String, String>, key: &str, default: bool) -> Result<bool, FilesError> {
-    match props.get(key).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v == "true" => Ok(true),
-        Some(v) if v == "false" => Ok(false),
-        Some(v) => Err(FilesError::InvalidProperty(format!(
-            "illegal value of {key}: {v}, only true/false allowed"
-        ))),
-    }
+    crate::files::props::flag(key, props.get(key).map(String::as_str), default)
 }
 
 /// Builds the store for `loc` from FILES/broker properties and the standard AWS environment.
