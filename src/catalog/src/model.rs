@@ -74,6 +74,24 @@ impl TableDef {
             .iter()
             .position(|c| c.name.eq_ignore_ascii_case(name))
     }
+
+    /// Indices of the key columns (the sort order of every segment).
+    pub fn key_indices(&self) -> Vec<usize> {
+        self.key_columns
+            .iter()
+            .filter_map(|c| self.column_index(c))
+            .collect()
+    }
+
+    /// Indices of the hash distribution columns; empty for RANDOM distribution.
+    pub fn hash_indices(&self) -> Vec<usize> {
+        match &self.distribution {
+            DistributionMeta::Hash(cols) => {
+                cols.iter().filter_map(|c| self.column_index(c)).collect()
+            }
+            DistributionMeta::Random => Vec::new(),
+        }
+    }
 }
 
 /// A table in the catalog.

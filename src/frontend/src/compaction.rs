@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::compute::concat_batches;
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -106,14 +105,6 @@ async fn merge_bucket(
             );
         }
     }
-    let merged = concat_batches(&schema, &batches)
-        .map_err(|e| FrontendError::new(StatusCode::Internal, e.to_string()))?;
-    let sort_columns = table
-        .def
-        .key_columns
-        .iter()
-        .filter_map(|c| table.def.column_index(c))
-        .collect();
     // One bucket in, one bucket out: no re-hashing, the bucket number is kept.
     let mut writer = SegmentWriter::new(
         fe.store.clone(),
@@ -123,23 +114,20 @@ async fn merge_bucket(
             hash_columns: Vec::new(),
             buckets: 1,
         },
-        sort_columns,
+        table.def.key_indices(),
         WriterOptions {
             flush_rows: usize::MAX,
             flush_bytes: usize::MAX,
             ..WriterOptions::default()
         },
     );
-    writer.write(merged).await?;
+    for b in batches {
+        writer.write(b).await?;
+    }
     let written = writer.finish().await?;
     let new: Vec<NewSegment> = written
-        .iter()
-        .map(|w| NewSegment {
-            bucket,
-            path: w.path.clone(),
-            rows: w.rows,
-            bytes: w.bytes,
-        })
+        .into_iter()
+        .map(|w| crate::load::new_segment(bucket, w))
         .collect();
     let old: Vec<i64> = segs.iter().map(|s| s.id).collect();
     if fe.catalog.replace_segments(table.id, &old, &new)? {

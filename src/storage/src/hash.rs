@@ -3,11 +3,12 @@
 //! Loads use it to place rows and queries use it to prune buckets for `col = literal`, so the
 //! value `12345` must hash the same whether it arrives as INT, BIGINT or a parsed literal.
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Decimal128Array, Float32Array,
-    Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, TimestampMicrosecondArray,
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimeUnit, TimestampMicrosecondType,
 };
-use arrow::datatypes::DataType;
 
 use crate::StorageError;
 
@@ -81,99 +82,75 @@ pub fn hash_columns(columns: &[ArrayRef], rows: usize) -> Result<Vec<u64>, Stora
     Ok(out)
 }
 
-macro_rules! hash_ints {
-    ($arr:expr, $ty:ty, $out:expr) => {{
-        let a = $arr
-            .as_any()
-            .downcast_ref::<$ty>()
-            .expect("type checked by match");
-        for (i, acc) in $out.iter_mut().enumerate() {
-            let h = if a.is_null(i) {
-                NULL_HASH
-            } else {
-                hash_value(&HashValue::Int(a.value(i) as i64))
-            };
-            *acc = combine(*acc, h);
+/// Combines each row's value hash into `out`; NULL rows get [`NULL_HASH`]. `value(i)` is only
+/// called for non-NULL rows.
+fn combine_each(out: &mut [u64], nulls: Option<&NullBuffer>, value: impl Fn(usize) -> u64) {
+    match nulls.filter(|n| n.null_count() > 0) {
+        None => {
+            for (i, acc) in out.iter_mut().enumerate() {
+                *acc = combine(*acc, value(i));
+            }
         }
-    }};
+        Some(n) => {
+            for (i, acc) in out.iter_mut().enumerate() {
+                let h = if n.is_null(i) { NULL_HASH } else { value(i) };
+                *acc = combine(*acc, h);
+            }
+        }
+    }
 }
 
 fn hash_array(col: &ArrayRef, out: &mut [u64]) -> Result<(), StorageError> {
+    let nulls = col.nulls();
+    let int = |v: i64| hash_value(&HashValue::Int(v));
     match col.data_type() {
-        DataType::Int8 => hash_ints!(col, Int8Array, out),
-        DataType::Int16 => hash_ints!(col, Int16Array, out),
-        DataType::Int32 => hash_ints!(col, Int32Array, out),
-        DataType::Int64 => hash_ints!(col, Int64Array, out),
-        DataType::Date32 => hash_ints!(col, Date32Array, out),
-        DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _) => {
-            hash_ints!(col, TimestampMicrosecondArray, out)
+        DataType::Int8 => {
+            let a = col.as_primitive::<Int8Type>();
+            combine_each(out, nulls, |i| int(i64::from(a.value(i))));
+        }
+        DataType::Int16 => {
+            let a = col.as_primitive::<Int16Type>();
+            combine_each(out, nulls, |i| int(i64::from(a.value(i))));
+        }
+        DataType::Int32 => {
+            let a = col.as_primitive::<Int32Type>();
+            combine_each(out, nulls, |i| int(i64::from(a.value(i))));
+        }
+        DataType::Int64 => {
+            let a = col.as_primitive::<Int64Type>();
+            combine_each(out, nulls, |i| int(a.value(i)));
+        }
+        DataType::Date32 => {
+            let a = col.as_primitive::<Date32Type>();
+            combine_each(out, nulls, |i| int(i64::from(a.value(i))));
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            let a = col.as_primitive::<TimestampMicrosecondType>();
+            combine_each(out, nulls, |i| int(a.value(i)));
         }
         DataType::Boolean => {
-            let a = col
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .expect("type checked by match");
-            for (i, acc) in out.iter_mut().enumerate() {
-                let h = if a.is_null(i) {
-                    NULL_HASH
-                } else {
-                    hash_value(&HashValue::Int(i64::from(a.value(i))))
-                };
-                *acc = combine(*acc, h);
-            }
+            let a = col.as_boolean();
+            combine_each(out, nulls, |i| int(i64::from(a.value(i))));
         }
         DataType::Decimal128(..) => {
-            let a = col
-                .as_any()
-                .downcast_ref::<Decimal128Array>()
-                .expect("type checked by match");
-            for (i, acc) in out.iter_mut().enumerate() {
-                let h = if a.is_null(i) {
-                    NULL_HASH
-                } else {
-                    hash_value(&HashValue::I128(a.value(i)))
-                };
-                *acc = combine(*acc, h);
-            }
+            let a = col.as_primitive::<Decimal128Type>();
+            combine_each(out, nulls, |i| hash_value(&HashValue::I128(a.value(i))));
         }
         DataType::Float32 => {
-            let a = col
-                .as_any()
-                .downcast_ref::<Float32Array>()
-                .expect("type checked by match");
-            for (i, acc) in out.iter_mut().enumerate() {
-                let h = if a.is_null(i) {
-                    NULL_HASH
-                } else {
-                    hash_value(&HashValue::Float(f64::from(a.value(i))))
-                };
-                *acc = combine(*acc, h);
-            }
+            let a = col.as_primitive::<Float32Type>();
+            combine_each(out, nulls, |i| {
+                hash_value(&HashValue::Float(f64::from(a.value(i))))
+            });
         }
         DataType::Float64 => {
-            let a = col
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .expect("type checked by match");
-            for (i, acc) in out.iter_mut().enumerate() {
-                let h = if a.is_null(i) {
-                    NULL_HASH
-                } else {
-                    hash_value(&HashValue::Float(a.value(i)))
-                };
-                *acc = combine(*acc, h);
-            }
+            let a = col.as_primitive::<Float64Type>();
+            combine_each(out, nulls, |i| hash_value(&HashValue::Float(a.value(i))));
         }
         DataType::Utf8 => {
             let a = col.as_string::<i32>();
-            for (i, acc) in out.iter_mut().enumerate() {
-                let h = if a.is_null(i) {
-                    NULL_HASH
-                } else {
-                    hash_value(&HashValue::Bytes(a.value(i).as_bytes()))
-                };
-                *acc = combine(*acc, h);
-            }
+            combine_each(out, nulls, |i| {
+                hash_value(&HashValue::Bytes(a.value(i).as_bytes()))
+            });
         }
         other => {
             return Err(StorageError::UnsupportedHashType {
@@ -187,6 +164,8 @@ fn hash_array(col: &ArrayRef, out: &mut [u64]) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use arrow::array::{Int32Array, Int64Array};
 
     use super::*;
 

@@ -113,17 +113,4 @@ impl DataStore {
                 })?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
-
-    /// Size in bytes of a file.
-    pub async fn size(&self, path: &str) -> Result<u64, StorageError> {
-        let m = self
-            .store
-            .head(&ObjectPath::from(path))
-            .await
-            .map_err(|e| StorageError::Store {
-                path: path.into(),
-                source: e,
-            })?;
-        Ok(m.size)
-    }
 }

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use arrow::array::{RecordBatch, UInt32Array};
-use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::compute::{
+    SortColumn, concat, interleave_record_batch, lexsort_to_indices, take_record_batch,
+};
 use arrow::datatypes::SchemaRef;
-use object_store::ObjectStoreExt;
-use object_store::path::Path as ObjectPath;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -223,11 +223,6 @@ impl SegmentWriter {
             tracing::warn!(error = %e, "could not delete segments of an aborted load; start-up GC will");
         }
     }
-
-    /// Segments finished so far (their files exist).
-    pub fn written(&self) -> &[WrittenSegment] {
-        &self.written
-    }
 }
 
 struct EncodeJob {
@@ -251,28 +246,19 @@ impl EncodeJob {
             path,
             batches,
         } = self;
+        // Encoded straight into its file, which is fsynced before the catalog may reference
+        // it. No staging name is needed: a segment is invisible until its load commits, and
+        // start-up GC removes files no segment references.
+        let full = store.root().join(&path);
         let p = path.clone();
-        let (bytes, rows) = tokio::task::spawn_blocking(move || {
-            encode(&schema, &batches, &sort_columns, row_group_rows, &p)
+        let (size, rows) = tokio::task::spawn_blocking(move || {
+            encode_to_file(&full, &schema, &batches, &sort_columns, row_group_rows, &p)
         })
         .await
         .map_err(|e| StorageError::Task(e.to_string()))??;
-        let size = bytes.len() as u64;
-        store
-            .object_store()
-            .put(&ObjectPath::from(path.as_str()), bytes.into())
-            .await
-            .map_err(|e| StorageError::Store {
-                path: path.clone(),
-                source: e,
-            })?;
         if store.take_fault(Fault::SegmentWrite) {
             return Err(StorageError::Injected(format!("segment write of {path}")));
         }
-        let full = store.root().join(&path);
-        tokio::task::spawn_blocking(move || sync_file(&full))
-            .await
-            .map_err(|e| StorageError::Task(e.to_string()))??;
         Ok(WrittenSegment {
             bucket,
             path,
@@ -282,56 +268,80 @@ impl EncodeJob {
     }
 }
 
-/// Makes a written file and its directory entry durable before the catalog references it.
-fn sync_file(path: &std::path::Path) -> Result<(), StorageError> {
-    let io = |e| StorageError::Io {
-        path: path.display().to_string(),
-        source: e,
-    };
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|f| f.sync_all())
-            .map_err(io)?;
-    }
-    Ok(())
-}
-
-fn encode(
+/// Sorts `batches` by `sort_columns` and writes them as one Parquet file at `full`, made
+/// durable (file and directory entry); returns its size and rows.
+fn encode_to_file(
+    full: &std::path::Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
     sort_columns: &[usize],
     row_group_rows: usize,
     path: &str,
-) -> Result<(Vec<u8>, usize), StorageError> {
-    let mut batch = concat_batches(schema, batches)?;
-    if !sort_columns.is_empty() && batch.num_rows() > 1 {
-        let cols: Vec<SortColumn> = sort_columns
-            .iter()
-            .map(|i| SortColumn {
-                values: batch.column(*i).clone(),
-                options: None,
-            })
-            .collect();
-        let idx = lexsort_to_indices(&cols, None)?;
-        batch = take_record_batch(&batch, &idx)?;
-    }
-    let rows = batch.num_rows();
+) -> Result<(u64, usize), StorageError> {
+    let io = |e| StorageError::Io {
+        path: full.display().to_string(),
+        source: e,
+    };
+    let enc = |e| StorageError::Encode {
+        path: path.to_string(),
+        source: e,
+    };
+    let dir = full.parent().expect("segment paths have a directory");
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let file = std::fs::File::create(full).map_err(io)?;
     let props = WriterProperties::builder()
         // LZ4 (StarRocks' default codec too): encoding and decoding cost far less than zstd's.
         .set_compression(Compression::LZ4_RAW)
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Page)
         .build();
-    let enc = |e| StorageError::Encode {
-        path: path.to_string(),
-        source: e,
-    };
-    let mut buf = Vec::with_capacity(rows * 16);
-    let mut w = ArrowWriter::try_new(&mut buf, Arc::clone(schema), Some(props)).map_err(enc)?;
-    w.write(&batch).map_err(enc)?;
-    w.close().map_err(enc)?;
-    Ok((buf, rows))
+    let mut w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props)).map_err(enc)?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if sort_columns.is_empty() || rows <= 1 {
+        for b in batches {
+            w.write(b).map_err(enc)?;
+        }
+    } else {
+        w.write(&sorted(batches, sort_columns)?).map_err(enc)?;
+    }
+    let file = w.into_inner().map_err(enc)?;
+    file.sync_all().map_err(io)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok((file.metadata().map_err(io)?.len(), rows))
+}
+
+/// The rows of `batches` in key order, copied once: only the key columns are concatenated to
+/// find the order, and the output is gathered straight from the buffered batches.
+fn sorted(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<RecordBatch, StorageError> {
+    let cols: Vec<SortColumn> = sort_columns
+        .iter()
+        .map(|&i| {
+            let parts: Vec<&dyn arrow::array::Array> =
+                batches.iter().map(|b| b.column(i).as_ref()).collect();
+            Ok(SortColumn {
+                values: concat(&parts)?,
+                options: None,
+            })
+        })
+        .collect::<Result<_, arrow::error::ArrowError>>()?;
+    let idx = lexsort_to_indices(&cols, None)?;
+    let mut starts = Vec::with_capacity(batches.len());
+    let mut at = 0usize;
+    for b in batches {
+        starts.push(at);
+        at += b.num_rows();
+    }
+    let pairs: Vec<(usize, usize)> = idx
+        .values()
+        .iter()
+        .map(|&g| {
+            let g = g as usize;
+            let b = starts.partition_point(|&s| s <= g) - 1;
+            (b, g - starts[b])
+        })
+        .collect();
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    Ok(interleave_record_batch(&refs, &pairs)?)
 }
