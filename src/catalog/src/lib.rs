@@ -28,38 +28,16 @@ pub struct Catalog {
 
 /// Current local time in the `YYYY-MM-DD HH:MM:SS` form StarRocks prints.
 pub fn now_string() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    format_unix(now)
+    chrono::Local::now().format(DATETIME_FORMAT).to_string()
 }
+
+const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// Formats unix seconds (UTC) as `YYYY-MM-DD HH:MM:SS`.
 pub fn format_unix(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format(DATETIME_FORMAT).to_string())
+        .unwrap_or_default()
 }
 
 impl Catalog {

@@ -152,6 +152,17 @@ impl Catalog {
         self.with(|c| segments_of(c, table_id))
     }
 
+    /// Visible rows of every table with any, by table id, in one query.
+    pub fn table_rows(&self) -> Result<std::collections::HashMap<i64, u64>> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT table_id, sum(rows) FROM segments GROUP BY table_id")?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// Replaces `old` segments by `new` ones (compaction) if all of `old` are still visible;
     /// returns false, changing nothing, when any was removed meanwhile.
     pub fn replace_segments(&self, table_id: i64, old: &[i64], new: &[NewSegment]) -> Result<bool> {
@@ -180,7 +191,7 @@ impl Catalog {
 
     /// Files waiting for deletion.
     pub fn gc_files(&self) -> Result<Vec<String>> {
-        self.gc_files_older_than(i64::MAX)
+        self.gc_files_older_than(0)
     }
 
     /// Files retired at least `secs` seconds ago (readers that resolved a snapshot before
@@ -188,10 +199,9 @@ impl Catalog {
     pub fn gc_files_older_than(&self, secs: i64) -> Result<Vec<String>> {
         self.with(|c| {
             let mut st = c.prepare(
-                "SELECT path FROM gc_files WHERE retired_at <= unixepoch() - ?1 OR ?1 = ?2
-                 ORDER BY path",
+                "SELECT path FROM gc_files WHERE retired_at <= unixepoch() - ?1 ORDER BY path",
             )?;
-            let rows = st.query_map(params![secs, i64::MAX], |r| r.get(0))?;
+            let rows = st.query_map([secs], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

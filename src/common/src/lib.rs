@@ -20,48 +20,6 @@ pub trait ErrorExt: std::error::Error + Send + Sync + 'static {
 /// A boxed error that crosses a crate boundary.
 pub type BoxedError = Box<dyn ErrorExt>;
 
-/// A plain error carrying a status code and a user-facing message.
-///
-/// Used where no richer, action-specific variant exists (for example when an upper layer wraps
-/// a message it built itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlainError {
-    /// The status code.
-    pub code: StatusCode,
-    /// The user-facing message.
-    pub message: String,
-}
-
-impl PlainError {
-    /// Creates a plain error.
-    pub fn new(code: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for PlainError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PlainError {}
-
-impl ErrorExt for PlainError {
-    fn status_code(&self) -> StatusCode {
-        self.code
-    }
-}
-
-impl From<PlainError> for BoxedError {
-    fn from(e: PlainError) -> Self {
-        Box::new(e)
-    }
-}
-
 /// Returns the value of the first environment variable in `names` that is set and not empty.
 pub fn env_first(names: &[&str]) -> Option<String> {
     names

@@ -117,6 +117,8 @@ pub(crate) fn set_config(fe: &Frontend, key: &str, value: &str) -> Result<Output
 }
 
 pub(crate) fn show_config(fe: &Frontend, like: Option<&str>) -> Result<Output> {
+    let set: std::collections::HashMap<String, String> =
+        fe.catalog.configs()?.into_iter().collect();
     let mut rows: Vec<[String; 6]> = Vec::new();
     for c in CONFIGS {
         if let Some(p) = like
@@ -127,7 +129,9 @@ pub(crate) fn show_config(fe: &Frontend, like: Option<&str>) -> Result<Output> {
         rows.push([
             c.key.to_string(),
             "[]".to_string(),
-            config_value(fe, c.key)?,
+            set.get(c.key)
+                .cloned()
+                .unwrap_or_else(|| c.default.to_string()),
             c.ty.to_string(),
             "true".to_string(),
             c.comment.to_string(),

@@ -1,5 +1,6 @@
 //! CREATE/DROP DATABASE, CREATE/DROP/TRUNCATE TABLE, DESCRIBE, SHOW CREATE TABLE.
 
+use strata_catalog::CatalogError;
 use strata_catalog::{ColumnMeta, DefaultValue, DistributionMeta, TableDef, TableMeta};
 use strata_common::types::SrType;
 use strata_common::{Session, StatusCode};
@@ -78,10 +79,11 @@ pub(crate) fn truncate_table(fe: &Frontend, session: &Session, name: &TableName)
 pub(crate) fn table(fe: &Frontend, session: &Session, name: &TableName) -> Result<TableMeta> {
     let db = database_of(session, name.db.as_deref())?;
     fe.catalog.get_table(db, &name.table)?.ok_or_else(|| {
-        FrontendError::new(
-            StatusCode::TableNotFound,
-            format!("Unknown table '{db}.{}'", name.table),
-        )
+        CatalogError::UnknownTable {
+            db: db.to_string(),
+            table: name.table.clone(),
+        }
+        .into()
     })
 }
 

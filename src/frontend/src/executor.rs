@@ -1,5 +1,6 @@
 //! Statement dispatch: one match over the statement enum, one module per heavy statement.
 
+use strata_catalog::CatalogError;
 use strata_common::{Session, StatusCode};
 use strata_protocol_mysql::Output;
 use strata_sql::{Statement, parse_sql};
@@ -92,10 +93,7 @@ pub(crate) fn use_database(fe: &Frontend, session: &mut Session, db: &str) -> Re
         return Ok(());
     }
     if !fe.catalog.database_exists(db)? {
-        return Err(FrontendError::new(
-            StatusCode::DatabaseNotFound,
-            format!("Unknown database '{db}'"),
-        ));
+        return Err(CatalogError::UnknownDatabase(db.to_string()).into());
     }
     session.database = Some(db.to_string());
     Ok(())

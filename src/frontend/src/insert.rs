@@ -1,14 +1,14 @@
 //! INSERT INTO/OVERWRITE and CREATE TABLE AS SELECT: both are a load [`Job`].
 
 use std::sync::Arc;
+use strata_catalog::CatalogError;
 
 use arrow::datatypes::SchemaRef;
 use strata_catalog::{ColumnMeta, CreateTableRequest, TableDef};
 use strata_common::types::{SrType, VARCHAR_MAX};
 use strata_common::{Session, StatusCode, Warning};
 use strata_protocol_mysql::Output;
-use strata_query::ResolvedTables;
-use strata_query::types::{sr_type, table_schema};
+use strata_query::types::sr_type;
 use strata_sql::sqlparser::ast::Statement as SpStatement;
 use strata_sql::{CreateTable, Insert, InsertTarget};
 
@@ -16,6 +16,10 @@ use crate::executor::database_of;
 use crate::load::{ColumnSource, Converter, Job, LoadOutcome, LoadSource, LoadSpec, Target};
 use crate::query::{PlanFor, Planned, plan, timeout_secs};
 use crate::{Frontend, FrontendError, Result, ddl};
+
+fn internal(msg: String) -> FrontendError {
+    FrontendError::new(StatusCode::Internal, msg)
+}
 
 fn invalid(msg: impl Into<String>) -> FrontendError {
     FrontendError::new(StatusCode::InvalidArguments, msg)
@@ -115,16 +119,7 @@ fn finish(session: &mut Session, o: LoadOutcome) -> Output {
         .map(|e| Warning {
             level: "Warning".into(),
             code: 1366,
-            message: format!(
-                "row {}, column '{}', value {}: {}",
-                e.row,
-                e.column,
-                e.value
-                    .as_deref()
-                    .map(|v| format!("'{v}'"))
-                    .unwrap_or("NULL".into()),
-                e.reason
-            ),
+            message: crate::load::describe(e),
         })
         .collect();
     Output::Affected {
@@ -139,14 +134,7 @@ async fn plan_source(
     session: &Session,
     source: Box<strata_sql::sqlparser::ast::Query>,
 ) -> Result<(Planned, SchemaRef)> {
-    let planned = plan(
-        fe,
-        session,
-        SpStatement::Query(source),
-        ResolvedTables::default(),
-        PlanFor::Load,
-    )
-    .await?;
+    let planned = plan(fe, session, SpStatement::Query(source), PlanFor::Load).await?;
     let schema = Arc::new(planned.plan.schema().as_arrow().clone());
     Ok((planned, schema))
 }
@@ -183,8 +171,6 @@ pub(crate) async fn run_insert(
     }
     let spec = LoadSpec {
         label,
-        db: table.db.clone(),
-        table_name: table.name.clone(),
         target: Target::Existing(table.clone()),
         overwrite: ins.overwrite,
         strict: opts.strict,
@@ -197,12 +183,7 @@ pub(crate) async fn run_insert(
     let prepared = async {
         let (planned, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
         let sources = map_columns(&table.def, &table.name, &ins, &src_schema)?;
-        let converter = Converter {
-            schema: table_schema(&table.def),
-            columns: table.def.columns.clone(),
-            sources,
-            strict: opts.strict,
-        };
+        let converter = Converter::new(&table.def, sources, opts.strict).map_err(internal)?;
         Ok::<_, FrontendError>((planned, converter))
     }
     .await;
@@ -211,8 +192,7 @@ pub(crate) async fn run_insert(
         Err(e) => return Err(job.fail(e)),
     };
     let mut job = job;
-    let files = &planned.files;
-    job.set_files(files.files, files.bytes, files.rows);
+    job.set_sources(&planned.sources);
     let outcome = execute(job, planned, converter).await?;
     Ok(finish(session, outcome))
 }
@@ -227,13 +207,9 @@ async fn dry_run_insert(
     strict: bool,
 ) -> Result<Output> {
     let (planned, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
-    let converter = Converter {
-        schema: table_schema(&table.def),
-        columns: table.def.columns.clone(),
-        sources: map_columns(&table.def, &table.name, ins, &src_schema)?,
-        strict,
-    };
-    let r = crate::load::dry_run(LoadSource::new(planned).await?, &converter).await?;
+    let sources = map_columns(&table.def, &table.name, ins, &src_schema)?;
+    let converter = Converter::new(&table.def, sources, strict).map_err(internal)?;
+    let r = crate::load::dry_run(LoadSource::new(planned).await?, converter).await?;
     let summary = |e: Option<&strata_catalog::LoadError>| {
         vec![
             Some(r.scanned.to_string()),
@@ -342,10 +318,7 @@ pub(crate) async fn run_ctas(
         if ct.if_not_exists {
             return Ok(Output::ok());
         }
-        return Err(FrontendError::new(
-            StatusCode::TableAlreadyExists,
-            format!("Table '{}' already exists", ct.name.table),
-        ));
+        return Err(CatalogError::TableExists(ct.name.table.clone()).into());
     }
     let query = ct
         .query
@@ -392,8 +365,6 @@ pub(crate) async fn run_ctas(
     let opts = load_options(session, &[])?;
     let spec = LoadSpec {
         label: format!("insert_{}", uuid::Uuid::new_v4()),
-        db: db.clone(),
-        table_name: ct.name.table.clone(),
         target: Target::Create(
             CreateTableRequest {
                 db,
@@ -410,14 +381,9 @@ pub(crate) async fn run_ctas(
         sql: ct.to_string(),
     };
     let mut job = Job::begin(fe, spec)?;
-    let files = &planned.files;
-    job.set_files(files.files, files.bytes, files.rows);
-    let converter = Converter {
-        schema: table_schema(&def),
-        columns: def.columns.clone(),
-        sources: (0..def.columns.len()).map(ColumnSource::Source).collect(),
-        strict: opts.strict,
-    };
+    job.set_sources(&planned.sources);
+    let sources = (0..def.columns.len()).map(ColumnSource::Source).collect();
+    let converter = Converter::new(&def, sources, opts.strict).map_err(internal)?;
     let outcome = execute(job, planned, converter).await?;
     Ok(finish(session, outcome))
 }

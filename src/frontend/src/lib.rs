@@ -14,7 +14,7 @@ mod query;
 mod resolve;
 mod show;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -34,7 +34,6 @@ pub struct Frontend {
     pub(crate) store: DataStore,
     pub(crate) engine: QueryEngine,
     pub(crate) live: LiveLoads,
-    pub(crate) data_dir: PathBuf,
 }
 
 impl Frontend {
@@ -55,7 +54,6 @@ impl Frontend {
             store,
             engine,
             live: LiveLoads::default(),
-            data_dir: data_dir.to_path_buf(),
         });
         let n = fe
             .catalog
@@ -79,11 +77,6 @@ impl Frontend {
     /// The table data store (tests inject faults through it).
     pub fn store(&self) -> &DataStore {
         &self.store
-    }
-
-    /// The data directory.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 
     /// Runs one script for a session; used by the protocol and by tests.

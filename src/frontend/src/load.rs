@@ -17,13 +17,12 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::UInt64Type;
 use futures::StreamExt;
 use strata_catalog::{
-    CommitRequest, CreateTableRequest, DistributionMeta, LoadError, LoadRecord, NewSegment,
-    TableMeta, now_string,
+    CommitRequest, CreateTableRequest, LoadError, LoadRecord, NewSegment, TableMeta, now_string,
 };
 use strata_common::StatusCode;
 use strata_query::LiveLoad;
 use strata_query::files::FilesSource;
-use strata_storage::{BucketSpec, SegmentWriter, WriterOptions};
+use strata_storage::{BucketSpec, SegmentWriter, WriterOptions, WrittenSegment};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -68,6 +67,14 @@ impl Target {
         }
     }
 
+    /// (database, table name).
+    fn name(&self) -> (&str, &str) {
+        match self {
+            Target::Existing(t) => (&t.db, &t.name),
+            Target::Create(c, _) => (&c.db, &c.name),
+        }
+    }
+
     fn def(&self) -> &strata_catalog::TableDef {
         match self {
             Target::Existing(t) => &t.def,
@@ -81,10 +88,6 @@ impl Target {
 pub struct LoadSpec {
     /// Label (already generated when the user gave none).
     pub label: String,
-    /// Database of the target.
-    pub db: String,
-    /// Target table name.
-    pub table_name: String,
     /// Target.
     pub target: Target,
     /// Replace the table's rows.
@@ -134,8 +137,8 @@ impl<'a> Job<'a> {
         let now = now_string();
         let record = LoadRecord {
             label: spec.label.clone(),
-            db_name: spec.db.clone(),
-            table_name: spec.table_name.clone(),
+            db_name: spec.target.name().0.to_string(),
+            table_name: spec.target.name().1.to_string(),
             state: "LOADING".into(),
             load_type: spec.load_type.into(),
             timeout_s: spec.timeout_s,
@@ -157,17 +160,12 @@ impl<'a> Job<'a> {
         })
     }
 
-    /// The job id.
-    pub fn id(&self) -> i64 {
-        self.job_id
-    }
-
-    /// Records the files the source reads (JOB_DETAILS FileNumber/FileSize) and, when known,
-    /// their row count (PROGRESS).
-    pub fn set_files(&mut self, files: u64, bytes: u64, rows: Option<u64>) {
-        self.record.file_number = files;
-        self.record.file_size = bytes;
-        if let Some(r) = rows {
+    /// Records the FILES() calls the source reads: their listings give JOB_DETAILS
+    /// FileNumber/FileSize, and their row counts, when every call knows it, PROGRESS.
+    pub fn set_sources(&mut self, sources: &[(String, Arc<FilesSource>)]) {
+        self.listing = sources.iter().map(|(_, s)| s.clone()).collect();
+        let rows: Option<u64> = self.listing.iter().map(|s| s.known_rows).sum();
+        if let Some(r) = rows.filter(|_| !self.listing.is_empty()) {
             self.live.expected_rows.store(r, Ordering::Relaxed);
         }
     }
@@ -195,11 +193,9 @@ impl<'a> Job<'a> {
     }
 
     fn sync_counters(&mut self) {
-        if !self.listing.is_empty() {
-            let listed = self.listing.iter().map(|f| f.listed());
-            (self.record.file_number, self.record.file_size) =
-                listed.fold((0, 0), |(n, b), (fn_, fb)| (n + fn_, b + fb));
-        }
+        let listed = self.listing.iter().map(|f| f.listed());
+        (self.record.file_number, self.record.file_size) =
+            listed.fold((0, 0), |(n, b), (fn_, fb)| (n + fn_, b + fb));
         self.record.scan_rows = self.live.scan_rows.load(Ordering::Relaxed);
         self.record.scan_bytes = self.live.scan_bytes.load(Ordering::Relaxed);
         self.record.filtered_rows = self.live.filtered_rows.load(Ordering::Relaxed);
@@ -208,7 +204,7 @@ impl<'a> Job<'a> {
 
     /// Streams `source` into the target and commits; on any failure nothing is visible.
     pub async fn run(mut self, source: LoadSource, converter: Converter) -> Result<LoadOutcome> {
-        self.listing = source.files();
+        let converter = Arc::new(converter);
         let secs = self.spec.timeout_s.max(1);
         let mut errors = Vec::new();
         let res = tokio::time::timeout(
@@ -237,30 +233,19 @@ impl<'a> Job<'a> {
     async fn load(
         &mut self,
         source: LoadSource,
-        converter: &Converter,
+        converter: &Arc<Converter>,
         errors: &mut Vec<LoadError>,
     ) -> Result<Vec<NewSegment>> {
         let def = self.spec.target.def();
-        let hash_columns = match &def.distribution {
-            DistributionMeta::Hash(cols) => {
-                cols.iter().filter_map(|c| def.column_index(c)).collect()
-            }
-            DistributionMeta::Random => Vec::new(),
-        };
-        let sort_columns = def
-            .key_columns
-            .iter()
-            .filter_map(|c| def.column_index(c))
-            .collect();
         let mut writer = SegmentWriter::new(
             self.fe.store.clone(),
             self.spec.target.table_id().to_string(),
-            converter.schema.clone(),
+            converter.schema().clone(),
             BucketSpec {
-                hash_columns,
+                hash_columns: def.hash_indices(),
                 buckets: def.bucket_count(),
             },
-            sort_columns,
+            def.key_indices(),
             writer_options(),
         );
         let res = self.pump(source, converter, &mut writer, errors).await;
@@ -271,25 +256,19 @@ impl<'a> Job<'a> {
         let written = writer.finish().await?;
         Ok(written
             .into_iter()
-            .map(|w| NewSegment {
-                bucket: w.bucket,
-                path: w.path,
-                rows: w.rows,
-                bytes: w.bytes,
-            })
+            .map(|w| new_segment(w.bucket, w))
             .collect())
     }
 
     async fn pump(
         &mut self,
         source: LoadSource,
-        converter: &Converter,
+        converter: &Arc<Converter>,
         writer: &mut SegmentWriter,
         errors: &mut Vec<LoadError>,
     ) -> Result<()> {
         let budget = ERROR_BUDGET.saturating_sub(errors.len());
-        let (mut rx, tasks) =
-            convert_source(source, converter.clone(), Some(self.live.clone()), budget);
+        let (mut rx, tasks) = convert_source(source, converter, Some(self.live.clone()), budget);
         let res = self.drain(&mut rx, writer, errors).await;
         // Dropping the tasks stops readers and converters still running after a failure.
         drop(rx);
@@ -331,23 +310,7 @@ impl<'a> Job<'a> {
     fn filtered_error(&self, errors: &[LoadError]) -> FrontendError {
         let first = errors
             .first()
-            .map(|e| {
-                let file = if e.file.is_empty() {
-                    String::new()
-                } else {
-                    format!("file {}, ", e.file)
-                };
-                format!(
-                    ". First rejected row: {file}row {}, column '{}', value {}: {}",
-                    e.row,
-                    e.column,
-                    e.value
-                        .as_ref()
-                        .map(|v| format!("'{v}'"))
-                        .unwrap_or_else(|| "NULL".into()),
-                    e.reason
-                )
-            })
+            .map(|e| format!(". First rejected row: {}", describe(e)))
             .unwrap_or_default();
         FrontendError::new(
             StatusCode::LoadFiltered,
@@ -368,9 +331,10 @@ impl<'a> Job<'a> {
         self.record.sink_bytes = segments.iter().map(|s| s.bytes).sum();
         self.record.load_finish_time = Some(now_string());
         let errors = numbered(errors, self.job_id);
-        let (create_table, table_id) = match &self.spec.target {
-            Target::Existing(t) => (None, t.id),
-            Target::Create(req, id) => (Some(req.clone()), *id),
+        let table_id = self.spec.target.table_id();
+        let create_table = match &self.spec.target {
+            Target::Existing(_) => None,
+            Target::Create(req, _) => Some(req.clone()),
         };
         let req = CommitRequest {
             job_id: self.job_id,
@@ -405,6 +369,33 @@ impl<'a> Job<'a> {
     }
 }
 
+/// A rejected row as people read it: `file F, row N, column 'c', value 'v': reason`.
+pub(crate) fn describe(e: &LoadError) -> String {
+    let file = if e.file.is_empty() {
+        String::new()
+    } else {
+        format!("file {}, ", e.file)
+    };
+    let value = e.value.as_ref().map(|v| format!("'{v}'"));
+    format!(
+        "{file}row {}, column '{}', value {}: {}",
+        e.row,
+        e.column,
+        value.as_deref().unwrap_or("NULL"),
+        e.reason
+    )
+}
+
+/// The catalog's record of a segment the writer finished, in `bucket`.
+pub(crate) fn new_segment(bucket: u32, w: WrittenSegment) -> NewSegment {
+    NewSegment {
+        bucket,
+        path: w.path,
+        rows: w.rows,
+        bytes: w.bytes,
+    }
+}
+
 /// What a dry run found: the rows that would load and the rows that would be rejected.
 #[derive(Debug, Clone, Default)]
 pub struct DryRunReport {
@@ -420,9 +411,10 @@ pub struct DryRunReport {
 
 /// Reads and converts `source` exactly as a load would, writing and committing nothing.
 /// Unlike a load it never stops early: it reports every rejected row (up to 1000).
-pub async fn dry_run(source: LoadSource, converter: &Converter) -> Result<DryRunReport> {
+pub async fn dry_run(source: LoadSource, converter: Converter) -> Result<DryRunReport> {
+    let converter = Arc::new(converter);
     let mut report = DryRunReport::default();
-    let (mut rx, _tasks) = convert_source(source, converter.clone(), None, ERROR_BUDGET);
+    let (mut rx, _tasks) = convert_source(source, &converter, None, ERROR_BUDGET);
     while let Some(conv) = rx.recv().await {
         let conv = conv?;
         let loadable = conv.batch.num_rows() as u64;
@@ -460,7 +452,7 @@ type ConvertedRx = mpsc::Receiver<Result<Converted>>;
 /// numbers travel with the rows). Dropping the returned set stops the tasks.
 fn convert_source(
     source: LoadSource,
-    converter: Converter,
+    converter: &Arc<Converter>,
     live: Option<Arc<LiveLoad>>,
     budget: usize,
 ) -> (ConvertedRx, JoinSet<()>) {
@@ -468,13 +460,13 @@ fn convert_source(
     let mut tasks = JoinSet::new();
     let kept = Arc::new(AtomicUsize::new(0));
     let step = Step {
-        converter,
+        converter: converter.clone(),
         live,
         kept,
         budget,
     };
     match source {
-        LoadSource::Stream(mut stream, _) => {
+        LoadSource::Stream(mut stream) => {
             tasks.spawn(async move {
                 let mut row = 1u64;
                 while let Some(batch) = stream.next().await {
@@ -513,7 +505,7 @@ fn convert_source(
                                 return;
                             }
                         };
-                        let file = piece.display.clone();
+                        let file: Arc<str> = piece.display.as_str().into();
                         let stream = match reader.read(piece) {
                             Ok(s) => s,
                             Err(e) => {
@@ -558,7 +550,7 @@ async fn forward(tx: &mpsc::Sender<Result<Converted>>, res: Result<Converted>) -
 /// One conversion worker's share of a load.
 #[derive(Clone)]
 struct Step {
-    converter: Converter,
+    converter: Arc<Converter>,
     live: Option<Arc<LiveLoad>>,
     kept: Arc<AtomicUsize>,
     budget: usize,

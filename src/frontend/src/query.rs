@@ -60,22 +60,10 @@ pub(crate) fn name_projections(stmt: &mut Statement) {
     }
 }
 
-/// Files a statement's FILES() calls matched.
-#[derive(Debug, Clone)]
-pub(crate) struct FilesStats {
-    /// Number of files.
-    pub files: u64,
-    /// Their total size.
-    pub bytes: u64,
-    /// Their total rows, when every FILES() call knows it.
-    pub rows: Option<u64>,
-}
-
 /// A planned statement.
 pub(crate) struct Planned {
     pub ctx: SessionContext,
     pub plan: LogicalPlan,
-    pub files: FilesStats,
     /// The statement's FILES() calls, by the table name they are planned as.
     pub sources: Vec<(String, Arc<FilesSource>)>,
 }
@@ -92,27 +80,14 @@ pub(crate) async fn plan(
     fe: &Frontend,
     session: &Session,
     mut stmt: Statement,
-    resolved: ResolvedTables,
     purpose: PlanFor,
 ) -> Result<Planned> {
-    let mut resolved = resolved;
-    let mut files = FilesStats {
-        files: 0,
-        bytes: 0,
-        rows: Some(0),
-    };
+    let mut resolved = ResolvedTables::default();
     let calls = take_files_calls(&mut stmt)?;
-    if calls.is_empty() {
-        files.rows = None;
-    }
     let mut sources = Vec::new();
     for call in calls {
         let source =
             Arc::new(FilesSource::resolve(&call.properties, purpose == PlanFor::Load).await?);
-        let (n, bytes) = source.listed();
-        files.files += n;
-        files.bytes += bytes;
-        files.rows = files.rows.zip(source.known_rows).map(|(a, b)| a + b);
         resolved.add(FILES_SCHEMA, &call.table, source.table());
         sources.push((call.table.clone(), source));
     }
@@ -124,12 +99,7 @@ pub(crate) async fn plan(
         .state()
         .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
         .await?;
-    Ok(Planned {
-        ctx,
-        plan,
-        files,
-        sources,
-    })
+    Ok(Planned { ctx, plan, sources })
 }
 
 /// The statement timeout of a session, in seconds.
@@ -149,8 +119,7 @@ pub(crate) async fn run_query(
 ) -> Result<Output> {
     let secs = timeout_secs(session, "query_timeout");
     let work = async {
-        let Planned { ctx, plan, .. } =
-            plan(fe, session, stmt, ResolvedTables::default(), PlanFor::Query).await?;
+        let Planned { ctx, plan, .. } = plan(fe, session, stmt, PlanFor::Query).await?;
         let df = ctx.execute_logical_plan(plan).await?;
         let schema = df.schema().inner().clone();
         let batches = df.collect().await?;

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use strata_catalog::CatalogError;
 
 use strata_common::{Session, StatusCode};
 use strata_query::{ResolvedTables, StrataTable, info_schema};
@@ -14,6 +15,7 @@ use strata_sql::sqlparser::ast::{
     Visitor, VisitorMut,
 };
 
+use crate::executor::database_of;
 use crate::{Frontend, FrontendError, Result};
 
 struct Relations {
@@ -93,21 +95,12 @@ pub(crate) fn resolve_tables(
         if !seen.insert((db.clone(), table.clone())) {
             continue;
         }
-        let db_name = match db.as_deref().or(session.database.as_deref()) {
-            Some(d) => d.to_string(),
-            None => {
-                return Err(FrontendError::new(
-                    StatusCode::NoDatabaseSelected,
-                    "No database selected",
-                ));
-            }
-        };
-        let schema = db.clone().unwrap_or_else(|| db_name.clone());
+        let db_name = database_of(session, db.as_deref())?.to_string();
         if db_name.eq_ignore_ascii_case(info_schema::NAME) {
             let provider = info_schema::table(&table, &fe.catalog, &fe.live)
                 .ok_or_else(|| unknown_table(&db_name, &table))?
                 .map_err(|e| FrontendError::new(StatusCode::Internal, e))?;
-            resolved.add(&schema, &table, provider);
+            resolved.add(&db_name, &table, provider);
             continue;
         }
         let meta = fe
@@ -115,16 +108,17 @@ pub(crate) fn resolve_tables(
             .get_table(&db_name, &table)?
             .ok_or_else(|| unknown_table(&db_name, &table))?;
         let segments = fe.catalog.segments(meta.id)?;
-        resolved.add(&schema, &table, Arc::new(StrataTable::new(meta, segments)));
+        resolved.add(&db_name, &table, Arc::new(StrataTable::new(meta, segments)));
     }
     Ok(resolved)
 }
 
 fn unknown_table(db: &str, table: &str) -> FrontendError {
-    FrontendError::new(
-        StatusCode::TableNotFound,
-        format!("Unknown table '{db}.{table}'"),
-    )
+    CatalogError::UnknownTable {
+        db: db.to_string(),
+        table: table.to_string(),
+    }
+    .into()
 }
 
 /// StarRocks resolves column names case-insensitively; DataFusion (with normalisation off, so

@@ -1,12 +1,13 @@
 //! SHOW statements answered from the catalog and the session.
 
-use strata_common::{Session, StatusCode};
+use strata_catalog::CatalogError;
+use strata_common::Session;
 use strata_protocol_mysql::Output;
 use strata_sql::ShowFilter;
 
 use crate::admin::string_table;
 use crate::executor::database_of;
-use crate::{Frontend, FrontendError, Result};
+use crate::{Frontend, Result};
 
 /// SQL `LIKE` with `%` and `_`, case-insensitive as MySQL's default collation.
 pub(crate) fn like_match(pattern: &str, s: &str) -> bool {
@@ -24,12 +25,12 @@ pub(crate) fn like_match(pattern: &str, s: &str) -> bool {
     rec(&p, &s)
 }
 
-fn keep(filter: Option<&ShowFilter>, value: &str) -> Result<bool> {
+fn keep(filter: Option<&ShowFilter>, value: &str) -> bool {
     match filter {
-        None => Ok(true),
-        Some(ShowFilter::Like(p)) => Ok(like_match(p, value)),
+        None => true,
+        Some(ShowFilter::Like(p)) => like_match(p, value),
         // Applied to the whole result by `apply_where`.
-        Some(ShowFilter::Where(_)) => Ok(true),
+        Some(ShowFilter::Where(_)) => true,
     }
 }
 
@@ -59,7 +60,7 @@ pub(crate) fn show_databases(fe: &Frontend, filter: Option<&ShowFilter>) -> Resu
     names.sort();
     let mut rows = Vec::new();
     for n in names {
-        if keep(filter, &n)? {
+        if keep(filter, &n) {
             rows.push(vec![n]);
         }
     }
@@ -85,7 +86,7 @@ pub(crate) fn show_tables(
     let col = format!("Tables_in_{db}");
     let mut rows = Vec::new();
     for n in names {
-        if keep(filter, &n)? {
+        if keep(filter, &n) {
             if full {
                 rows.push(vec![n, "BASE TABLE".to_string()]);
             } else {
@@ -102,10 +103,7 @@ pub(crate) fn show_tables(
 
 pub(crate) fn show_create_database(fe: &Frontend, name: &str) -> Result<Output> {
     if !fe.catalog.database_exists(name)? {
-        return Err(FrontendError::new(
-            StatusCode::DatabaseNotFound,
-            format!("Unknown database '{name}'"),
-        ));
+        return Err(CatalogError::UnknownDatabase(name.to_string()).into());
     }
     Ok(string_table(
         &["Database", "Create Database"],
@@ -116,7 +114,7 @@ pub(crate) fn show_create_database(fe: &Frontend, name: &str) -> Result<Output> 
 pub(crate) fn show_variables(session: &Session, filter: Option<&ShowFilter>) -> Result<Output> {
     let mut rows = Vec::new();
     for (k, v) in session.vars.iter() {
-        if keep(filter, k)? {
+        if keep(filter, k) {
             rows.push(vec![k.to_string(), v.to_string()]);
         }
     }

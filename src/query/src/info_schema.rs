@@ -212,11 +212,13 @@ fn load_errors(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
         ("REASON", Kind::Str),
     ];
     let loads = catalog.list_loads().map_err(|e| e.to_string())?;
+    let jobs: std::collections::HashMap<i64, &LoadRecord> =
+        loads.iter().map(|l| (l.job_id, l)).collect();
     let errors = catalog.list_load_errors().map_err(|e| e.to_string())?;
     let rows = errors
         .into_iter()
         .map(|e| {
-            let job = loads.iter().find(|l| l.job_id == e.job_id);
+            let job = jobs.get(&e.job_id);
             vec![
                 Cell::I(Some(e.job_id)),
                 Cell::S(job.map(|j| j.label.clone())),
@@ -271,14 +273,10 @@ fn tables(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
         ("TABLE_COMMENT", Kind::Str),
     ];
     let all = catalog.all_tables().map_err(|e| e.to_string())?;
+    let table_rows = catalog.table_rows().map_err(|e| e.to_string())?;
     let mut rows = Vec::with_capacity(all.len());
     for t in all {
-        let n: u64 = catalog
-            .segments(t.id)
-            .map_err(|e| e.to_string())?
-            .iter()
-            .map(|s| s.rows)
-            .sum();
+        let n = table_rows.get(&t.id).copied().unwrap_or(0);
         rows.push(vec![
             s("def"),
             s(&t.db),

@@ -10,8 +10,10 @@ use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use strata_catalog::{ColumnMeta, DefaultValue, LoadError};
+use datafusion::common::ScalarValue;
+use strata_catalog::{ColumnMeta, DefaultValue, LoadError, TableDef};
 use strata_common::types::SrType;
+use strata_query::types::table_schema;
 
 /// Where each target column's values come from.
 #[derive(Debug, Clone)]
@@ -33,12 +35,13 @@ pub struct Converted {
 }
 
 /// Converts batches for one load.
-#[derive(Clone)]
 pub struct Converter {
-    pub(crate) schema: SchemaRef,
-    pub(crate) columns: Vec<ColumnMeta>,
-    pub(crate) sources: Vec<ColumnSource>,
-    pub(crate) strict: bool,
+    schema: SchemaRef,
+    columns: Vec<ColumnMeta>,
+    sources: Vec<ColumnSource>,
+    strict: bool,
+    /// Each column's default, evaluated once per load (one `CURRENT_TIMESTAMP` for all rows).
+    defaults: Vec<ScalarValue>,
 }
 
 /// The numbers of a batch's rows in their source.
@@ -59,13 +62,49 @@ impl RowNumbers<'_> {
     }
 }
 
+/// Why a row was rejected, and at which target column.
+#[derive(Debug, Clone, Copy)]
 struct Rejection {
     col: usize,
-    raw: Option<String>,
-    reason: String,
+    /// True: a NULL in a NOT NULL column; false: a value that does not convert.
+    not_null: bool,
+}
+
+/// Marks `row` rejected unless an earlier column already did.
+fn reject(rows: &mut Option<Vec<Option<Rejection>>>, n: usize, row: usize, why: Rejection) {
+    let rows = rows.get_or_insert_with(|| vec![None; n]);
+    if rows[row].is_none() {
+        rows[row] = Some(why);
+    }
 }
 
 impl Converter {
+    /// A converter into `def`'s columns, each fed by `sources`.
+    pub fn new(def: &TableDef, sources: Vec<ColumnSource>, strict: bool) -> Result<Self, String> {
+        let schema = table_schema(def);
+        let defaults = def
+            .columns
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| {
+                let one = default_array(c, f.data_type(), 1)?;
+                ScalarValue::try_from_array(&one, 0).map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            schema,
+            columns: def.columns.clone(),
+            sources,
+            strict,
+            defaults,
+        })
+    }
+
+    /// The table schema batches are converted to.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
     /// Converts `batch`, read from `file` (empty when the rows come from no one file), whose
     /// rows are numbered `rows`; keeps up to `error_budget` error records.
     pub fn convert(
@@ -76,65 +115,55 @@ impl Converter {
         error_budget: usize,
     ) -> Result<Converted, String> {
         let n = batch.num_rows();
-        let mut rejected_rows: Vec<Option<Rejection>> = (0..n).map(|_| None).collect();
+        // Allocated at the first rejected row: most batches have none.
+        let mut rejected_rows: Option<Vec<Option<Rejection>>> = None;
         let mut out: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for (ci, (col, src)) in self.columns.iter().zip(&self.sources).enumerate() {
-            let target = self.schema.field(ci).data_type().clone();
+            let target = self.schema.field(ci).data_type();
             let converted = match src {
                 ColumnSource::Source(si) => {
                     let input = batch.column(*si);
-                    let conv = convert_array(input, &col.ty, &target)?;
+                    let conv = convert_array(input, &col.ty, target)?;
                     // A value present in the source but NULL after conversion did not fit.
+                    // Conversion only ever adds NULLs, so equal counts mean none failed.
+                    // Non-strict mode loads failed values as NULL instead of rejecting.
                     // Logical nulls: a NullArray (VALUES (NULL)) has no null buffer.
-                    let in_nulls = input.logical_nulls();
-                    let out_nulls = conv.logical_nulls();
-                    let valid_in = |row: usize| in_nulls.as_ref().is_none_or(|n| n.is_valid(row));
-                    let null_out = |row: usize| out_nulls.as_ref().is_some_and(|n| n.is_null(row));
-                    if input.logical_null_count() != input.len() {
-                        for (row, rej) in rejected_rows.iter_mut().enumerate() {
-                            if valid_in(row) && null_out(row) && rej.is_none() {
-                                *rej = Some(Rejection {
+                    if self.strict && conv.logical_null_count() > input.logical_null_count() {
+                        let in_nulls = input.logical_nulls();
+                        let out_nulls = conv.logical_nulls();
+                        for row in 0..n {
+                            let valid_in = in_nulls.as_ref().is_none_or(|x| x.is_valid(row));
+                            let null_out = out_nulls.as_ref().is_some_and(|x| x.is_null(row));
+                            if valid_in && null_out {
+                                let why = Rejection {
                                     col: ci,
-                                    raw: Some(raw_text(input, row)),
-                                    reason: format!(
-                                        "value cannot be converted to {}",
-                                        col.ty.describe()
-                                    ),
-                                });
+                                    not_null: false,
+                                };
+                                reject(&mut rejected_rows, n, row, why);
                             }
                         }
                     }
-                    if self.strict {
-                        conv
-                    } else {
-                        // Non-strict: failed conversions are loaded as NULL; only NOT NULL
-                        // violations reject below.
-                        for rej in rejected_rows.iter_mut() {
-                            if rej.as_ref().is_some_and(|r| r.col == ci) {
-                                *rej = None;
-                            }
-                        }
-                        conv
-                    }
+                    conv
                 }
-                ColumnSource::Default => default_array(col, &target, n)?,
+                ColumnSource::Default => self.defaults[ci]
+                    .to_array_of_size(n)
+                    .map_err(|e| e.to_string())?,
             };
             if !col.nullable && converted.logical_null_count() > 0 {
                 let nulls = converted.logical_nulls();
-                for (row, rej) in rejected_rows.iter_mut().enumerate() {
-                    if nulls.as_ref().is_some_and(|n| n.is_null(row)) && rej.is_none() {
-                        *rej = Some(Rejection {
+                for row in 0..n {
+                    if nulls.as_ref().is_some_and(|x| x.is_null(row)) {
+                        let why = Rejection {
                             col: ci,
-                            raw: None,
-                            reason: "NULL value in a NOT NULL column".to_string(),
-                        });
+                            not_null: true,
+                        };
+                        reject(&mut rejected_rows, n, row, why);
                     }
                 }
             }
             out.push(converted);
         }
-        let rejected = rejected_rows.iter().filter(|r| r.is_some()).count() as u64;
-        if rejected == 0 {
+        let Some(rejected_rows) = rejected_rows else {
             let batch =
                 RecordBatch::try_new(self.schema.clone(), out).map_err(|e| e.to_string())?;
             return Ok(Converted {
@@ -142,22 +171,31 @@ impl Converter {
                 rejected: 0,
                 errors: Vec::new(),
             });
-        }
+        };
+        let rejected = rejected_rows.iter().filter(|r| r.is_some()).count() as u64;
+        // Raw text and reason only for the rows that are kept.
         let mut errors = Vec::new();
         for (row, rej) in rejected_rows.iter().enumerate() {
             if errors.len() >= error_budget {
                 break;
             }
-            if let Some(r) = rej {
-                errors.push(LoadError {
-                    job_id: 0,
-                    file: file.to_string(),
-                    row: rows.get(row),
-                    column: self.columns[r.col].name.clone(),
-                    value: r.raw.clone(),
-                    reason: r.reason.clone(),
-                });
-            }
+            let Some(r) = rej else { continue };
+            let col = &self.columns[r.col];
+            let (value, reason) = match (r.not_null, &self.sources[r.col]) {
+                (false, ColumnSource::Source(si)) => (
+                    Some(raw_text(batch.column(*si), row)),
+                    format!("value cannot be converted to {}", col.ty.describe()),
+                ),
+                _ => (None, "NULL value in a NOT NULL column".to_string()),
+            };
+            errors.push(LoadError {
+                job_id: 0,
+                file: file.to_string(),
+                row: rows.get(row),
+                column: col.name.clone(),
+                value,
+                reason,
+            });
         }
         // Rejected rows may hold NULLs in NOT NULL columns: filter the columns before they
         // meet the table schema.

@@ -27,8 +27,8 @@ use crate::query::Planned;
 
 /// A load's rows.
 pub enum LoadSource {
-    /// One stream, numbered in order, from no particular file (the FILES() calls it reads).
-    Stream(SendableRecordBatchStream, Vec<Arc<FilesSource>>),
+    /// One stream, numbered in order, from no particular file.
+    Stream(SendableRecordBatchStream),
     /// Pieces of one FILES() call's files, read in parallel.
     Files(Box<FilesLoad>),
 }
@@ -59,18 +59,7 @@ impl LoadSource {
             .await?
             .execute_stream()
             .await?;
-        Ok(Self::Stream(
-            stream,
-            sources.into_iter().map(|(_, s)| s).collect(),
-        ))
-    }
-
-    /// The FILES() calls read.
-    pub fn files(&self) -> Vec<Arc<FilesSource>> {
-        match self {
-            LoadSource::Stream(_, files) => files.clone(),
-            LoadSource::Files(f) => vec![f.files.clone()],
-        }
+        Ok(Self::Stream(stream))
     }
 }
 
