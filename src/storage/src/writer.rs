@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{RecordBatch, UInt32Array};
-use arrow::compute::{
-    SortColumn, concat, interleave_record_batch, lexsort_to_indices, take_record_batch,
-};
+use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -252,7 +250,12 @@ impl EncodeJob {
         let full = store.root().join(&path);
         let p = path.clone();
         let (size, rows) = tokio::task::spawn_blocking(move || {
-            encode_to_file(&full, &schema, &batches, &sort_columns, row_group_rows, &p)
+            let res = encode_to_file(&full, &schema, &batches, &sort_columns, row_group_rows, &p);
+            if res.is_err() {
+                // A half-written segment is nobody's: remove it now rather than at restart.
+                let _ = std::fs::remove_file(&full);
+            }
+            res
         })
         .await
         .map_err(|e| StorageError::Task(e.to_string()))??;
@@ -312,36 +315,16 @@ fn encode_to_file(
     Ok((file.metadata().map_err(io)?.len(), rows))
 }
 
-/// The rows of `batches` in key order, copied once: only the key columns are concatenated to
-/// find the order, and the output is gathered straight from the buffered batches.
+/// The rows of `batches` in key order.
 fn sorted(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<RecordBatch, StorageError> {
+    let batch = concat_batches(&batches[0].schema(), batches)?;
     let cols: Vec<SortColumn> = sort_columns
         .iter()
-        .map(|&i| {
-            let parts: Vec<&dyn arrow::array::Array> =
-                batches.iter().map(|b| b.column(i).as_ref()).collect();
-            Ok(SortColumn {
-                values: concat(&parts)?,
-                options: None,
-            })
-        })
-        .collect::<Result<_, arrow::error::ArrowError>>()?;
-    let idx = lexsort_to_indices(&cols, None)?;
-    let mut starts = Vec::with_capacity(batches.len());
-    let mut at = 0usize;
-    for b in batches {
-        starts.push(at);
-        at += b.num_rows();
-    }
-    let pairs: Vec<(usize, usize)> = idx
-        .values()
-        .iter()
-        .map(|&g| {
-            let g = g as usize;
-            let b = starts.partition_point(|&s| s <= g) - 1;
-            (b, g - starts[b])
+        .map(|&i| SortColumn {
+            values: batch.column(i).clone(),
+            options: None,
         })
         .collect();
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    Ok(interleave_record_batch(&refs, &pairs)?)
+    let idx = lexsort_to_indices(&cols, None)?;
+    Ok(take_record_batch(&batch, &idx)?)
 }
