@@ -36,6 +36,24 @@ pub struct CommitRequest {
 }
 
 impl Catalog {
+    /// Load jobs by state: (state, jobs, sink rows, filtered rows), in one query.
+    pub fn load_totals(&self) -> Result<Vec<(String, u64, u64, u64)>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT state, count(*), sum(sink_rows), sum(filtered_rows) FROM loads GROUP BY state",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// Registers a job in state LOADING and takes its label. Fails with
     /// [`CatalogError::LabelUsed`] when a job that was not cancelled holds the label.
     pub fn begin_load(&self, record: &LoadRecord) -> Result<i64> {

@@ -80,8 +80,8 @@ async fn handle(
 fn metrics(fe: &Frontend) -> Result<String, String> {
     let cat = fe.catalog();
     let dbs = cat.list_databases().map_err(|e| e.to_string())?;
-    let tables = cat.all_tables().map_err(|e| e.to_string())?;
-    let loads = cat.list_loads().map_err(|e| e.to_string())?;
+    let tables = cat.table_count().map_err(|e| e.to_string())?;
+    let loads = cat.load_totals().map_err(|e| e.to_string())?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -95,22 +95,19 @@ fn metrics(fe: &Frontend) -> Result<String, String> {
     let _ = writeln!(
         out,
         "# HELP strata_tables Tables in the catalog.\n# TYPE strata_tables gauge\nstrata_tables {}",
-        tables.len()
+        tables
     );
     let _ = writeln!(
         out,
         "# HELP strata_loads Load jobs by state.\n# TYPE strata_loads gauge"
     );
+    let of = |state: &str| loads.iter().find(|l| l.0 == state);
     for state in ["LOADING", "FINISHED", "CANCELLED"] {
-        let n = loads.iter().filter(|l| l.state == state).count();
+        let n = of(state).map_or(0, |l| l.1);
         let _ = writeln!(out, "strata_loads{{state=\"{state}\"}} {n}");
     }
-    let rows: u64 = loads
-        .iter()
-        .filter(|l| l.state == "FINISHED")
-        .map(|l| l.sink_rows)
-        .sum();
-    let filtered: u64 = loads.iter().map(|l| l.filtered_rows).sum();
+    let rows = of("FINISHED").map_or(0, |l| l.2);
+    let filtered: u64 = loads.iter().map(|l| l.3).sum();
     let _ = writeln!(
         out,
         "# HELP strata_load_rows_total Rows committed by loads.\n# TYPE strata_load_rows_total counter\nstrata_load_rows_total {rows}"

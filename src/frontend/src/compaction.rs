@@ -45,17 +45,24 @@ pub(crate) fn spawn_background(fe: &Arc<Frontend>) {
 
 /// One compaction round over every table; returns the number of buckets merged.
 pub async fn compact_once(fe: &Frontend) -> Result<usize> {
+    let candidates = fe.catalog.small_segment_buckets(SMALL_ROWS, MIN_SEGMENTS)?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let tables = fe.catalog.all_tables()?;
     let mut merged = 0;
-    for table in fe.catalog.all_tables()? {
-        let segments = fe.catalog.segments(table.id)?;
-        let mut by_bucket: std::collections::BTreeMap<u32, Vec<Segment>> = Default::default();
-        for s in segments.into_iter().filter(|s| s.rows < SMALL_ROWS) {
-            by_bucket.entry(s.bucket).or_default().push(s);
-        }
-        for (bucket, segs) in by_bucket {
-            if segs.len() >= MIN_SEGMENTS && merge_bucket(fe, &table, bucket, &segs).await? {
-                merged += 1;
-            }
+    for (table_id, bucket) in candidates {
+        let Some(table) = tables.iter().find(|t| t.id == table_id) else {
+            continue;
+        };
+        let segs: Vec<Segment> = fe
+            .catalog
+            .segments(table_id)?
+            .into_iter()
+            .filter(|s| s.bucket == bucket && s.rows < SMALL_ROWS)
+            .collect();
+        if segs.len() >= MIN_SEGMENTS && merge_bucket(fe, table, bucket, &segs).await? {
+            merged += 1;
         }
     }
     Ok(merged)
