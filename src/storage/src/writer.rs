@@ -271,6 +271,9 @@ impl EncodeJob {
     }
 }
 
+/// Bytes of dictionary per column chunk before the encoder falls back to plain encoding.
+const DICTIONARY_LIMIT: usize = 64 * 1024;
+
 /// Sorts `batches` by `sort_columns` and writes them as one Parquet file at `full`, made
 /// durable (file and directory entry); returns its size and rows.
 fn encode_to_file(
@@ -297,6 +300,9 @@ fn encode_to_file(
         .set_compression(Compression::LZ4_RAW)
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Page)
+        // A column with few distinct values still gets a dictionary; one with many gives up
+        // after 64 KB instead of hashing every value into a 1 MB dictionary first.
+        .set_dictionary_page_size_limit(DICTIONARY_LIMIT)
         .build();
     let mut w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props)).map_err(enc)?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
