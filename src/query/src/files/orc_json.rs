@@ -121,6 +121,7 @@ pub(crate) async fn read_orc(
     store: Arc<dyn ObjectStore>,
     piece: Piece,
     schema: SchemaRef,
+    needed: Option<Vec<bool>>,
     fill_null: bool,
     mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
@@ -131,12 +132,29 @@ pub(crate) async fn read_orc(
         .map_err(|e| {
             FilesError::InvalidFile(format!("File {display} is not a valid ORC file: {e}"))
         })?;
-    let mut stream = b.with_batch_size(8192).build_async();
+    // Decode only the columns the query uses, found by case-insensitive name.
+    let root = b.file_metadata().root_data_type();
+    let mut wanted: Vec<String> = root
+        .children()
+        .iter()
+        .map(|c| c.name().to_string())
+        .filter(|n| {
+            schema.fields().iter().enumerate().any(|(i, f)| {
+                f.name().eq_ignore_ascii_case(n) && needed.as_ref().is_none_or(|x| x[i])
+            })
+        })
+        .collect();
+    if wanted.is_empty() {
+        // No column used (`count(*)`): one column still gives the row counts.
+        wanted.extend(root.children().first().map(|c| c.name().to_string()));
+    }
+    let mask = orc_rust::projection::ProjectionMask::named_roots(root, &wanted);
+    let mut stream = b.with_projection(mask).with_batch_size(8192).build_async();
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| {
             FilesError::InvalidFile(format!("File {display}: corrupt ORC data: {e}"))
         })?;
-        let batch = conform(&batch, &schema, None, &display, fill_null)?;
+        let batch = conform(&batch, &schema, needed.as_deref(), &display, fill_null)?;
         let batch = deco.apply(batch)?;
         if tx.send(Ok(batch)).await.is_err() {
             return Ok(());

@@ -278,6 +278,7 @@ pub(crate) async fn read_piece(
                 spec.store.store.clone(),
                 piece,
                 spec.file_schema.clone(),
+                file_needed,
                 spec.fill_null,
                 deco,
                 tx,
