@@ -22,7 +22,9 @@ use strata_catalog::{
 use strata_common::StatusCode;
 use strata_query::LiveLoad;
 use strata_query::files::FilesSource;
-use strata_storage::{BucketSpec, SegmentWriter, WriterOptions, WrittenSegment};
+use strata_storage::{
+    BucketSpec, Bucketed, Bucketer, SegmentWriter, WriterOptions, WrittenSegment,
+};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -268,7 +270,12 @@ impl<'a> Job<'a> {
         errors: &mut Vec<LoadError>,
     ) -> Result<()> {
         let budget = ERROR_BUDGET.saturating_sub(errors.len());
-        let (mut rx, tasks) = convert_source(source, converter, Some(self.live.clone()), budget);
+        let (mut rx, tasks) = convert_source(
+            source,
+            converter,
+            Some((self.live.clone(), writer.bucketer())),
+            budget,
+        );
         let res = self.drain(&mut rx, writer, errors).await;
         // Dropping the tasks stops readers and converters still running after a failure.
         drop(rx);
@@ -278,26 +285,24 @@ impl<'a> Job<'a> {
 
     async fn drain(
         &mut self,
-        rx: &mut ConvertedRx,
+        rx: &mut ReadyRx,
         writer: &mut SegmentWriter,
         errors: &mut Vec<LoadError>,
     ) -> Result<()> {
-        while let Some(conv) = rx.recv().await {
-            let conv = conv?;
-            if conv.rejected > 0 {
+        while let Some(ready) = rx.recv().await {
+            let ready = ready?;
+            if ready.rejected > 0 {
                 self.live
                     .filtered_rows
-                    .fetch_add(conv.rejected, Ordering::Relaxed);
-                errors.extend(conv.errors);
+                    .fetch_add(ready.rejected, Ordering::Relaxed);
+                errors.extend(ready.errors);
                 // With no tolerance the load is lost at the first rejected row: stop early.
                 if self.spec.max_filter_ratio == 0.0 {
                     return Err(self.filtered_error(errors));
                 }
             }
-            self.live
-                .sink_rows
-                .fetch_add(conv.batch.num_rows() as u64, Ordering::Relaxed);
-            writer.write(conv.batch).await?;
+            self.live.sink_rows.fetch_add(ready.rows, Ordering::Relaxed);
+            writer.write_bucketed(ready.buckets).await?;
         }
         let total = self.live.scan_rows.load(Ordering::Relaxed);
         let filtered = self.live.filtered_rows.load(Ordering::Relaxed);
@@ -415,13 +420,12 @@ pub async fn dry_run(source: LoadSource, converter: Converter) -> Result<DryRunR
     let converter = Arc::new(converter);
     let mut report = DryRunReport::default();
     let (mut rx, _tasks) = convert_source(source, &converter, None, ERROR_BUDGET);
-    while let Some(conv) = rx.recv().await {
-        let conv = conv?;
-        let loadable = conv.batch.num_rows() as u64;
-        report.scanned += loadable + conv.rejected;
-        report.rejected += conv.rejected;
-        report.loadable += loadable;
-        report.errors.extend(conv.errors);
+    while let Some(ready) = rx.recv().await {
+        let ready = ready?;
+        report.scanned += ready.rows + ready.rejected;
+        report.rejected += ready.rejected;
+        report.loadable += ready.rows;
+        report.errors.extend(ready.errors);
     }
     report.errors = numbered(report.errors, 0);
     Ok(report)
@@ -445,23 +449,38 @@ fn workers() -> usize {
         .clamp(1, 4)
 }
 
-type ConvertedRx = mpsc::Receiver<Result<Converted>>;
+/// A converted batch, split into the target's buckets when it is to be written.
+struct Ready {
+    /// Rows that fit.
+    rows: u64,
+    /// Rows rejected.
+    rejected: u64,
+    /// The first rejections.
+    errors: Vec<LoadError>,
+    /// The rows that fit, by bucket (empty in a dry run).
+    buckets: Bucketed,
+}
+
+type ReadyRx = mpsc::Receiver<Result<Ready>>;
 
 /// Reads and converts `source`: one task for a stream, [`workers`] tasks for file pieces.
-/// Converted batches, or the first error, arrive on the channel in no particular order (row
-/// numbers travel with the rows). Dropping the returned set stops the tasks.
+/// With a live load (its counters and the writer's bucketer), the tasks also split each
+/// batch into buckets. Batches, or the first error, arrive on the channel in no particular
+/// order (row numbers travel with the rows). Dropping the returned set stops the tasks.
 fn convert_source(
     source: LoadSource,
     converter: &Arc<Converter>,
-    live: Option<Arc<LiveLoad>>,
+    live: Option<(Arc<LiveLoad>, Bucketer)>,
     budget: usize,
-) -> (ConvertedRx, JoinSet<()>) {
-    let (tx, rx) = mpsc::channel::<Result<Converted>>(4);
+) -> (ReadyRx, JoinSet<()>) {
+    let (live, bucketer) = live.unzip();
+    let (tx, rx) = mpsc::channel::<Result<Ready>>(4);
     let mut tasks = JoinSet::new();
     let kept = Arc::new(AtomicUsize::new(0));
     let step = Step {
         converter: converter.clone(),
         live,
+        bucketer,
         kept,
         budget,
     };
@@ -542,7 +561,7 @@ fn convert_source(
 }
 
 /// Sends `res`; false when the work should stop (the receiver left, or `res` is an error).
-async fn forward(tx: &mpsc::Sender<Result<Converted>>, res: Result<Converted>) -> bool {
+async fn forward(tx: &mpsc::Sender<Result<Ready>>, res: Result<Ready>) -> bool {
     let failed = res.is_err();
     tx.send(res).await.is_ok() && !failed
 }
@@ -552,12 +571,13 @@ async fn forward(tx: &mpsc::Sender<Result<Converted>>, res: Result<Converted>) -
 struct Step {
     converter: Arc<Converter>,
     live: Option<Arc<LiveLoad>>,
+    bucketer: Option<Bucketer>,
     kept: Arc<AtomicUsize>,
     budget: usize,
 }
 
 impl Step {
-    fn convert(&self, batch: &RecordBatch, rows: RowNumbers<'_>, file: &str) -> Result<Converted> {
+    fn convert(&self, batch: &RecordBatch, rows: RowNumbers<'_>, file: &str) -> Result<Ready> {
         if let Some(live) = &self.live {
             live.scan_rows
                 .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
@@ -572,11 +592,26 @@ impl Step {
             .convert(batch, rows, file, left)
             .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
         self.kept.fetch_add(out.errors.len(), Ordering::Relaxed);
-        Ok(out)
+        let Converted {
+            batch,
+            rejected,
+            errors,
+        } = out;
+        let rows = batch.num_rows() as u64;
+        let buckets = match &self.bucketer {
+            Some(b) => b.split(batch)?,
+            None => Vec::new(),
+        };
+        Ok(Ready {
+            rows,
+            rejected,
+            errors,
+            buckets,
+        })
     }
 
     /// Converts a piece's batch, whose last column numbers its rows within `file`.
-    fn convert_numbered(&self, batch: &RecordBatch, file: &str) -> Result<Converted> {
+    fn convert_numbered(&self, batch: &RecordBatch, file: &str) -> Result<Ready> {
         let last = batch.num_columns() - 1;
         let rows = batch
             .column(last)

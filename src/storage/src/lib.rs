@@ -17,7 +17,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 pub use error::StorageError;
-pub use writer::{BucketSpec, SegmentWriter, WriterOptions, WrittenSegment};
+pub use writer::{BucketSpec, Bucketed, Bucketer, SegmentWriter, WriterOptions, WrittenSegment};
 
 /// URL under which the data store is registered with the query engine.
 pub const DATA_STORE_URL: &str = "strata://data";

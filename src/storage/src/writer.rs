@@ -1,13 +1,17 @@
 //! Writing a load's rows into bucketed, key-sorted Parquet segments.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use arrow::array::{RecordBatch, UInt32Array};
-use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
-use arrow::datatypes::SchemaRef;
+use arrow::array::{DynComparator, RecordBatch, UInt32Array, make_comparator};
+use arrow::compute::{
+    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
+};
+use arrow::datatypes::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use tokio::task::JoinSet;
 
 use crate::hash::{bucket_of, hash_columns};
@@ -64,7 +68,6 @@ pub struct SegmentWriter {
     store: DataStore,
     dir: String,
     schema: SchemaRef,
-    spec: BucketSpec,
     sort_columns: Vec<usize>,
     opts: WriterOptions,
     buffers: Vec<Vec<RecordBatch>>,
@@ -72,7 +75,60 @@ pub struct SegmentWriter {
     buffered_bytes: Vec<usize>,
     pending: JoinSet<Result<WrittenSegment, StorageError>>,
     written: Vec<WrittenSegment>,
-    next_random: u32,
+    bucketer: Bucketer,
+}
+
+/// A batch's rows by bucket: `(bucket, rows)`, no bucket twice, no empty batch.
+pub type Bucketed = Vec<(u32, RecordBatch)>;
+
+/// Splits batches into buckets: by the hash of the distribution columns, or round-robin
+/// for RANDOM distribution.
+#[derive(Debug, Clone)]
+pub struct Bucketer {
+    spec: BucketSpec,
+    next_random: Arc<AtomicU32>,
+}
+
+impl Bucketer {
+    /// The rows of `batch` by bucket.
+    pub fn split(&self, batch: RecordBatch) -> Result<Bucketed, StorageError> {
+        if batch.num_rows() == 0 {
+            return Ok(Vec::new());
+        }
+        let n = self.spec.buckets.max(1);
+        if self.spec.hash_columns.is_empty() || n == 1 {
+            let b = if n == 1 {
+                0
+            } else {
+                self.next_random.fetch_add(1, Ordering::Relaxed) % n
+            };
+            return Ok(vec![(b, batch)]);
+        }
+        let cols: Vec<_> = self
+            .spec
+            .hash_columns
+            .iter()
+            .map(|i| batch.column(*i).clone())
+            .collect();
+        let hashes = hash_columns(&cols, batch.num_rows())?;
+        let mut per_bucket: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
+        for (row, h) in hashes.iter().enumerate() {
+            per_bucket[bucket_of(*h, n) as usize].push(row as u32);
+        }
+        let mut parts = Vec::new();
+        for (b, idx) in per_bucket.into_iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            let part = if idx.len() == batch.num_rows() {
+                batch.clone()
+            } else {
+                take_record_batch(&batch, &UInt32Array::from(idx))?
+            };
+            parts.push((b as u32, part));
+        }
+        Ok(parts)
+    }
 }
 
 impl SegmentWriter {
@@ -90,7 +146,6 @@ impl SegmentWriter {
             store,
             dir: dir.into(),
             schema,
-            spec,
             sort_columns,
             opts,
             buffers: vec![Vec::new(); n],
@@ -98,46 +153,29 @@ impl SegmentWriter {
             buffered_bytes: vec![0; n],
             pending: JoinSet::new(),
             written: Vec::new(),
-            next_random: 0,
+            bucketer: Bucketer {
+                spec,
+                next_random: Arc::new(AtomicU32::new(1)),
+            },
         }
+    }
+
+    /// What splits batches into this writer's buckets; clones can run on other tasks, so
+    /// that hashing and splitting use every core the load's workers use.
+    pub fn bucketer(&self) -> Bucketer {
+        self.bucketer.clone()
     }
 
     /// Adds a batch (already in the table schema).
     pub async fn write(&mut self, batch: RecordBatch) -> Result<(), StorageError> {
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
-        let n = self.spec.buckets.max(1);
-        if self.spec.hash_columns.is_empty() || n == 1 {
-            let b = if n == 1 {
-                0
-            } else {
-                self.next_random = (self.next_random + 1) % n;
-                self.next_random
-            };
-            return self.push(b as usize, batch).await;
-        }
-        let cols: Vec<_> = self
-            .spec
-            .hash_columns
-            .iter()
-            .map(|i| batch.column(*i).clone())
-            .collect();
-        let hashes = hash_columns(&cols, batch.num_rows())?;
-        let mut per_bucket: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
-        for (row, h) in hashes.iter().enumerate() {
-            per_bucket[bucket_of(*h, n) as usize].push(row as u32);
-        }
-        for (b, idx) in per_bucket.into_iter().enumerate() {
-            if idx.is_empty() {
-                continue;
-            }
-            let part = if idx.len() == batch.num_rows() {
-                batch.clone()
-            } else {
-                take_record_batch(&batch, &UInt32Array::from(idx))?
-            };
-            self.push(b, part).await?;
+        let parts = self.bucketer.split(batch)?;
+        self.write_bucketed(parts).await
+    }
+
+    /// Adds the parts of a batch that [`Bucketer::split`] made.
+    pub async fn write_bucketed(&mut self, parts: Bucketed) -> Result<(), StorageError> {
+        for (bucket, batch) in parts {
+            self.push(bucket as usize, batch).await?;
         }
         Ok(())
     }
@@ -295,20 +333,38 @@ fn encode_to_file(
     let dir = full.parent().expect("segment paths have a directory");
     std::fs::create_dir_all(dir).map_err(io)?;
     let file = std::fs::File::create(full).map_err(io)?;
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         // LZ4 (StarRocks' default codec too): encoding and decoding cost far less than zstd's.
         .set_compression(Compression::LZ4_RAW)
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Page)
-        // A column with few distinct values still gets a dictionary; one with many gives up
-        // after 64 KB instead of hashing every value into a 1 MB dictionary first.
-        .set_dictionary_page_size_limit(DICTIONARY_LIMIT)
-        .build();
+        // Numbers and times are stored plain: a dictionary saves little once LZ4 has run, and
+        // building one hashed every value (a tenth of a load's CPU). Strings keep theirs,
+        // which GROUP BY and filters on low-cardinality columns read fast; one with many
+        // distinct values gives up after 64 KB instead of filling a 1 MB dictionary first.
+        .set_dictionary_enabled(false)
+        .set_dictionary_page_size_limit(DICTIONARY_LIMIT);
+    for f in schema.fields() {
+        if matches!(
+            f.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
+        ) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+        }
+    }
+    let props = props.build();
     let mut w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props)).map_err(enc)?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    // Rows often arrive in key order already (files sorted by the key, as exports and
+    // earlier loads are), in batches that the load's workers interleave: then putting the
+    // batches in order of their first key is enough, and the sort and its copy are skipped.
     if sort_columns.is_empty() || rows <= 1 {
         for b in batches {
             w.write(b).map_err(enc)?;
+        }
+    } else if let Some(order) = batch_order(batches, sort_columns)? {
+        for i in order {
+            w.write(&batches[i]).map_err(enc)?;
         }
     } else {
         w.write(&sorted(batches, sort_columns)?).map_err(enc)?;
@@ -319,6 +375,77 @@ fn encode_to_file(
         .and_then(|d| d.sync_all())
         .map_err(io)?;
     Ok((file.metadata().map_err(io)?.len(), rows))
+}
+
+/// Whether the rows of `batches`, in turn, are already in key order (the order `sorted`
+/// gives: ascending, NULLs first).
+fn in_key_order(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<bool, StorageError> {
+    let comparators = |a: &RecordBatch, b: &RecordBatch| {
+        sort_columns
+            .iter()
+            .map(|&c| make_comparator(a.column(c), b.column(c), SortOptions::default()))
+            .collect::<Result<Vec<DynComparator>, _>>()
+    };
+    let ordered = |cmps: &[DynComparator], i: usize, j: usize| {
+        cmps.iter()
+            .map(|c| c(i, j))
+            .find(|o| o.is_ne())
+            .is_none_or(|o| o.is_lt())
+    };
+    for (n, b) in batches.iter().enumerate() {
+        if b.num_rows() == 0 {
+            continue;
+        }
+        let within = comparators(b, b)?;
+        if !(1..b.num_rows()).all(|r| ordered(&within, r - 1, r)) {
+            return Ok(false);
+        }
+        if let Some(prev) = batches[..n].iter().rev().find(|p| p.num_rows() > 0) {
+            let across = comparators(prev, b)?;
+            if !ordered(&across, prev.num_rows() - 1, 0) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The order of `batches` that puts all their rows in key order, if there is one (each batch
+/// already sorted, their key ranges not interleaved).
+fn batch_order(
+    batches: &[RecordBatch],
+    sort_columns: &[usize],
+) -> Result<Option<Vec<usize>>, StorageError> {
+    let batches: Vec<(usize, &RecordBatch)> = batches
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.num_rows() > 0)
+        .collect();
+    let mut order: Vec<usize> = (0..batches.len()).collect();
+    if batches.len() > 1 {
+        let firsts = sort_columns
+            .iter()
+            .map(|&c| {
+                let heads: Vec<_> = batches
+                    .iter()
+                    .map(|(_, b)| b.column(c).slice(0, 1))
+                    .collect();
+                let heads: Vec<&dyn arrow::array::Array> =
+                    heads.iter().map(|a| a.as_ref()).collect();
+                Ok(SortColumn {
+                    values: arrow::compute::concat(&heads)?,
+                    options: None,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let idx = lexsort_to_indices(&firsts, None)?;
+        order = idx.values().iter().map(|&i| i as usize).collect();
+    }
+    let ordered: Vec<RecordBatch> = order.iter().map(|&i| batches[i].1.clone()).collect();
+    Ok(
+        in_key_order(&ordered, sort_columns)?
+            .then(|| order.iter().map(|&i| batches[i].0).collect()),
+    )
 }
 
 /// The rows of `batches` in key order.
@@ -333,4 +460,67 @@ fn sorted(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<RecordBatch
         .collect();
     let idx = lexsort_to_indices(&cols, None)?;
     Ok(take_record_batch(&batch, &idx)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int32Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    fn batch(k: &[Option<i32>], v: &[&str]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int32, true),
+            Field::new("v", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int32Array::from(k.to_vec())),
+                Arc::new(StringArray::from(v.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn key_order_is_checked_within_and_across_batches() {
+        let a = batch(&[None, Some(1), Some(1)], &["a", "b", "c"]);
+        let b = batch(&[Some(1), Some(5)], &["c", "a"]);
+        let empty = batch(&[], &[]);
+        assert!(in_key_order(&[a.clone(), empty.clone(), b.clone()], &[0]).unwrap());
+        assert!(in_key_order(&[a.clone(), b.clone()], &[0, 1]).unwrap());
+        // Out of order only across the boundary of two batches, or only on the second key.
+        assert!(!in_key_order(&[b.clone(), empty, a.clone()], &[0]).unwrap());
+        let c = batch(&[Some(1), Some(1)], &["b", "a"]);
+        assert!(in_key_order(&[c.clone()], &[0]).unwrap());
+        assert!(!in_key_order(&[c], &[0, 1]).unwrap());
+        // NULLs sort first, as in `sorted`.
+        assert!(!in_key_order(&[batch(&[Some(1), None], &["a", "b"])], &[0]).unwrap());
+    }
+
+    #[test]
+    fn interleaved_sorted_batches_are_put_in_order() {
+        let a = batch(&[Some(1), Some(2)], &["a", "b"]);
+        let b = batch(&[Some(3), Some(4)], &["a", "b"]);
+        let c = batch(&[Some(5)], &["a"]);
+        let empty = batch(&[], &[]);
+        let order = batch_order(&[c.clone(), empty, a.clone(), b.clone()], &[0]).unwrap();
+        assert_eq!(order, Some(vec![2, 3, 0]));
+        // Overlapping ranges need the full sort.
+        let d = batch(&[Some(0), Some(3)], &["a", "b"]);
+        assert_eq!(batch_order(&[a, d, b], &[0]).unwrap(), None);
+    }
+
+    #[test]
+    fn sorted_agrees_with_in_key_order() {
+        let batches = [
+            batch(&[Some(3), None, Some(1)], &["x", "y", "z"]),
+            batch(&[Some(1), Some(2)], &["a", "b"]),
+        ];
+        let s = sorted(&batches, &[0, 1]).unwrap();
+        assert!(in_key_order(&[s.clone()], &[0, 1]).unwrap());
+        assert_eq!(s.num_rows(), 5);
+    }
 }
