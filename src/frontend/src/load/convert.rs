@@ -321,7 +321,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Howard Hinnant's `days_from_civil`: a handful of integer operations, where chrono's
 /// constructor and conversion cost a tenth of a DATETIME column's load time.
 fn days_from_civil(y: u32, m: u32, d: u32) -> Option<i64> {
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let leap = y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
     let month_days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
