@@ -1,6 +1,7 @@
 //! CSV in FILES(): streaming decode (compression by file suffix), StarRocks' `csv.*` options,
 //! type inference over sampled rows, and a table that reads files without holding them whole.
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -10,8 +11,9 @@ use arrow::datatypes::SchemaRef;
 use async_compression::tokio::bufread::{
     BzDecoder, GzipDecoder, Lz4Decoder, XzDecoder, ZlibDecoder, ZstdDecoder,
 };
+use bytes::Bytes;
 use futures::TryStreamExt;
-use object_store::{ObjectMeta, ObjectStoreExt};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio::io::AsyncRead;
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -54,25 +56,135 @@ pub(crate) async fn open(
     })
 }
 
-/// The records of one CSV file, after the header rows.
-fn records<R: Read + 'static>(opts: &CsvOptions, input: R) -> Box<dyn Iterator<Item = Rec>> {
-    let rows: Box<dyn Iterator<Item = Rec>> = match (&opts.separator[..], &opts.row_delimiter[..]) {
-        ([sep], [delim]) => Box::new(
-            single_byte_reader(opts, *sep, *delim, input)
-                .into_records()
-                .map(|r| r.map_err(|e| e.to_string())),
-        ),
-        _ => Box::new(MultiByteRecords {
-            input: std::io::BufReader::with_capacity(1 << 16, input),
-            pending: Vec::new(),
-            start: 0,
-            eof: false,
-            separator: opts.separator.clone(),
-            delimiter: opts.row_delimiter.clone(),
-            trim: opts.trim_space,
-        }),
+/// Opens an object for reading on a blocking thread, decompressed like [`open`]. A plain
+/// object is read in large ranges, the next fetched while the current one is parsed,
+/// rather than as a stream of small pieces handed across threads.
+pub(crate) async fn open_sync(
+    store: &ResolvedStore,
+    meta: &ObjectMeta,
+    display: &str,
+    codec: Option<Codec>,
+) -> Result<Box<dyn Read + Send>, FilesError> {
+    let codec = codec.unwrap_or_else(|| Codec::by_suffix(meta.location.as_ref()));
+    if codec != Codec::Plain {
+        return Ok(Box::new(SyncIoBridge::new(
+            open(store, meta, display, Some(codec)).await?,
+        )));
+    }
+    let mut reader = RangeReader {
+        store: store.store.clone(),
+        location: meta.location.clone(),
+        display: display.to_string(),
+        size: meta.size,
+        next_start: 0,
+        current: Bytes::new(),
+        next: None,
     };
-    Box::new(rows.skip(opts.skip_header))
+    reader.prefetch();
+    // The first range is awaited here, so that a store error (credentials, a vanished
+    // object) is reported as such.
+    if let Some(first) = reader.next.take() {
+        reader.current = first
+            .await
+            .map_err(|e| FilesError::InvalidFile(format!("reading {display}: {e}")))?
+            .map_err(|e| storage_error(e, &format!("reading {display}"), store))?;
+        reader.prefetch();
+    }
+    Ok(Box::new(reader))
+}
+
+/// Bytes fetched per ranged read.
+const RANGE_BYTES: u64 = 8 << 20;
+
+/// A plain object read in [`RANGE_BYTES`] ranges, one fetched ahead.
+struct RangeReader {
+    store: Arc<dyn ObjectStore>,
+    location: object_store::path::Path,
+    display: String,
+    size: u64,
+    next_start: u64,
+    current: Bytes,
+    next: Option<tokio::task::JoinHandle<object_store::Result<Bytes>>>,
+}
+
+impl RangeReader {
+    fn prefetch(&mut self) {
+        if self.next_start >= self.size {
+            return;
+        }
+        let range = self.next_start..self.size.min(self.next_start + RANGE_BYTES);
+        self.next_start = range.end;
+        let (store, location) = (self.store.clone(), self.location.clone());
+        self.next = Some(tokio::spawn(async move {
+            store.get_range(&location, range).await
+        }));
+    }
+}
+
+impl Read for RangeReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.current.is_empty() {
+            let Some(next) = self.next.take() else {
+                return Ok(0);
+            };
+            let got = futures::executor::block_on(next).map_err(std::io::Error::other)?;
+            self.current =
+                got.map_err(|e| std::io::Error::other(format!("reading {}: {e}", self.display)))?;
+            self.prefetch();
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Calls `f` with each record of one CSV text after the first `skip` (header) records, until
+/// `f` returns false. Header records are not checked: a header that is not valid UTF-8 is
+/// skipped like any other. `bad` turns a record the reader cannot read into the error.
+fn each_record<R: Read>(
+    opts: &CsvOptions,
+    mut skip: usize,
+    input: R,
+    bad: impl Fn(String) -> FilesError,
+    mut f: impl FnMut(&csv::StringRecord) -> Result<bool, FilesError>,
+) -> Result<(), FilesError> {
+    match (&opts.separator[..], &opts.row_delimiter[..]) {
+        ([sep], [delim]) => {
+            let mut reader = single_byte_reader(opts, *sep, *delim, input);
+            // One record, reused: no allocation per row.
+            let mut rec = csv::StringRecord::new();
+            loop {
+                let res = reader.read_record(&mut rec);
+                if skip > 0 {
+                    skip -= 1;
+                    if matches!(res, Ok(false)) {
+                        break;
+                    }
+                    continue;
+                }
+                if !res.map_err(|e| bad(e.to_string()))? || !f(&rec)? {
+                    break;
+                }
+            }
+        }
+        _ => {
+            let records = MultiByteRecords {
+                input: std::io::BufReader::with_capacity(1 << 16, input),
+                pending: Vec::new(),
+                start: 0,
+                eof: false,
+                separator: opts.separator.clone(),
+                delimiter: opts.row_delimiter.clone(),
+                trim: opts.trim_space,
+            };
+            for rec in records.skip(skip) {
+                if !f(&rec.map_err(&bad)?)? {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 type Rec = Result<csv::StringRecord, String>;
@@ -208,32 +320,36 @@ pub async fn infer_file(
     tokio::task::spawn_blocking(move || {
         let mut types: Vec<Option<SrType>> = Vec::new();
         let mut seen = 0;
-        for rec in records(&opts, SyncIoBridge::new(input)) {
-            let rec = rec.map_err(|e| {
-                FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
-            })?;
-            if rec.iter().all(|f| f.is_empty()) && rec.len() <= 1 {
-                continue;
-            }
-            for (i, f) in rec.iter().enumerate() {
-                let t = if detect_types {
-                    vote(f)
-                } else {
-                    SrType::Varchar(VARCHAR_MAX)
-                };
-                if types.len() <= i {
-                    types.resize(i + 1, None);
+        let bad = |e: String| {
+            FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
+        };
+        each_record(
+            &opts,
+            opts.skip_header,
+            SyncIoBridge::new(input),
+            bad,
+            |rec| {
+                if rec.iter().all(|f| f.is_empty()) && rec.len() <= 1 {
+                    return Ok(true);
                 }
-                types[i] = Some(match &types[i] {
-                    Some(prev) => promote(prev, &t),
-                    None => t,
-                });
-            }
-            seen += 1;
-            if seen >= sample_rows {
-                break;
-            }
-        }
+                for (i, f) in rec.iter().enumerate() {
+                    let t = if detect_types {
+                        vote(f)
+                    } else {
+                        SrType::Varchar(VARCHAR_MAX)
+                    };
+                    if types.len() <= i {
+                        types.resize(i + 1, None);
+                    }
+                    types[i] = Some(match &types[i] {
+                        Some(prev) => promote(prev, &t),
+                        None => t,
+                    });
+                }
+                seen += 1;
+                Ok(seen < sample_rows)
+            },
+        )?;
         Ok(types
             .into_iter()
             .map(|t| t.unwrap_or(SrType::Varchar(VARCHAR_MAX)))
@@ -243,9 +359,20 @@ pub async fn infer_file(
     .map_err(|e| FilesError::InvalidFile(format!("CSV inference failed: {e}")))?
 }
 
+/// Bytes of CSV text one parser takes at a time when a file is parsed on several threads.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// Chunks parsed at once (besides the thread that reads and cuts them).
+const PARSERS: usize = 2;
+
 /// Reads one CSV file (blocking; run on a blocking thread).
+///
+/// With one-byte separators and no `csv.escape`, the file is cut into chunks at record ends
+/// ([`Cuts`]) and [`PARSERS`] chunks parse at once: a single large file then uses more than
+/// one core. Batches still leave in file order, so row numbers and errors are what a
+/// reading from start to end gives.
 pub(crate) fn read_file(
-    input: Box<dyn AsyncRead + Send + Unpin>,
+    input: Box<dyn Read + Send>,
     display: &str,
     schema: &SchemaRef,
     opts: &CsvOptions,
@@ -253,71 +380,257 @@ pub(crate) fn read_file(
     mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
-    let ncols = schema.fields().len();
-    let mut builders: Vec<StringBuilder> = (0..ncols).map(|_| StringBuilder::new()).collect();
-    let mut rows = 0usize;
-    let shown = |b: &[u8]| String::from_utf8_lossy(b).escape_default().to_string();
-    let (sep, delim) = (shown(&opts.separator), shown(&opts.row_delimiter));
-    for rec in records(opts, SyncIoBridge::new(input)) {
-        let rec = rec.map_err(|e| {
+    let mut emit = |batch: RecordBatch| -> Result<bool, FilesError> {
+        // A closed channel means the query stopped reading (LIMIT): not an error.
+        Ok(tx.blocking_send(Ok(deco.apply(batch)?)).is_ok())
+    };
+    let parse = Parse {
+        display: display.into(),
+        schema: schema.clone(),
+        opts: opts.clone(),
+        fill_null,
+    };
+    match (&opts.separator[..], &opts.row_delimiter[..], opts.escape) {
+        ([sep], [delim], None) => {
+            let cuts = Cuts {
+                sep: *sep,
+                delim: *delim,
+                enclose: opts.enclose,
+            };
+            read_chunked(input, cuts, CHUNK_BYTES, parse, &mut emit)
+        }
+        _ => parse.run(input, opts.skip_header, &mut emit),
+    }
+}
+
+/// How one file's records become batches in its file schema.
+#[derive(Clone)]
+struct Parse {
+    display: Arc<str>,
+    schema: SchemaRef,
+    opts: CsvOptions,
+    fill_null: bool,
+}
+
+impl Parse {
+    /// Parses `input`, skipping `skip` header records; hands each batch to `emit` until it
+    /// returns false.
+    fn run<R: Read>(
+        &self,
+        input: R,
+        skip: usize,
+        emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
+    ) -> Result<(), FilesError> {
+        let (display, opts) = (&self.display, &self.opts);
+        let ncols = self.schema.fields().len();
+        let mut builders: Vec<StringBuilder> = (0..ncols).map(|_| StringBuilder::new()).collect();
+        let mut rows = 0usize;
+        let shown = |b: &[u8]| String::from_utf8_lossy(b).escape_default().to_string();
+        let bad = |e: String| {
             FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
+        };
+        each_record(opts, skip, input, bad, |rec| {
+            if rec.len() <= 1 && rec.iter().all(|f| f.is_empty()) {
+                return Ok(true);
+            }
+            if rec.len() != ncols && !(self.fill_null && rec.len() < ncols) {
+                let row: Vec<&str> = rec.iter().collect();
+                return Err(FilesError::InvalidFile(format!(
+                    "Schema column count: {ncols} doesn't match source value column count: {}. \
+                     Column separator: '{}', Row delimiter: '{}', Row: '{}', File: {display}. \
+                     Consider setting 'fill_mismatch_column_with' = 'null' property",
+                    rec.len(),
+                    shown(&opts.separator),
+                    shown(&opts.row_delimiter),
+                    row.join(&String::from_utf8_lossy(&opts.separator))
+                )));
+            }
+            for (i, b) in builders.iter_mut().enumerate() {
+                match rec.get(i) {
+                    Some("\\N") | None => b.append_null(),
+                    Some(v) => b.append_value(v),
+                }
+            }
+            rows += 1;
+            if rows < BATCH_ROWS {
+                return Ok(true);
+            }
+            rows = 0;
+            emit(self.batch(&mut builders)?)
         })?;
-        if rec.len() <= 1 && rec.iter().all(|f| f.is_empty()) {
-            continue;
+        if rows > 0 {
+            emit(self.batch(&mut builders)?)?;
         }
-        if rec.len() != ncols && !(fill_null && rec.len() < ncols) {
-            let row: Vec<&str> = rec.iter().collect();
-            return Err(FilesError::InvalidFile(format!(
-                "Schema column count: {ncols} doesn't match source value column count: {}. \
-                 Column separator: '{sep}', Row delimiter: '{delim}', Row: '{}', File: {display}. \
-                 Consider setting 'fill_mismatch_column_with' = 'null' property",
-                rec.len(),
-                row.join(&String::from_utf8_lossy(&opts.separator))
-            )));
+        Ok(())
+    }
+
+    /// The records `builders` hold, cast to the file schema.
+    fn batch(&self, builders: &mut [StringBuilder]) -> Result<RecordBatch, FilesError> {
+        let opts = CastOptions {
+            safe: true,
+            ..Default::default()
+        };
+        let cols = builders
+            .iter_mut()
+            .zip(self.schema.fields())
+            .map(|(b, f)| {
+                let s: ArrayRef = Arc::new(b.finish());
+                cast_with_options(&s, f.data_type(), &opts)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+        RecordBatch::try_new(self.schema.clone(), cols)
+            .map_err(|e| FilesError::InvalidFile(e.to_string()))
+    }
+}
+
+type ChunkResult = Result<Vec<RecordBatch>, FilesError>;
+
+/// Where CSV text may be cut between records without parsing it: after a row delimiter that
+/// is not inside an enclosed field. The reader's own rules decide what is enclosed: the
+/// enclose character opens a field only at the field's start (else it is a literal), and
+/// inside one a doubled enclose character is a literal. Only enclose characters are
+/// visited, so text with few of them is scanned at memchr's speed.
+#[derive(Debug, Clone, Copy)]
+struct Cuts {
+    sep: u8,
+    delim: u8,
+    enclose: Option<u8>,
+}
+
+impl Cuts {
+    /// The end of the last whole record in `text`, which starts at a record's start.
+    fn last(&self, text: &[u8]) -> Option<usize> {
+        let Some(q) = self.enclose else {
+            return memchr::memrchr(self.delim, text).map(|i| i + 1);
+        };
+        // A field starts after a separator or a record end (with '\n' rows, '\r' ends
+        // one too).
+        let starts_field = |i: usize| {
+            i == 0 || {
+                let b = text[i - 1];
+                b == self.sep || b == self.delim || (self.delim == b'\n' && b == b'\r')
+            }
+        };
+        let mut best = None;
+        let mut plain_from = 0; // start of the stretch outside enclosed fields
+        let mut at = 0;
+        while let Some(i) = memchr::memchr(q, &text[at..]).map(|i| at + i) {
+            if !starts_field(i) {
+                at = i + 1;
+                continue;
+            }
+            if let Some(d) = memchr::memrchr(self.delim, &text[plain_from..i]) {
+                best = Some(plain_from + d + 1);
+            }
+            // Find the closing enclose character (a doubled one is a literal).
+            let mut j = i + 1;
+            loop {
+                match memchr::memchr(q, &text[j..]) {
+                    None => return best,
+                    Some(k) if text.get(j + k + 1) == Some(&q) => j += k + 2,
+                    Some(k) if j + k + 1 == text.len() => return best,
+                    Some(k) => {
+                        j += k + 1;
+                        break;
+                    }
+                }
+            }
+            plain_from = j;
+            at = j;
         }
-        for (i, b) in builders.iter_mut().enumerate() {
-            match rec.get(i) {
-                Some("\\N") | None => b.append_null(),
-                Some(v) => b.append_value(v),
+        memchr::memrchr(self.delim, &text[plain_from..])
+            .map(|d| plain_from + d + 1)
+            .or(best)
+    }
+}
+
+/// Cuts `input` into chunks of whole records and parses [`PARSERS`] of them at once,
+/// emitting their batches in order. The first chunk holds at least the header records.
+fn read_chunked<R: Read>(
+    mut input: R,
+    cuts: Cuts,
+    chunk_bytes: usize,
+    parse: Parse,
+    emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
+) -> Result<(), FilesError> {
+    let runtime = tokio::runtime::Handle::current();
+    let mut inflight: VecDeque<tokio::task::JoinHandle<ChunkResult>> = VecDeque::new();
+    // Emits the oldest chunk's batches; false when the reader should stop.
+    let mut drain_one = |inflight: &mut VecDeque<tokio::task::JoinHandle<ChunkResult>>| {
+        let Some(job) = inflight.pop_front() else {
+            return Ok(false);
+        };
+        let batches = futures::executor::block_on(job)
+            .map_err(|e| FilesError::InvalidFile(format!("CSV parser failed: {e}")))??;
+        for b in batches {
+            if !emit(b)? {
+                return Ok(false);
             }
         }
-        rows += 1;
-        if rows == BATCH_ROWS {
-            send(&mut builders, schema, &mut deco, tx)?;
-            rows = 0;
+        Ok(true)
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut skip = parse.opts.skip_header;
+    let mut eof = false;
+    while !eof {
+        // Fill to a chunk's size (more while no cut point has been found).
+        let want = chunk_bytes.max(buf.len() * 2);
+        while buf.len() < want {
+            let start = buf.len();
+            buf.resize(want, 0);
+            match input.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) => {
+                    return Err(FilesError::InvalidFile(format!(
+                        "File {} is not readable as CSV: {e}",
+                        parse.display
+                    )));
+                }
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match cuts.last(&buf) {
+                Some(i) if skip == 0 || records_in(&buf[..i], cuts.delim) >= skip => i,
+                _ => continue,
+            }
+        };
+        let rest = buf.split_off(cut);
+        let chunk = std::mem::replace(&mut buf, rest);
+        let (p, s) = (parse.clone(), std::mem::take(&mut skip));
+        inflight.push_back(runtime.spawn_blocking(move || {
+            let mut out = Vec::new();
+            p.run(&chunk[..], s, &mut |b| {
+                out.push(b);
+                Ok(true)
+            })?;
+            Ok(out)
+        }));
+        if inflight.len() >= PARSERS && !drain_one(&mut inflight)? {
+            return Ok(());
         }
     }
-    if rows > 0 {
-        send(&mut builders, schema, &mut deco, tx)?;
+    while !inflight.is_empty() {
+        if !drain_one(&mut inflight)? {
+            break;
+        }
     }
     Ok(())
 }
 
-fn send(
-    builders: &mut [StringBuilder],
-    schema: &SchemaRef,
-    deco: &mut Decorate,
-    tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
-) -> Result<(), FilesError> {
-    let opts = CastOptions {
-        safe: true,
-        ..Default::default()
-    };
-    let cols = builders
-        .iter_mut()
-        .zip(schema.fields())
-        .map(|(b, f)| {
-            let s: ArrayRef = Arc::new(b.finish());
-            cast_with_options(&s, f.data_type(), &opts)
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
-    let batch = RecordBatch::try_new(schema.clone(), cols)
-        .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
-    let batch = deco.apply(batch)?;
-    // A closed channel means the query stopped reading (LIMIT): not an error.
-    let _ = tx.blocking_send(Ok(batch));
-    Ok(())
+/// Records in `text`, a run of whole lines: its lines that are not blank (the reader skips
+/// blank lines).
+fn records_in(text: &[u8], delim: u8) -> usize {
+    text.split(|b| *b == delim)
+        .filter(|line| !line.iter().all(|b| *b == b'\r'))
+        .count()
 }
 
 #[cfg(test)]
@@ -335,9 +648,18 @@ mod tests {
             trim_space: true,
         };
         let input: &'static [u8] = b"h1||h2\r\n1|| a \r\n2||b|c\r\n\r\n3";
-        let got: Vec<Vec<String>> = records(&opts, input)
-            .map(|r| r.unwrap().iter().map(str::to_string).collect())
-            .collect();
+        let mut got: Vec<Vec<String>> = Vec::new();
+        each_record(
+            &opts,
+            opts.skip_header,
+            input,
+            FilesError::InvalidFile,
+            |r| {
+                got.push(r.iter().map(str::to_string).collect());
+                Ok(true)
+            },
+        )
+        .unwrap();
         assert_eq!(
             got,
             vec![
@@ -347,6 +669,103 @@ mod tests {
                 vec!["3".to_string()],
             ]
         );
+    }
+
+    /// Reads `text` whole and in chunks of many sizes; the batches must be the same.
+    async fn chunked_like_whole(text: String, enclose: Option<u8>, rows: usize) {
+        let parse = Parse {
+            display: "t.csv".into(),
+            schema: Arc::new(arrow::datatypes::Schema::new(vec![
+                arrow::datatypes::Field::new("$1", arrow::datatypes::DataType::Int64, true),
+                arrow::datatypes::Field::new("$2", arrow::datatypes::DataType::Utf8, true),
+            ])),
+            opts: CsvOptions {
+                separator: b",".to_vec(),
+                row_delimiter: b"\n".to_vec(),
+                skip_header: 1,
+                enclose,
+                escape: None,
+                trim_space: false,
+            },
+            fill_null: false,
+        };
+        let cuts = Cuts {
+            sep: b',',
+            delim: b'\n',
+            enclose,
+        };
+        let read = move |chunk: Option<usize>| {
+            let (text, parse) = (text.clone(), parse.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                let mut emit = |b: RecordBatch| {
+                    out.push(b);
+                    Ok(true)
+                };
+                match chunk {
+                    Some(n) => read_chunked(text.as_bytes(), cuts, n, parse.clone(), &mut emit),
+                    None => parse.run(text.as_bytes(), 1, &mut emit),
+                }
+                .unwrap();
+                let schema = parse.schema.clone();
+                arrow::compute::concat_batches(&schema, &out).unwrap()
+            })
+        };
+        let whole = read(None).await.unwrap();
+        assert_eq!(whole.num_rows(), rows);
+        for n in [1, 2, 3, 7, 64, 1000] {
+            assert_eq!(read(Some(n)).await.unwrap(), whole, "chunks of {n} bytes");
+        }
+    }
+
+    /// Cut into chunks of a few bytes, a file gives the batches, in order, that reading it
+    /// from start to end gives: across CRLF line ends, blank lines, a header, a line longer
+    /// than a chunk and a missing last line end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunks_read_like_the_whole_file() {
+        let mut text = String::from("id,name\r\n\r\n");
+        for i in 0..300 {
+            text.push_str(&format!("{i},n{i}\r\n"));
+            if i % 50 == 0 {
+                text.push_str(&format!("\n{i},{}\n", "x".repeat(100)));
+            }
+        }
+        text.push_str("301,last");
+        chunked_like_whole(text, None, 307).await;
+    }
+
+    /// With an enclose character, records are cut only outside enclosed fields: not at the
+    /// row delimiters and separators inside them, nor between doubled enclose characters;
+    /// an enclose character in the middle of a field is a literal.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunks_respect_enclosed_fields() {
+        let mut text = String::from("\"id\",\"name\"\n");
+        for i in 0..100 {
+            let name = match i % 5 {
+                0 => "\"multi\nline,\r\nfield\"".to_string(),
+                1 => "\"say \"\"hi\"\"\n\"".to_string(),
+                2 => "5 inch\" pipe".to_string(),
+                3 => "\"\"".to_string(),
+                _ => format!("plain{i}"),
+            };
+            text.push_str(&format!("{i},{name}\n"));
+        }
+        chunked_like_whole(text, Some(b'"'), 100).await;
+    }
+
+    #[test]
+    fn cut_points() {
+        let cuts = Cuts {
+            sep: b',',
+            delim: b'\n',
+            enclose: Some(b'"'),
+        };
+        assert_eq!(cuts.last(b"1,a\n2,\"b\nc\"\n3"), Some(12));
+        assert_eq!(cuts.last(b"1,a\n2,\"b\nc"), Some(4));
+        // A closing enclose character at the end may yet be doubled: not a cut.
+        assert_eq!(cuts.last(b"1,a\n2,\"b\n\""), Some(4));
+        assert_eq!(cuts.last(b"1,a\"b\n2"), Some(6));
+        assert_eq!(cuts.last(b"no end"), None);
     }
 
     #[test]

@@ -165,13 +165,13 @@ pub(crate) async fn read_orc(
 
 /// Reads one JSON-lines file (blocking; run on a blocking thread).
 pub(crate) fn read_json(
-    input: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    input: Box<dyn std::io::Read + Send>,
     display: &str,
     schema: &SchemaRef,
     mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
-    let reader = BufReader::new(SyncIoBridge::new(input));
+    let reader = BufReader::new(input);
     let rdr = arrow::json::ReaderBuilder::new(schema.clone())
         .with_batch_size(8192)
         .build(reader)

@@ -286,9 +286,13 @@ pub(crate) async fn read_piece(
             .await
         }
         ReadKind::Csv(_) | ReadKind::Json => {
-            let input =
-                crate::files::csv::open(&spec.store, &piece.file, &piece.display, spec.compression)
-                    .await?;
+            let input = crate::files::csv::open_sync(
+                &spec.store,
+                &piece.file,
+                &piece.display,
+                spec.compression,
+            )
+            .await?;
             let (tx, spec) = (tx.clone(), spec.clone());
             tokio::task::spawn_blocking(move || match &spec.kind {
                 ReadKind::Csv(opts) => crate::files::csv::read_file(
