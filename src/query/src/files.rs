@@ -74,6 +74,10 @@ impl ErrorExt for FilesError {
 /// listed while the load runs.
 const FIRST_LISTING: usize = 1000;
 
+/// ORC files from this size on are cut into pieces at stripe boundaries (which costs a read
+/// of the file's tail while the pieces are planned); smaller ones are read whole.
+const ORC_SPLIT_BYTES: u64 = 16 << 20;
+
 /// A resolved FILES() call: the files it matched and the schema a load will use.
 pub struct FilesSource {
     /// Inferred columns with StarRocks types, `columns_from_path` ones last.
@@ -236,6 +240,12 @@ impl FilesSource {
                         }
                     };
                     read::parquet_pieces(location, file, md)?
+                }
+                // A large ORC file is read stripe by stripe, by several workers.
+                ReadKind::Orc if file.size >= ORC_SPLIT_BYTES => {
+                    let display = location.display(file.location.as_ref());
+                    let md = orc_json::orc_metadata(&self.spec.store, &file, &display).await?;
+                    read::orc_pieces(location, file, &md)
                 }
                 _ => vec![Piece::whole(location, file)],
             };

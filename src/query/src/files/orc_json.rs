@@ -23,6 +23,20 @@ use crate::files::read::{Decorate, Piece, conform};
 use crate::files::store::ResolvedStore;
 use crate::types::sr_type;
 
+/// The metadata of an ORC file (its tail: postscript, footer, stripe list).
+pub(crate) async fn orc_metadata(
+    store: &ResolvedStore,
+    file: &ObjectMeta,
+    display: &str,
+) -> Result<orc_rust::reader::metadata::FileMetadata, FilesError> {
+    let mut reader = ObjectChunkReader::new(store.store.clone(), file);
+    orc_rust::reader::metadata::read_metadata_async(&mut reader)
+        .await
+        .map_err(|e| {
+            FilesError::InvalidFile(format!("File {display} is not a valid ORC file: {e}"))
+        })
+}
+
 /// Ranged reads of one object, as orc-rust asks for them.
 pub struct ObjectChunkReader {
     store: Arc<dyn ObjectStore>,
@@ -127,11 +141,14 @@ pub(crate) async fn read_orc(
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
     let display = piece.display;
-    let b = ArrowReaderBuilder::try_new_async(ObjectChunkReader::new(store, &piece.file))
+    let mut b = ArrowReaderBuilder::try_new_async(ObjectChunkReader::new(store, &piece.file))
         .await
         .map_err(|e| {
             FilesError::InvalidFile(format!("File {display} is not a valid ORC file: {e}"))
         })?;
+    if let Some(r) = piece.stripes {
+        b = b.with_file_byte_range(r.start as usize..r.end as usize);
+    }
     // Decode only the columns the query uses, found by case-insensitive name.
     let root = b.file_metadata().root_data_type();
     let mut wanted: Vec<String> = root
