@@ -359,8 +359,8 @@ pub async fn infer_file(
     .map_err(|e| FilesError::InvalidFile(format!("CSV inference failed: {e}")))?
 }
 
-/// Bytes of CSV text one parser takes at a time when a file is parsed on several threads.
-const CHUNK_BYTES: usize = 4 << 20;
+/// Bytes of text one parser takes at a time when a file is parsed on several threads.
+pub(crate) const CHUNK_BYTES: usize = 4 << 20;
 
 /// Chunks parsed at once (besides the thread that reads and cuts them).
 const PARSERS: usize = 2;
@@ -397,7 +397,8 @@ pub(crate) fn read_file(
                 delim: *delim,
                 enclose: opts.enclose,
             };
-            read_chunked(input, cuts, CHUNK_BYTES, parse, &mut emit)
+            let skip = opts.skip_header;
+            read_chunked(input, (cuts, parse), skip, CHUNK_BYTES, display, &mut emit)
         }
         _ => parse.run(input, opts.skip_header, &mut emit),
     }
@@ -405,7 +406,7 @@ pub(crate) fn read_file(
 
 /// How one file's records become batches in its file schema.
 #[derive(Clone)]
-struct Parse {
+pub(crate) struct Parse {
     display: Arc<str>,
     schema: SchemaRef,
     opts: CsvOptions,
@@ -484,15 +485,13 @@ impl Parse {
     }
 }
 
-type ChunkResult = Result<Vec<RecordBatch>, FilesError>;
-
 /// Where CSV text may be cut between records without parsing it: after a row delimiter that
 /// is not inside an enclosed field. The reader's own rules decide what is enclosed: the
 /// enclose character opens a field only at the field's start (else it is a literal), and
 /// inside one a doubled enclose character is a literal. Only enclose characters are
 /// visited, so text with few of them is scanned at memchr's speed.
 #[derive(Debug, Clone, Copy)]
-struct Cuts {
+pub(crate) struct Cuts {
     sep: u8,
     delim: u8,
     enclose: Option<u8>,
@@ -545,24 +544,54 @@ impl Cuts {
     }
 }
 
-/// Cuts `input` into chunks of whole records and parses [`PARSERS`] of them at once,
-/// emitting their batches in order. The first chunk holds at least the header records.
-fn read_chunked<R: Read>(
+/// How [`read_chunked`] cuts and parses one file's text.
+pub(crate) trait ChunkFormat: Clone + Send + 'static {
+    /// The end of the last whole record in `text` (which starts at a record's start), such
+    /// that the text before it holds at least `skip` records; `None` if there is none yet.
+    fn cut(&self, text: &[u8], skip: usize) -> Option<usize>;
+    /// The batches of `text`, whole records, after skipping `skip` of them.
+    fn parse(&self, text: &[u8], skip: usize) -> Result<Vec<RecordBatch>, FilesError>;
+}
+
+impl ChunkFormat for (Cuts, Parse) {
+    fn cut(&self, text: &[u8], skip: usize) -> Option<usize> {
+        let (cuts, _) = self;
+        cuts.last(text)
+            .filter(|&i| skip == 0 || records_in(&text[..i], cuts.delim) >= skip)
+    }
+
+    fn parse(&self, text: &[u8], skip: usize) -> Result<Vec<RecordBatch>, FilesError> {
+        let mut out = Vec::new();
+        self.1.run(text, skip, &mut |b| {
+            out.push(b);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+}
+
+/// Cuts `input` into chunks of whole records and parses [`PARSERS`] of them at once on
+/// blocking threads, emitting their batches in file order. The first chunk holds at least
+/// the `skip` header records.
+pub(crate) fn read_chunked<R: Read, F: ChunkFormat>(
     mut input: R,
-    cuts: Cuts,
+    format: F,
+    mut skip: usize,
     chunk_bytes: usize,
-    parse: Parse,
+    display: &str,
     emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
 ) -> Result<(), FilesError> {
+    type Job = tokio::task::JoinHandle<Result<Vec<RecordBatch>, FilesError>>;
     let runtime = tokio::runtime::Handle::current();
-    let mut inflight: VecDeque<tokio::task::JoinHandle<ChunkResult>> = VecDeque::new();
+    let mut inflight: VecDeque<Job> = VecDeque::new();
     // Emits the oldest chunk's batches; false when the reader should stop.
-    let mut drain_one = |inflight: &mut VecDeque<tokio::task::JoinHandle<ChunkResult>>| {
+    let mut drain_one = |inflight: &mut VecDeque<Job>| {
         let Some(job) = inflight.pop_front() else {
             return Ok(false);
         };
-        let batches = futures::executor::block_on(job)
-            .map_err(|e| FilesError::InvalidFile(format!("CSV parser failed: {e}")))??;
+        let batches = futures::executor::block_on(job).map_err(|e| {
+            FilesError::InvalidFile(format!("File {display}: parser failed: {e}"))
+        })??;
         for b in batches {
             if !emit(b)? {
                 return Ok(false);
@@ -571,7 +600,6 @@ fn read_chunked<R: Read>(
         Ok(true)
     };
     let mut buf: Vec<u8> = Vec::new();
-    let mut skip = parse.opts.skip_header;
     let mut eof = false;
     while !eof {
         // Fill to a chunk's size (more while no cut point has been found).
@@ -588,8 +616,7 @@ fn read_chunked<R: Read>(
                 Ok(n) => buf.truncate(start + n),
                 Err(e) => {
                     return Err(FilesError::InvalidFile(format!(
-                        "File {} is not readable as CSV: {e}",
-                        parse.display
+                        "File {display} is not readable: {e}"
                     )));
                 }
             }
@@ -597,22 +624,15 @@ fn read_chunked<R: Read>(
         let cut = if eof {
             buf.len()
         } else {
-            match cuts.last(&buf) {
-                Some(i) if skip == 0 || records_in(&buf[..i], cuts.delim) >= skip => i,
-                _ => continue,
+            match format.cut(&buf, skip) {
+                Some(i) => i,
+                None => continue,
             }
         };
         let rest = buf.split_off(cut);
         let chunk = std::mem::replace(&mut buf, rest);
-        let (p, s) = (parse.clone(), std::mem::take(&mut skip));
-        inflight.push_back(runtime.spawn_blocking(move || {
-            let mut out = Vec::new();
-            p.run(&chunk[..], s, &mut |b| {
-                out.push(b);
-                Ok(true)
-            })?;
-            Ok(out)
-        }));
+        let (f, s) = (format.clone(), std::mem::take(&mut skip));
+        inflight.push_back(runtime.spawn_blocking(move || f.parse(&chunk, s)));
         if inflight.len() >= PARSERS && !drain_one(&mut inflight)? {
             return Ok(());
         }
@@ -703,7 +723,9 @@ mod tests {
                     Ok(true)
                 };
                 match chunk {
-                    Some(n) => read_chunked(text.as_bytes(), cuts, n, parse.clone(), &mut emit),
+                    Some(n) => {
+                        read_chunked(text.as_bytes(), (cuts, parse.clone()), 1, n, "t", &mut emit)
+                    }
                     None => parse.run(text.as_bytes(), 1, &mut emit),
                 }
                 .unwrap();

@@ -17,7 +17,7 @@ use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
-use crate::files::csv::open;
+use crate::files::csv::{CHUNK_BYTES, ChunkFormat, open, read_chunked};
 use crate::files::props::Codec;
 use crate::files::read::{Decorate, Piece, conform};
 use crate::files::store::ResolvedStore;
@@ -180,7 +180,9 @@ pub(crate) async fn read_orc(
     Ok(())
 }
 
-/// Reads one JSON-lines file (blocking; run on a blocking thread).
+/// Reads one JSON file (blocking; run on a blocking thread): JSON objects one after
+/// another, one per line or spread over lines. Large files parse on several threads, cut
+/// between a line that ends an object and one that starts the next ([`JsonChunks`]).
 pub(crate) fn read_json(
     input: Box<dyn std::io::Read + Send>,
     display: &str,
@@ -188,18 +190,112 @@ pub(crate) fn read_json(
     mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
-    let reader = BufReader::new(input);
-    let rdr = arrow::json::ReaderBuilder::new(schema.clone())
-        .with_batch_size(8192)
-        .build(reader)
-        .map_err(|e| FilesError::InvalidFile(format!("File {display}: {e}")))?;
-    for batch in rdr {
-        let batch =
-            batch.map_err(|e| FilesError::InvalidFile(format!("File {display}: bad JSON: {e}")))?;
-        let batch = deco.apply(batch)?;
-        if tx.blocking_send(Ok(batch)).is_err() {
-            return Ok(());
+    let mut emit = |batch: RecordBatch| -> Result<bool, FilesError> {
+        Ok(tx.blocking_send(Ok(deco.apply(batch)?)).is_ok())
+    };
+    let format = JsonChunks {
+        schema: schema.clone(),
+        display: display.into(),
+    };
+    read_chunked(input, format, 0, CHUNK_BYTES, display, &mut emit)
+}
+
+/// JSON text cut between objects: after a line break that follows a `}` and comes before
+/// a `{` (whitespace aside). Inside a value a line break cannot be followed by `{` without a
+/// comma, and inside a string it cannot appear unescaped, so such a break always ends a
+/// top-level object.
+#[derive(Clone)]
+struct JsonChunks {
+    schema: SchemaRef,
+    display: Arc<str>,
+}
+
+impl ChunkFormat for JsonChunks {
+    fn cut(&self, text: &[u8], _skip: usize) -> Option<usize> {
+        let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+        for nl in memchr::memrchr_iter(b'\n', text) {
+            let before = text[..nl].iter().rev().find(|b| !ws(b));
+            // The next object must have begun within the text, or it is not known yet.
+            let after = text[nl + 1..].iter().find(|b| !ws(b));
+            if before == Some(&b'}') && after == Some(&b'{') {
+                return Some(nl + 1);
+            }
+        }
+        None
+    }
+
+    fn parse(&self, text: &[u8], _skip: usize) -> Result<Vec<RecordBatch>, FilesError> {
+        let display = &self.display;
+        let reader = arrow::json::ReaderBuilder::new(self.schema.clone())
+            .with_batch_size(8192)
+            .build(text)
+            .map_err(|e| FilesError::InvalidFile(format!("File {display}: {e}")))?;
+        reader
+            .map(|b| {
+                b.map_err(|e| FilesError::InvalidFile(format!("File {display}: bad JSON: {e}")))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn format() -> JsonChunks {
+        JsonChunks {
+            schema: Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Int64, true),
+                Field::new("s", DataType::Utf8, true),
+            ])),
+            display: "t.json".into(),
         }
     }
-    Ok(())
+
+    #[test]
+    fn cuts_only_between_objects() {
+        let f = format();
+        assert_eq!(f.cut(b"{\"id\":1}\n{\"id\":2}\n{\"i", 0), Some(18));
+        // The object after the last break has not begun: the break before it is the cut.
+        assert_eq!(f.cut(b"{\"id\":1}\n{\"id\":2}\n", 0), Some(9));
+        // Inside a pretty-printed object no break is a cut.
+        assert_eq!(f.cut(b"{\n  \"id\": 1,\n  \"o\": {\n  }\n", 0), None);
+        assert_eq!(f.cut(b"{\"id\":1}", 0), None);
+    }
+
+    /// One object per line, objects over several lines, blank lines and a line longer than
+    /// a chunk: cut into chunks of any size, the file gives the batches it gives whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunks_read_like_the_whole_file() {
+        let mut text = String::new();
+        for i in 0..200 {
+            match i % 4 {
+                0 => text.push_str(&format!("{{\"id\": {i},\n  \"s\": \"a}}\\n{{b\"\n}}\n")),
+                1 => text.push_str(&format!(
+                    "\n{{\"id\":{i},\"s\":\"{}\"}}\r\n",
+                    "x".repeat(90)
+                )),
+                _ => text.push_str(&format!("{{\"id\":{i},\"s\":null}}\n")),
+            }
+        }
+        let read = |chunk: usize| {
+            let (text, f) = (text.clone(), format());
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                let mut emit = |b: RecordBatch| {
+                    out.push(b);
+                    Ok(true)
+                };
+                read_chunked(text.as_bytes(), f.clone(), 0, chunk, "t.json", &mut emit).unwrap();
+                arrow::compute::concat_batches(&f.schema, &out).unwrap()
+            })
+        };
+        let whole = read(1 << 20).await.unwrap();
+        assert_eq!(whole.num_rows(), 200);
+        for n in [1, 5, 64, 999] {
+            assert_eq!(read(n).await.unwrap(), whole, "chunks of {n} bytes");
+        }
+    }
 }
