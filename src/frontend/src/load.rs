@@ -503,7 +503,14 @@ fn convert_source(
         LoadSource::Files(load) => {
             let load: Arc<FilesLoad> = Arc::from(load);
             let pieces = Arc::new(tokio::sync::Mutex::new(load.files.pieces()));
-            for _ in 0..workers() {
+            // From object storage a worker spends much of its time waiting for its piece's
+            // bytes: twice as many keep the cores busy meanwhile.
+            let n = if load.files.is_remote() {
+                2 * workers()
+            } else {
+                workers()
+            };
+            for _ in 0..n {
                 let (load, pieces, tx, step) =
                     (load.clone(), pieces.clone(), tx.clone(), step.clone());
                 tasks.spawn(async move {

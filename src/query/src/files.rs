@@ -203,6 +203,12 @@ impl FilesSource {
         Arc::new(FilesTable::query(self.clone()))
     }
 
+    /// Whether the files are read over the network (reads wait on it, so more can run at
+    /// once than there are cores).
+    pub fn is_remote(&self) -> bool {
+        self.spec.location.scheme != "file"
+    }
+
     /// A load worker's table over the piece in `slot`, with [`read::ROW_COLUMN`] last.
     pub fn piece_table(&self, slot: PieceSlot) -> Arc<dyn TableProvider> {
         Arc::new(FilesTable::piece(self.spec.clone(), slot))

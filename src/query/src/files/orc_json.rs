@@ -17,7 +17,7 @@ use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
-use crate::files::csv::{CHUNK_BYTES, ChunkFormat, open, read_chunked};
+use crate::files::csv::{BATCH_ROWS, CHUNK_BYTES, ChunkFormat, open, read_chunked};
 use crate::files::props::Codec;
 use crate::files::read::{Decorate, Piece, conform};
 use crate::files::store::ResolvedStore;
@@ -166,7 +166,10 @@ pub(crate) async fn read_orc(
         wanted.extend(root.children().first().map(|c| c.name().to_string()));
     }
     let mask = orc_rust::projection::ProjectionMask::named_roots(root, &wanted);
-    let mut stream = b.with_projection(mask).with_batch_size(8192).build_async();
+    let mut stream = b
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build_async();
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| {
             FilesError::InvalidFile(format!("File {display}: corrupt ORC data: {e}"))
@@ -227,7 +230,7 @@ impl ChunkFormat for JsonChunks {
     fn parse(&self, text: &[u8], _skip: usize) -> Result<Vec<RecordBatch>, FilesError> {
         let display = &self.display;
         let reader = arrow::json::ReaderBuilder::new(self.schema.clone())
-            .with_batch_size(8192)
+            .with_batch_size(BATCH_ROWS)
             .build(text)
             .map_err(|e| FilesError::InvalidFile(format!("File {display}: {e}")))?;
         reader
