@@ -204,6 +204,8 @@ impl S3Server {
         )
         .await;
         self.put("csv/short.csv", b"1,a,x\n2,b\n".to_vec()).await;
+        self.put("csv/latin1.csv", b"1,ok\n2,caf\xe9\n".to_vec())
+            .await;
         self.put("csv/tabs.tsv", b"7\t2017-11-25 01:21:25\n8\t\\N\n".to_vec())
             .await;
         self.put("csv/ints.csv", b"1\nabc\n3\n".to_vec()).await;

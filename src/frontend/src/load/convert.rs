@@ -376,7 +376,8 @@ pub fn parse_datetime_micros(s: &str) -> Option<i64> {
     if let Some(micros) = parse_canonical_datetime(b) {
         return Some(micros);
     }
-    let b = b.trim_ascii();
+    // Whitespace of any kind around the value is allowed, as `str::trim` defines it.
+    let b = s.trim().as_bytes();
     let num = |r: std::ops::Range<usize>| digits(b, r);
     let (days, r) = if b.len() >= 10 && (b[4] == b'-' || b[4] == b'/') && b[7] == b[4] {
         (
@@ -434,6 +435,10 @@ mod tests {
         assert_eq!(
             parse_datetime_micros("2017-11-25"),
             parse_datetime_micros("2017-11-25 00:00:00")
+        );
+        assert_eq!(
+            parse_datetime_micros("\u{a0}2017-11-25 01:21:25\u{3000}\x0b"),
+            Some(base)
         );
         for bad in [
             "abc",

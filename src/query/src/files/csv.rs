@@ -76,6 +76,7 @@ pub(crate) async fn open_sync(
         store: store.store.clone(),
         location: meta.location.clone(),
         display: display.to_string(),
+        e_tag: meta.e_tag.clone(),
         size: meta.size,
         next_start: 0,
         current: Bytes::new(),
@@ -97,11 +98,14 @@ pub(crate) async fn open_sync(
 /// Bytes fetched per ranged read.
 const RANGE_BYTES: u64 = 8 << 20;
 
-/// A plain object read in [`RANGE_BYTES`] ranges, one fetched ahead.
+/// A plain object read in [`RANGE_BYTES`] ranges, one fetched ahead. Every range is asked
+/// for on condition that the object is still the one listed (its ETag), so a file replaced
+/// or grown during the read fails the read instead of mixing two versions.
 struct RangeReader {
     store: Arc<dyn ObjectStore>,
     location: object_store::path::Path,
     display: String,
+    e_tag: Option<String>,
     size: u64,
     next_start: u64,
     current: Bytes,
@@ -116,9 +120,23 @@ impl RangeReader {
         let range = self.next_start..self.size.min(self.next_start + RANGE_BYTES);
         self.next_start = range.end;
         let (store, location) = (self.store.clone(), self.location.clone());
+        let options = object_store::GetOptions {
+            range: Some(range.into()),
+            if_match: self.e_tag.clone(),
+            ..Default::default()
+        };
         self.next = Some(tokio::spawn(async move {
-            store.get_range(&location, range).await
+            store.get_opts(&location, options).await?.bytes().await
         }));
+    }
+}
+
+impl Drop for RangeReader {
+    fn drop(&mut self) {
+        // A read stopped early (LIMIT, an error) does not leave its prefetch running.
+        if let Some(next) = self.next.take() {
+            next.abort();
+        }
     }
 }
 
@@ -146,6 +164,7 @@ fn each_record<R: Read>(
     opts: &CsvOptions,
     mut skip: usize,
     input: R,
+    base: u64,
     bad: impl Fn(String) -> FilesError,
     mut f: impl FnMut(&csv::StringRecord) -> Result<bool, FilesError>,
 ) -> Result<(), FilesError> {
@@ -163,7 +182,7 @@ fn each_record<R: Read>(
                     }
                     continue;
                 }
-                if !res.map_err(|e| bad(e.to_string()))? || !f(&rec)? {
+                if !res.map_err(|e| bad(csv_error(&e, base)))? || !f(&rec)? {
                     break;
                 }
             }
@@ -189,6 +208,21 @@ fn each_record<R: Read>(
 }
 
 type Rec = Result<csv::StringRecord, String>;
+
+/// A CSV reader's error, its position counted from the start of the file (`base` is where
+/// the text the reader read begins). Line and record numbers are left out: a reader over one
+/// chunk of a file cannot know them.
+fn csv_error(e: &csv::Error, base: u64) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { pos: Some(p), err } => {
+            format!(
+                "invalid UTF-8 in the record at byte {}: {err}",
+                base + p.byte()
+            )
+        }
+        _ => e.to_string(),
+    }
+}
 
 fn single_byte_reader<R: Read>(opts: &CsvOptions, sep: u8, delim: u8, input: R) -> csv::Reader<R> {
     let mut b = csv::ReaderBuilder::new();
@@ -328,6 +362,7 @@ pub async fn infer_file(
             &opts,
             opts.skip_header,
             SyncIoBridge::new(input),
+            0,
             bad,
             |rec| {
                 if rec.iter().all(|f| f.is_empty()) && rec.len() <= 1 {
@@ -401,7 +436,7 @@ pub(crate) fn read_file(
             let skip = opts.skip_header;
             read_chunked(input, (cuts, parse), skip, CHUNK_BYTES, display, &mut emit)
         }
-        _ => parse.run(input, opts.skip_header, &mut emit),
+        _ => parse.run(input, opts.skip_header, 0, &mut emit),
     }
 }
 
@@ -415,12 +450,13 @@ pub(crate) struct Parse {
 }
 
 impl Parse {
-    /// Parses `input`, skipping `skip` header records; hands each batch to `emit` until it
-    /// returns false.
+    /// Parses `input` (the text from byte `base` of the file on), skipping `skip` header
+    /// records; hands each batch to `emit` until it returns false.
     fn run<R: Read>(
         &self,
         input: R,
         skip: usize,
+        base: u64,
         emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
     ) -> Result<(), FilesError> {
         let (display, opts) = (&self.display, &self.opts);
@@ -431,7 +467,7 @@ impl Parse {
         let bad = |e: String| {
             FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
         };
-        each_record(opts, skip, input, bad, |rec| {
+        each_record(opts, skip, input, base, bad, |rec| {
             if rec.len() <= 1 && rec.iter().all(|f| f.is_empty()) {
                 return Ok(true);
             }
@@ -505,11 +541,11 @@ impl Cuts {
             return memchr::memrchr(self.delim, text).map(|i| i + 1);
         };
         // A field starts after a separator or a record end (with '\n' rows, '\r' ends
-        // one too).
+        // one too), and at the start of the text or after the file's byte order mark.
         let starts_field = |i: usize| {
-            i == 0 || {
+            i == 0 || (i == BOM.len() && text.starts_with(BOM)) || {
                 let b = text[i - 1];
-                b == self.sep || b == self.delim || (self.delim == b'\n' && b == b'\r')
+                b == self.sep || self.ends_record(b)
             }
         };
         let mut best = None;
@@ -520,7 +556,7 @@ impl Cuts {
                 at = i + 1;
                 continue;
             }
-            if let Some(d) = memchr::memrchr(self.delim, &text[plain_from..i]) {
+            if let Some(d) = self.last_end(&text[plain_from..i]) {
                 best = Some(plain_from + d + 1);
             }
             // Find the closing enclose character (a doubled one is a literal).
@@ -539,9 +575,55 @@ impl Cuts {
             plain_from = j;
             at = j;
         }
-        memchr::memrchr(self.delim, &text[plain_from..])
+        self.last_end(&text[plain_from..])
             .map(|d| plain_from + d + 1)
             .or(best)
+    }
+
+    /// Whether `b` ends a record (outside an enclosed field).
+    fn ends_record(&self, b: u8) -> bool {
+        b == self.delim || (self.delim == b'\n' && b == b'\r')
+    }
+
+    /// The position of the last byte of `text` that ends a record, if `text` has no enclosed
+    /// field.
+    fn last_end(&self, text: &[u8]) -> Option<usize> {
+        if self.delim == b'\n' {
+            memchr::memrchr2(b'\n', b'\r', text)
+        } else {
+            memchr::memrchr(self.delim, text)
+        }
+    }
+
+    /// The records in `text` (whole records from a record's start), as the reader counts
+    /// them: blank lines are none, and record ends inside enclosed fields do not count.
+    fn records(&self, text: &[u8]) -> usize {
+        let text = text.strip_prefix(BOM).unwrap_or(text);
+        let (mut count, mut blank, mut field_start, mut quoted) = (0, true, true, false);
+        let mut i = 0;
+        while i < text.len() {
+            let b = text[i];
+            i += 1;
+            if quoted {
+                if Some(b) == self.enclose {
+                    if text.get(i) == self.enclose.as_ref() {
+                        i += 1;
+                    } else {
+                        quoted = false;
+                    }
+                }
+                continue;
+            }
+            if self.ends_record(b) {
+                count += usize::from(!blank);
+                (blank, field_start) = (true, true);
+                continue;
+            }
+            quoted = field_start && Some(b) == self.enclose;
+            field_start = b == self.sep;
+            blank = false;
+        }
+        count + usize::from(!blank)
     }
 }
 
@@ -550,26 +632,55 @@ pub(crate) trait ChunkFormat: Clone + Send + 'static {
     /// The end of the last whole record in `text` (which starts at a record's start), such
     /// that the text before it holds at least `skip` records; `None` if there is none yet.
     fn cut(&self, text: &[u8], skip: usize) -> Option<usize>;
-    /// The batches of `text`, whole records, after skipping `skip` of them.
-    fn parse(&self, text: &[u8], skip: usize) -> Result<Vec<RecordBatch>, FilesError>;
+    /// The batches of `text`, whole records from byte `base` of the file on, after skipping
+    /// `skip` of them.
+    fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError>;
+    /// Parses the rest of a file front to back, handing each batch to `emit` until it
+    /// returns false.
+    fn parse_stream(
+        &self,
+        input: &mut dyn Read,
+        skip: usize,
+        base: u64,
+        emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
+    ) -> Result<(), FilesError>;
 }
 
 impl ChunkFormat for (Cuts, Parse) {
     fn cut(&self, text: &[u8], skip: usize) -> Option<usize> {
         let (cuts, _) = self;
         cuts.last(text)
-            .filter(|&i| skip == 0 || records_in(&text[..i], cuts.delim) >= skip)
+            .filter(|&i| skip == 0 || cuts.records(&text[..i]) >= skip)
     }
 
-    fn parse(&self, text: &[u8], skip: usize) -> Result<Vec<RecordBatch>, FilesError> {
+    fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError> {
         let mut out = Vec::new();
-        self.1.run(text, skip, &mut |b| {
+        self.1.run(text, skip, base, &mut |b| {
             out.push(b);
             Ok(true)
         })?;
         Ok(out)
     }
+
+    fn parse_stream(
+        &self,
+        input: &mut dyn Read,
+        skip: usize,
+        base: u64,
+        emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
+    ) -> Result<(), FilesError> {
+        self.1.run(input, skip, base, emit)
+    }
 }
+
+/// A UTF-8 byte order mark: readers drop it at the start of their text, so no chunk may
+/// start with one that is not the file's own.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A chunk grows to at most this many times [`CHUNK_BYTES`] while no cut is found (a record
+/// that long, or text whose records cannot be told apart without parsing); then the rest of
+/// the file is parsed front to back, so memory stays bounded.
+const MAX_CHUNKS_BUFFERED: usize = 16;
 
 /// Cuts `input` into chunks of whole records and parses [`PARSERS`] of them at once on
 /// blocking threads, emitting their batches in file order. The first chunk holds at least
@@ -601,6 +712,7 @@ pub(crate) fn read_chunked<R: Read, F: ChunkFormat>(
         Ok(true)
     };
     let mut buf: Vec<u8> = Vec::new();
+    let mut offset = 0u64; // where `buf` starts in the file
     let mut eof = false;
     while !eof {
         // Fill to a chunk's size (more while no cut point has been found).
@@ -623,17 +735,29 @@ pub(crate) fn read_chunked<R: Read, F: ChunkFormat>(
             }
         }
         let cut = if eof {
-            buf.len()
+            Some(buf.len())
         } else {
-            match format.cut(&buf, skip) {
-                Some(i) => i,
-                None => continue,
+            format
+                .cut(&buf, skip)
+                .filter(|&i| !buf[i..].starts_with(BOM))
+        };
+        let Some(cut) = cut else {
+            if buf.len() >= MAX_CHUNKS_BUFFERED * chunk_bytes {
+                while !inflight.is_empty() {
+                    if !drain_one(&mut inflight)? {
+                        return Ok(());
+                    }
+                }
+                let mut rest = std::io::Cursor::new(buf).chain(input);
+                return format.parse_stream(&mut rest, skip, offset, emit);
             }
+            continue;
         };
         let rest = buf.split_off(cut);
         let chunk = std::mem::replace(&mut buf, rest);
-        let (f, s) = (format.clone(), std::mem::take(&mut skip));
-        inflight.push_back(runtime.spawn_blocking(move || f.parse(&chunk, s)));
+        let (f, s, base) = (format.clone(), std::mem::take(&mut skip), offset);
+        offset += chunk.len() as u64;
+        inflight.push_back(runtime.spawn_blocking(move || f.parse(&chunk, s, base)));
         if inflight.len() >= PARSERS && !drain_one(&mut inflight)? {
             return Ok(());
         }
@@ -644,14 +768,6 @@ pub(crate) fn read_chunked<R: Read, F: ChunkFormat>(
         }
     }
     Ok(())
-}
-
-/// Records in `text`, a run of whole lines: its lines that are not blank (the reader skips
-/// blank lines).
-fn records_in(text: &[u8], delim: u8) -> usize {
-    text.split(|b| *b == delim)
-        .filter(|line| !line.iter().all(|b| *b == b'\r'))
-        .count()
 }
 
 #[cfg(test)]
@@ -674,6 +790,7 @@ mod tests {
             &opts,
             opts.skip_header,
             input,
+            0,
             FilesError::InvalidFile,
             |r| {
                 got.push(r.iter().map(str::to_string).collect());
@@ -693,7 +810,7 @@ mod tests {
     }
 
     /// Reads `text` whole and in chunks of many sizes; the batches must be the same.
-    async fn chunked_like_whole(text: String, enclose: Option<u8>, rows: usize) {
+    async fn chunked_like_whole(text: String, enclose: Option<u8>, skip: usize, rows: usize) {
         let parse = Parse {
             display: "t.csv".into(),
             schema: Arc::new(arrow::datatypes::Schema::new(vec![
@@ -703,7 +820,7 @@ mod tests {
             opts: CsvOptions {
                 separator: b",".to_vec(),
                 row_delimiter: b"\n".to_vec(),
-                skip_header: 1,
+                skip_header: skip,
                 enclose,
                 escape: None,
                 trim_space: false,
@@ -724,10 +841,15 @@ mod tests {
                     Ok(true)
                 };
                 match chunk {
-                    Some(n) => {
-                        read_chunked(text.as_bytes(), (cuts, parse.clone()), 1, n, "t", &mut emit)
-                    }
-                    None => parse.run(text.as_bytes(), 1, &mut emit),
+                    Some(n) => read_chunked(
+                        text.as_bytes(),
+                        (cuts, parse.clone()),
+                        skip,
+                        n,
+                        "t",
+                        &mut emit,
+                    ),
+                    None => parse.run(text.as_bytes(), skip, 0, &mut emit),
                 }
                 .unwrap();
                 let schema = parse.schema.clone();
@@ -754,7 +876,10 @@ mod tests {
             }
         }
         text.push_str("301,last");
-        chunked_like_whole(text, None, 307).await;
+        chunked_like_whole(text, None, 1, 307).await;
+        // Lines ended by CR alone, which the reader takes as record ends too.
+        let cr: String = (0..50).map(|i| format!("{i},v{i}\r")).collect();
+        chunked_like_whole(format!("id,v\r{cr}"), None, 1, 50).await;
     }
 
     /// With an enclose character, records are cut only outside enclosed fields: not at the
@@ -773,7 +898,12 @@ mod tests {
             };
             text.push_str(&format!("{i},{name}\n"));
         }
-        chunked_like_whole(text, Some(b'"'), 100).await;
+        chunked_like_whole(text.clone(), Some(b'"'), 1, 100).await;
+        // A byte order mark before an enclosed header field that holds a separator.
+        chunked_like_whole(format!("\u{feff}\"a,\",b\n{text}"), Some(b'"'), 2, 100).await;
+        // Two header records, the first over three lines: the first chunk must hold both.
+        let header = format!("\"h\n\n1\",x\n\"{}\",y\n", "h".repeat(40));
+        chunked_like_whole(format!("{header}1,a\n2,b\n"), Some(b'"'), 2, 2).await;
     }
 
     #[test]

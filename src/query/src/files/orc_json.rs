@@ -215,29 +215,54 @@ struct JsonChunks {
 
 impl ChunkFormat for JsonChunks {
     fn cut(&self, text: &[u8], _skip: usize) -> Option<usize> {
-        let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-        for nl in memchr::memrchr_iter(b'\n', text) {
-            let before = text[..nl].iter().rev().find(|b| !ws(b));
-            // The next object must have begun within the text, or it is not known yet.
-            let after = text[nl + 1..].iter().find(|b| !ws(b));
-            if before == Some(&b'}') && after == Some(&b'{') {
-                return Some(nl + 1);
+        // One pass from the end: `next` is the first byte after the current one that is not
+        // whitespace (the next object must have begun within the text), `newline` the first
+        // line break between them.
+        let (mut next, mut newline) = (None, None);
+        for (i, &b) in text.iter().enumerate().rev() {
+            match b {
+                b'\n' => newline = Some(i),
+                b' ' | b'\t' | b'\r' => {}
+                _ => {
+                    if let (b'}', Some(b'{'), Some(n)) = (b, next, newline) {
+                        return Some(n + 1);
+                    }
+                    (next, newline) = (Some(b), None);
+                }
             }
         }
         None
     }
 
-    fn parse(&self, text: &[u8], _skip: usize) -> Result<Vec<RecordBatch>, FilesError> {
+    fn parse(&self, text: &[u8], _skip: usize, _base: u64) -> Result<Vec<RecordBatch>, FilesError> {
+        let mut out = Vec::new();
+        self.parse_stream(&mut &text[..], 0, 0, &mut |b| {
+            out.push(b);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    fn parse_stream(
+        &self,
+        input: &mut dyn std::io::Read,
+        _skip: usize,
+        _base: u64,
+        emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
+    ) -> Result<(), FilesError> {
         let display = &self.display;
         let reader = arrow::json::ReaderBuilder::new(self.schema.clone())
             .with_batch_size(BATCH_ROWS)
-            .build(text)
+            .build(BufReader::new(input))
             .map_err(|e| FilesError::InvalidFile(format!("File {display}: {e}")))?;
-        reader
-            .map(|b| {
-                b.map_err(|e| FilesError::InvalidFile(format!("File {display}: bad JSON: {e}")))
-            })
-            .collect()
+        for b in reader {
+            let b =
+                b.map_err(|e| FilesError::InvalidFile(format!("File {display}: bad JSON: {e}")))?;
+            if !emit(b)? {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -266,6 +291,7 @@ mod tests {
         // Inside a pretty-printed object no break is a cut.
         assert_eq!(f.cut(b"{\n  \"id\": 1,\n  \"o\": {\n  }\n", 0), None);
         assert_eq!(f.cut(b"{\"id\":1}", 0), None);
+        assert_eq!(f.cut(b"{\"id\":1} \n\n \r\n{", 0), Some(10));
     }
 
     /// One object per line, objects over several lines, blank lines and a line longer than
@@ -300,5 +326,25 @@ mod tests {
         for n in [1, 5, 64, 999] {
             assert_eq!(read(n).await.unwrap(), whole, "chunks of {n} bytes");
         }
+    }
+
+    /// Objects with nothing between them give no cut: past the buffer limit the rest of the
+    /// file is read front to back, with the same result.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn objects_without_line_breaks_still_read() {
+        let text: String = (0..100).map(|i| format!("{{\"id\":{i}}}")).collect();
+        let f = format();
+        let got = tokio::task::spawn_blocking(move || {
+            let mut rows = 0;
+            let mut emit = |b: RecordBatch| {
+                rows += b.num_rows();
+                Ok(true)
+            };
+            read_chunked(text.as_bytes(), f, 0, 8, "t.json", &mut emit).unwrap();
+            rows
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, 100);
     }
 }
