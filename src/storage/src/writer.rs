@@ -494,7 +494,7 @@ mod tests {
         // Out of order only across the boundary of two batches, or only on the second key.
         assert!(!in_key_order(&[b.clone(), empty, a.clone()], &[0]).unwrap());
         let c = batch(&[Some(1), Some(1)], &["b", "a"]);
-        assert!(in_key_order(&[c.clone()], &[0]).unwrap());
+        assert!(in_key_order(std::slice::from_ref(&c), &[0]).unwrap());
         assert!(!in_key_order(&[c], &[0, 1]).unwrap());
         // NULLs sort first, as in `sorted`.
         assert!(!in_key_order(&[batch(&[Some(1), None], &["a", "b"])], &[0]).unwrap());
@@ -520,7 +520,7 @@ mod tests {
             batch(&[Some(1), Some(2)], &["a", "b"]),
         ];
         let s = sorted(&batches, &[0, 1]).unwrap();
-        assert!(in_key_order(&[s.clone()], &[0, 1]).unwrap());
+        assert!(in_key_order(std::slice::from_ref(&s), &[0, 1]).unwrap());
         assert_eq!(s.num_rows(), 5);
     }
 }
