@@ -514,6 +514,42 @@ mod tests {
     }
 
     #[test]
+    fn split_puts_each_row_in_its_bucket_once() {
+        let keys: Vec<Option<i32>> = (0..100).map(|i| (i % 7 != 0).then_some(i)).collect();
+        let names: Vec<String> = (0..100).map(|i| format!("v{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let b = batch(&keys, &names);
+        let bucketer = Bucketer {
+            spec: BucketSpec {
+                hash_columns: vec![0],
+                buckets: 4,
+            },
+            next_random: Arc::new(AtomicU32::new(1)),
+        };
+        let parts = bucketer.split(b.clone()).unwrap();
+        let mut seen = Vec::new();
+        for (bucket, part) in &parts {
+            let hashes =
+                hash_columns(std::slice::from_ref(part.column(0)), part.num_rows()).unwrap();
+            assert!(hashes.iter().all(|h| bucket_of(*h, 4) == *bucket));
+            let v = part
+                .column(1)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            seen.extend(v.iter().map(|s| s.unwrap().to_string()));
+        }
+        assert_eq!(
+            parts.iter().map(|p| p.0).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3]
+        );
+        seen.sort();
+        let mut all: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        all.sort();
+        assert_eq!(seen, all);
+    }
+
+    #[test]
     fn sorted_agrees_with_in_key_order() {
         let batches = [
             batch(&[Some(3), None, Some(1)], &["x", "y", "z"]),
