@@ -6,7 +6,8 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
-use datafusion::common::{Result as DfResult, ScalarValue, project_schema};
+use datafusion::common::stats::Precision;
+use datafusion::common::{Result as DfResult, ScalarValue, Statistics, project_schema};
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -154,10 +155,20 @@ impl TableProvider for StrataTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let keep = self.pruned_buckets(filters);
-        let files: Vec<PartitionedFile> = self
+        let kept: Vec<&Segment> = self
             .segments
             .iter()
             .filter(|s| keep.as_ref().is_none_or(|k| k.contains(&s.bucket)))
+            .collect();
+        // The catalog's row counts are exact: `count(*)` with no filter is answered from
+        // them (DataFusion's aggregate-statistics rule) without opening a file.
+        let statistics = Statistics {
+            num_rows: Precision::Exact(kept.iter().map(|s| s.rows as usize).sum()),
+            total_byte_size: Precision::Inexact(kept.iter().map(|s| s.bytes as usize).sum()),
+            column_statistics: Statistics::unknown_column(&self.schema),
+        };
+        let files: Vec<PartitionedFile> = kept
+            .iter()
             .map(|s| PartitionedFile::new(s.path.clone(), s.bytes))
             .collect();
         if files.is_empty() {
@@ -177,6 +188,7 @@ impl TableProvider for StrataTable {
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
+            .with_statistics(statistics)
             .build();
         format.create_physical_plan(state, config).await
     }

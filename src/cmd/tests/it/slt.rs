@@ -81,7 +81,9 @@ fn multiline_validator(
     let actual: Vec<String> = actual
         .iter()
         .flat_map(|row| {
+            // A value's own last line break (an EXPLAIN plan's) opens no line.
             row.join(" ")
+                .trim_end_matches('\n')
                 .split('\n')
                 .map(|l| normalizer(&l.to_string()))
                 .collect::<Vec<_>>()
