@@ -634,9 +634,16 @@ pub(crate) trait ChunkFormat: Clone + Send + 'static {
     fn cut(&self, text: &[u8], skip: usize) -> Option<usize>;
     /// The batches of `text`, whole records from byte `base` of the file on, after skipping
     /// `skip` of them.
-    fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError>;
-    /// Parses the rest of a file front to back, handing each batch to `emit` until it
-    /// returns false.
+    fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError> {
+        let mut out = Vec::new();
+        self.parse_stream(&mut &text[..], skip, base, &mut |b| {
+            out.push(b);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+    /// Parses `input` (a whole chunk, or the rest of a file) front to back, from byte `base`
+    /// of the file on, handing each batch to `emit` until it returns false.
     fn parse_stream(
         &self,
         input: &mut dyn Read,
@@ -651,15 +658,6 @@ impl ChunkFormat for (Cuts, Parse) {
         let (cuts, _) = self;
         cuts.last(text)
             .filter(|&i| skip == 0 || cuts.records(&text[..i]) >= skip)
-    }
-
-    fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError> {
-        let mut out = Vec::new();
-        self.1.run(text, skip, base, &mut |b| {
-            out.push(b);
-            Ok(true)
-        })?;
-        Ok(out)
     }
 
     fn parse_stream(

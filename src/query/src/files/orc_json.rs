@@ -234,15 +234,6 @@ impl ChunkFormat for JsonChunks {
         None
     }
 
-    fn parse(&self, text: &[u8], _skip: usize, _base: u64) -> Result<Vec<RecordBatch>, FilesError> {
-        let mut out = Vec::new();
-        self.parse_stream(&mut &text[..], 0, 0, &mut |b| {
-            out.push(b);
-            Ok(true)
-        })?;
-        Ok(out)
-    }
-
     fn parse_stream(
         &self,
         input: &mut dyn std::io::Read,
