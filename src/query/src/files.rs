@@ -4,9 +4,11 @@ mod csv;
 mod infer;
 mod list;
 mod orc_json;
+mod piece;
 mod props;
 mod read;
 mod store;
+mod text;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,9 +23,10 @@ use strata_common::types::{SrType, VARCHAR_MAX};
 use strata_common::{ErrorExt, StatusCode};
 
 use list::FileStream;
+pub use piece::Piece;
 use props::{FilesOptions, Format};
 use read::{FilesTable, ReadKind, ReadSpec};
-pub use read::{Piece, PieceSlot, ROW_COLUMN};
+pub use read::{PieceSlot, ROW_COLUMN};
 use store::Location;
 
 use crate::types::arrow_type;
@@ -245,13 +248,13 @@ impl FilesSource {
                             infer::parquet_metadata(&self.spec.store, &file, &display).await?
                         }
                     };
-                    read::parquet_pieces(location, file, md)?
+                    piece::parquet_pieces(location, file, md)?
                 }
                 // A large ORC file is read stripe by stripe, by several workers.
                 ReadKind::Orc if file.size >= ORC_SPLIT_BYTES => {
                     let display = location.display(file.location.as_ref());
                     let md = orc_json::orc_metadata(&self.spec.store, &file, &display).await?;
-                    read::orc_pieces(location, file, &md)
+                    piece::orc_pieces(location, file, &md)
                 }
                 _ => vec![Piece::whole(location, file)],
             };

@@ -1,161 +1,22 @@
 //! CSV in FILES(): streaming decode (compression by file suffix), StarRocks' `csv.*` options,
 //! type inference over sampled rows, and a table that reads files without holding them whole.
 
-use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::SchemaRef;
-use async_compression::tokio::bufread::{
-    BzDecoder, GzipDecoder, Lz4Decoder, XzDecoder, ZlibDecoder, ZstdDecoder,
-};
-use bytes::Bytes;
-use futures::TryStreamExt;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::ObjectMeta;
 use strata_common::types::{SrType, VARCHAR_MAX};
-use tokio::io::AsyncRead;
-use tokio_util::io::{StreamReader, SyncIoBridge};
+use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
 use crate::files::infer::promote;
-use crate::files::list::storage_error;
 use crate::files::props::{Codec, CsvOptions};
-use crate::files::read::Decorate;
+use crate::files::read::{BATCH_ROWS, Decorate};
 use crate::files::store::ResolvedStore;
-
-/// Rows per CSV or JSON batch (as for Parquet: larger batches cost less per row downstream).
-pub(crate) const BATCH_ROWS: usize = 32 * 1024;
-
-/// Opens an object as a decompressed byte stream, with `codec` or else the one its suffix
-/// implies.
-pub(crate) async fn open(
-    store: &ResolvedStore,
-    meta: &ObjectMeta,
-    display: &str,
-    codec: Option<Codec>,
-) -> Result<Box<dyn AsyncRead + Send + Unpin>, FilesError> {
-    let res = store
-        .store
-        .get(&meta.location)
-        .await
-        .map_err(|e| storage_error(e, &format!("reading {display}"), store))?;
-    let stream = res
-        .into_stream()
-        .map_err(|e| std::io::Error::other(e.to_string()));
-    let raw = tokio::io::BufReader::new(StreamReader::new(stream));
-    let codec = codec.unwrap_or_else(|| Codec::by_suffix(meta.location.as_ref()));
-    Ok(match codec {
-        Codec::Plain => Box::new(raw),
-        Codec::Gzip => Box::new(GzipDecoder::new(raw)),
-        Codec::Bzip2 => Box::new(BzDecoder::new(raw)),
-        Codec::Zstd => Box::new(ZstdDecoder::new(raw)),
-        Codec::Xz => Box::new(XzDecoder::new(raw)),
-        Codec::Deflate => Box::new(ZlibDecoder::new(raw)),
-        Codec::Lz4 => Box::new(Lz4Decoder::new(raw)),
-    })
-}
-
-/// Opens an object for reading on a blocking thread, decompressed like [`open`]. A plain
-/// object is read in large ranges, the next fetched while the current one is parsed,
-/// rather than as a stream of small pieces handed across threads.
-pub(crate) async fn open_sync(
-    store: &ResolvedStore,
-    meta: &ObjectMeta,
-    display: &str,
-    codec: Option<Codec>,
-) -> Result<Box<dyn Read + Send>, FilesError> {
-    let codec = codec.unwrap_or_else(|| Codec::by_suffix(meta.location.as_ref()));
-    if codec != Codec::Plain {
-        return Ok(Box::new(SyncIoBridge::new(
-            open(store, meta, display, Some(codec)).await?,
-        )));
-    }
-    let mut reader = RangeReader {
-        store: store.store.clone(),
-        location: meta.location.clone(),
-        display: display.to_string(),
-        e_tag: meta.e_tag.clone(),
-        size: meta.size,
-        next_start: 0,
-        current: Bytes::new(),
-        next: None,
-    };
-    reader.prefetch();
-    // The first range is awaited here, so that a store error (credentials, a vanished
-    // object) is reported as such.
-    if let Some(first) = reader.next.take() {
-        reader.current = first
-            .await
-            .map_err(|e| FilesError::InvalidFile(format!("reading {display}: {e}")))?
-            .map_err(|e| storage_error(e, &format!("reading {display}"), store))?;
-        reader.prefetch();
-    }
-    Ok(Box::new(reader))
-}
-
-/// Bytes fetched per ranged read.
-const RANGE_BYTES: u64 = 8 << 20;
-
-/// A plain object read in [`RANGE_BYTES`] ranges, one fetched ahead. Every range is asked
-/// for on condition that the object is still the one listed (its ETag), so a file replaced
-/// or grown during the read fails the read instead of mixing two versions.
-struct RangeReader {
-    store: Arc<dyn ObjectStore>,
-    location: object_store::path::Path,
-    display: String,
-    e_tag: Option<String>,
-    size: u64,
-    next_start: u64,
-    current: Bytes,
-    next: Option<tokio::task::JoinHandle<object_store::Result<Bytes>>>,
-}
-
-impl RangeReader {
-    fn prefetch(&mut self) {
-        if self.next_start >= self.size {
-            return;
-        }
-        let range = self.next_start..self.size.min(self.next_start + RANGE_BYTES);
-        self.next_start = range.end;
-        let (store, location) = (self.store.clone(), self.location.clone());
-        let options = object_store::GetOptions {
-            range: Some(range.into()),
-            if_match: self.e_tag.clone(),
-            ..Default::default()
-        };
-        self.next = Some(tokio::spawn(async move {
-            store.get_opts(&location, options).await?.bytes().await
-        }));
-    }
-}
-
-impl Drop for RangeReader {
-    fn drop(&mut self) {
-        // A read stopped early (LIMIT, an error) does not leave its prefetch running.
-        if let Some(next) = self.next.take() {
-            next.abort();
-        }
-    }
-}
-
-impl Read for RangeReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.current.is_empty() {
-            let Some(next) = self.next.take() else {
-                return Ok(0);
-            };
-            let got = futures::executor::block_on(next).map_err(std::io::Error::other)?;
-            self.current =
-                got.map_err(|e| std::io::Error::other(format!("reading {}: {e}", self.display)))?;
-            self.prefetch();
-        }
-        let n = out.len().min(self.current.len());
-        out[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
-}
+use crate::files::text::{BOM, CHUNK_BYTES, ChunkFormat, emitter, open, read_chunked};
 
 /// Calls `f` with each record of one CSV text after the first `skip` (header) records, until
 /// `f` returns false. Header records are not checked: a header that is not valid UTF-8 is
@@ -395,17 +256,11 @@ pub async fn infer_file(
     .map_err(|e| FilesError::InvalidFile(format!("CSV inference failed: {e}")))?
 }
 
-/// Bytes of text one parser takes at a time when a file is parsed on several threads.
-pub(crate) const CHUNK_BYTES: usize = 4 << 20;
-
-/// Chunks parsed at once (besides the thread that reads and cuts them).
-const PARSERS: usize = 2;
-
 /// Reads one CSV file (blocking; run on a blocking thread).
 ///
 /// With one-byte separators and no `csv.escape`, the file is cut into chunks at record ends
-/// ([`Cuts`]) and [`PARSERS`] chunks parse at once: a single large file then uses more than
-/// one core. Batches still leave in file order, so row numbers and errors are what a
+/// ([`Cuts`]) and several chunks parse at once ([`read_chunked`]): a single large file then
+/// uses more than one core. Batches still leave in file order, so row numbers and errors are what a
 /// reading from start to end gives.
 pub(crate) fn read_file(
     input: Box<dyn Read + Send>,
@@ -416,10 +271,7 @@ pub(crate) fn read_file(
     mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
-    let mut emit = |batch: RecordBatch| -> Result<bool, FilesError> {
-        // A closed channel means the query stopped reading (LIMIT): not an error.
-        Ok(tx.blocking_send(Ok(deco.apply(batch)?)).is_ok())
-    };
+    let mut emit = emitter(&mut deco, tx);
     let parse = Parse {
         display: display.into(),
         schema: schema.clone(),
@@ -627,32 +479,6 @@ impl Cuts {
     }
 }
 
-/// How [`read_chunked`] cuts and parses one file's text.
-pub(crate) trait ChunkFormat: Clone + Send + 'static {
-    /// The end of the last whole record in `text` (which starts at a record's start), such
-    /// that the text before it holds at least `skip` records; `None` if there is none yet.
-    fn cut(&self, text: &[u8], skip: usize) -> Option<usize>;
-    /// The batches of `text`, whole records from byte `base` of the file on, after skipping
-    /// `skip` of them.
-    fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError> {
-        let mut out = Vec::new();
-        self.parse_stream(&mut &text[..], skip, base, &mut |b| {
-            out.push(b);
-            Ok(true)
-        })?;
-        Ok(out)
-    }
-    /// Parses `input` (a whole chunk, or the rest of a file) front to back, from byte `base`
-    /// of the file on, handing each batch to `emit` until it returns false.
-    fn parse_stream(
-        &self,
-        input: &mut dyn Read,
-        skip: usize,
-        base: u64,
-        emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
-    ) -> Result<(), FilesError>;
-}
-
 impl ChunkFormat for (Cuts, Parse) {
     fn cut(&self, text: &[u8], skip: usize) -> Option<usize> {
         let (cuts, _) = self;
@@ -669,103 +495,6 @@ impl ChunkFormat for (Cuts, Parse) {
     ) -> Result<(), FilesError> {
         self.1.run(input, skip, base, emit)
     }
-}
-
-/// A UTF-8 byte order mark: readers drop it at the start of their text, so no chunk may
-/// start with one that is not the file's own.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// A chunk grows to at most this many times [`CHUNK_BYTES`] while no cut is found (a record
-/// that long, or text whose records cannot be told apart without parsing); then the rest of
-/// the file is parsed front to back, so memory stays bounded.
-const MAX_CHUNKS_BUFFERED: usize = 16;
-
-/// Cuts `input` into chunks of whole records and parses [`PARSERS`] of them at once on
-/// blocking threads, emitting their batches in file order. The first chunk holds at least
-/// the `skip` header records.
-pub(crate) fn read_chunked<R: Read, F: ChunkFormat>(
-    mut input: R,
-    format: F,
-    mut skip: usize,
-    chunk_bytes: usize,
-    display: &str,
-    emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
-) -> Result<(), FilesError> {
-    type Job = tokio::task::JoinHandle<Result<Vec<RecordBatch>, FilesError>>;
-    let runtime = tokio::runtime::Handle::current();
-    let mut inflight: VecDeque<Job> = VecDeque::new();
-    // Emits the oldest chunk's batches; false when the reader should stop.
-    let mut drain_one = |inflight: &mut VecDeque<Job>| {
-        let Some(job) = inflight.pop_front() else {
-            return Ok(false);
-        };
-        let batches = futures::executor::block_on(job).map_err(|e| {
-            FilesError::InvalidFile(format!("File {display}: parser failed: {e}"))
-        })??;
-        for b in batches {
-            if !emit(b)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    };
-    let mut buf: Vec<u8> = Vec::new();
-    let mut offset = 0u64; // where `buf` starts in the file
-    let mut eof = false;
-    while !eof {
-        // Fill to a chunk's size (more while no cut point has been found).
-        let want = chunk_bytes.max(buf.len() * 2);
-        while buf.len() < want {
-            let start = buf.len();
-            buf.resize(want, 0);
-            match input.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    eof = true;
-                    break;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) => {
-                    return Err(FilesError::InvalidFile(format!(
-                        "File {display} is not readable: {e}"
-                    )));
-                }
-            }
-        }
-        let cut = if eof {
-            Some(buf.len())
-        } else {
-            format
-                .cut(&buf, skip)
-                .filter(|&i| !buf[i..].starts_with(BOM))
-        };
-        let Some(cut) = cut else {
-            if buf.len() >= MAX_CHUNKS_BUFFERED * chunk_bytes {
-                while !inflight.is_empty() {
-                    if !drain_one(&mut inflight)? {
-                        return Ok(());
-                    }
-                }
-                let mut rest = std::io::Cursor::new(buf).chain(input);
-                return format.parse_stream(&mut rest, skip, offset, emit);
-            }
-            continue;
-        };
-        let rest = buf.split_off(cut);
-        let chunk = std::mem::replace(&mut buf, rest);
-        let (f, s, base) = (format.clone(), std::mem::take(&mut skip), offset);
-        offset += chunk.len() as u64;
-        inflight.push_back(runtime.spawn_blocking(move || f.parse(&chunk, s, base)));
-        if inflight.len() >= PARSERS && !drain_one(&mut inflight)? {
-            return Ok(());
-        }
-    }
-    while !inflight.is_empty() {
-        if !drain_one(&mut inflight)? {
-            break;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

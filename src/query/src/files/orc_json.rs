@@ -17,10 +17,11 @@ use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
-use crate::files::csv::{BATCH_ROWS, CHUNK_BYTES, ChunkFormat, open, read_chunked};
+use crate::files::piece::Piece;
 use crate::files::props::Codec;
-use crate::files::read::{Decorate, Piece, conform};
+use crate::files::read::{BATCH_ROWS, Decorate, conform};
 use crate::files::store::ResolvedStore;
+use crate::files::text::{CHUNK_BYTES, ChunkFormat, emitter, open, read_chunked};
 use crate::types::sr_type;
 
 /// The metadata of an ORC file (its tail: postscript, footer, stripe list).
@@ -193,9 +194,7 @@ pub(crate) fn read_json(
     mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
-    let mut emit = |batch: RecordBatch| -> Result<bool, FilesError> {
-        Ok(tx.blocking_send(Ok(deco.apply(batch)?)).is_ok())
-    };
+    let mut emit = emitter(&mut deco, tx);
     let format = JsonChunks {
         schema: schema.clone(),
         display: display.into(),
