@@ -9,12 +9,13 @@ use arrow::compute::{
 };
 use arrow::datatypes::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::hash::{bucket_of, hash_columns};
+use crate::hash::{BucketOf, hash_columns};
 use crate::{DataStore, Fault, StorageError};
 
 /// How rows map to buckets.
@@ -73,6 +74,9 @@ pub struct SegmentWriter {
     buffers: Vec<Vec<RecordBatch>>,
     buffered_rows: Vec<usize>,
     buffered_bytes: Vec<usize>,
+    /// One permit per segment being encoded: bounds the rows held by encoders. A segment's
+    /// fsync runs after its permit is returned, so a slow disk never idles the cores.
+    encode_slots: Arc<Semaphore>,
     pending: JoinSet<Result<WrittenSegment, StorageError>>,
     written: Vec<WrittenSegment>,
     bucketer: Bucketer,
@@ -110,10 +114,18 @@ impl Bucketer {
             .iter()
             .map(|i| batch.column(*i).clone())
             .collect();
-        let hashes = hash_columns(&cols, batch.num_rows())?;
-        let mut per_bucket: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
-        for (row, h) in hashes.iter().enumerate() {
-            per_bucket[bucket_of(*h, n) as usize].push(row as u32);
+        let of = BucketOf::new(n);
+        let buckets: Vec<u32> = hash_columns(&cols, batch.num_rows())?
+            .into_iter()
+            .map(|h| of.of(h))
+            .collect();
+        let mut sizes = vec![0usize; n as usize];
+        for &b in &buckets {
+            sizes[b as usize] += 1;
+        }
+        let mut per_bucket: Vec<Vec<u32>> = sizes.iter().map(|&s| Vec::with_capacity(s)).collect();
+        for (row, &b) in buckets.iter().enumerate() {
+            per_bucket[b as usize].push(row as u32);
         }
         let mut parts = Vec::new();
         for (b, idx) in per_bucket.into_iter().enumerate() {
@@ -142,6 +154,7 @@ impl SegmentWriter {
         opts: WriterOptions,
     ) -> Self {
         let n = spec.buckets.max(1) as usize;
+        let encode_slots = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
         Self {
             store,
             dir: dir.into(),
@@ -151,6 +164,7 @@ impl SegmentWriter {
             buffers: vec![Vec::new(); n],
             buffered_rows: vec![0; n],
             buffered_bytes: vec![0; n],
+            encode_slots,
             pending: JoinSet::new(),
             written: Vec::new(),
             bucketer: Bucketer {
@@ -199,8 +213,14 @@ impl SegmentWriter {
         if batches.is_empty() {
             return Ok(());
         }
-        while self.pending.len() >= self.opts.max_in_flight.max(1) {
-            self.join_one().await?;
+        let slot = Arc::clone(&self.encode_slots)
+            .acquire_owned()
+            .await
+            .expect("the writer never closes its semaphore");
+        // Segments already done are collected here, so that a failed one stops the load now.
+        while let Some(res) = self.pending.try_join_next() {
+            self.written
+                .push(res.map_err(|e| StorageError::Task(e.to_string()))??);
         }
         let path = format!("{}/{}.parquet", self.dir, uuid::Uuid::new_v4().simple());
         let job = EncodeJob {
@@ -212,15 +232,7 @@ impl SegmentWriter {
             path,
             batches,
         };
-        self.pending.spawn(job.run());
-        Ok(())
-    }
-
-    async fn join_one(&mut self) -> Result<(), StorageError> {
-        if let Some(res) = self.pending.join_next().await {
-            let seg = res.map_err(|e| StorageError::Task(e.to_string()))??;
-            self.written.push(seg);
-        }
+        self.pending.spawn(job.run(slot));
         Ok(())
     }
 
@@ -240,10 +252,26 @@ impl SegmentWriter {
         for b in 0..self.buffers.len() {
             self.flush(b).await?;
         }
-        while !self.pending.is_empty() {
-            self.join_one().await?;
+        while let Some(res) = self.pending.join_next().await {
+            self.written
+                .push(res.map_err(|e| StorageError::Task(e.to_string()))??);
         }
-        Ok(())
+        if self.written.is_empty() {
+            return Ok(());
+        }
+        // Each segment file was fsynced by its job; their directory entries are made durable
+        // here, once for all of them.
+        let dir = self.store.root().join(&self.dir);
+        tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StorageError::Io {
+                    path: dir.display().to_string(),
+                    source: e,
+                })
+        })
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
     }
 
     /// Stops and deletes every segment this writer produced.
@@ -272,7 +300,7 @@ struct EncodeJob {
 }
 
 impl EncodeJob {
-    async fn run(self) -> Result<WrittenSegment, StorageError> {
+    async fn run(self, slot: OwnedSemaphorePermit) -> Result<WrittenSegment, StorageError> {
         let EncodeJob {
             store,
             schema,
@@ -286,20 +314,52 @@ impl EncodeJob {
         // it. No staging name is needed: a segment is invisible until its load commits, and
         // start-up GC removes files no segment references.
         let full = store.root().join(&path);
-        let p = path.clone();
-        let (size, rows) = tokio::task::spawn_blocking(move || {
-            let res = encode_to_file(&full, &schema, &batches, &sort_columns, row_group_rows, &p);
-            if res.is_err() {
+        let task = |e: tokio::task::JoinError| StorageError::Task(e.to_string());
+        let encoded = {
+            let (full, path) = (full.clone(), path.clone());
+            tokio::task::spawn_blocking(move || {
+                encode_to_file(
+                    &full,
+                    &schema,
+                    &batches,
+                    &sort_columns,
+                    row_group_rows,
+                    &path,
+                )
+            })
+            .await
+            .map_err(task)
+            .flatten()
+        };
+        // The rows are encoded: another segment may start while this one reaches the disk.
+        drop(slot);
+        let synced = match encoded {
+            Ok(_) if store.take_fault(Fault::SegmentWrite) => {
+                Err(StorageError::Injected(format!("segment write of {path}")))
+            }
+            Ok((file, size, rows)) => {
+                let full = full.clone();
+                tokio::task::spawn_blocking(move || {
+                    file.sync_all().map_err(|e| StorageError::Io {
+                        path: full.display().to_string(),
+                        source: e,
+                    })
+                })
+                .await
+                .map_err(task)
+                .flatten()
+                .map(|()| (size, rows))
+            }
+            Err(e) => Err(e),
+        };
+        let (size, rows) = match synced {
+            Ok(done) => done,
+            Err(e) => {
                 // A half-written segment is nobody's: remove it now rather than at restart.
                 let _ = std::fs::remove_file(&full);
+                return Err(e);
             }
-            res
-        })
-        .await
-        .map_err(|e| StorageError::Task(e.to_string()))??;
-        if store.take_fault(Fault::SegmentWrite) {
-            return Err(StorageError::Injected(format!("segment write of {path}")));
-        }
+        };
         Ok(WrittenSegment {
             bucket,
             path,
@@ -312,8 +372,8 @@ impl EncodeJob {
 /// Bytes of dictionary per column chunk before the encoder falls back to plain encoding.
 const DICTIONARY_LIMIT: usize = 64 * 1024;
 
-/// Sorts `batches` by `sort_columns` and writes them as one Parquet file at `full`, made
-/// durable (file and directory entry); returns its size and rows.
+/// Sorts `batches` by `sort_columns` and writes them as one Parquet file at `full`; returns
+/// the file, not yet synced, with its size and rows.
 fn encode_to_file(
     full: &std::path::Path,
     schema: &SchemaRef,
@@ -321,7 +381,7 @@ fn encode_to_file(
     sort_columns: &[usize],
     row_group_rows: usize,
     path: &str,
-) -> Result<(u64, usize), StorageError> {
+) -> Result<(std::fs::File, u64, usize), StorageError> {
     let io = |e| StorageError::Io {
         path: full.display().to_string(),
         source: e,
@@ -345,11 +405,20 @@ fn encode_to_file(
         .set_dictionary_enabled(false)
         .set_dictionary_page_size_limit(DICTIONARY_LIMIT);
     for f in schema.fields() {
-        if matches!(
-            f.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
-        ) {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+        let col = ColumnPath::from(f.name().as_str());
+        match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary => {
+                props = props.set_column_dictionary_enabled(col, true);
+            }
+            DataType::Int32
+            | DataType::Int64
+            | DataType::Date32
+            | DataType::Timestamp(..)
+            | DataType::Float32
+            | DataType::Float64 => {
+                props = props.set_column_encoding(col, Encoding::BYTE_STREAM_SPLIT);
+            }
+            _ => {}
         }
     }
     let props = props.build();
@@ -370,11 +439,8 @@ fn encode_to_file(
         w.write(&sorted(batches, sort_columns)?).map_err(enc)?;
     }
     let file = w.into_inner().map_err(enc)?;
-    file.sync_all().map_err(io)?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io)?;
-    Ok((file.metadata().map_err(io)?.len(), rows))
+    let size = file.metadata().map_err(io)?.len();
+    Ok((file, size, rows))
 }
 
 /// Whether the rows of `batches`, in turn, are already in key order (the order `sorted`
@@ -468,6 +534,7 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
 
     use super::*;
+    use crate::hash::bucket_of;
 
     fn batch(k: &[Option<i32>], v: &[&str]) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![

@@ -237,15 +237,18 @@ pub(crate) fn convert_array(
     };
     let out = match ty {
         SrType::Datetime | SrType::Date if is_string_input => {
-            let s =
-                cast_with_options(input, &DataType::Utf8, &cast_opts).map_err(|e| e.to_string())?;
-            let s = s.as_string::<i32>();
-            let mut values = Vec::with_capacity(s.len());
-            let mut valid = BooleanBufferBuilder::new(s.len());
-            for v in s.iter() {
-                let micros = v.and_then(parse_datetime_micros);
+            let mut values = Vec::with_capacity(input.len());
+            let mut valid = BooleanBufferBuilder::new(input.len());
+            let mut parser = DatetimeParser::default();
+            let mut parse = |v: Option<&str>| {
+                let micros = v.and_then(|v| parser.parse(v));
                 valid.append(micros.is_some());
                 values.push(micros.unwrap_or_default());
+            };
+            match input.data_type() {
+                DataType::Utf8View => input.as_string_view().iter().for_each(&mut parse),
+                DataType::Utf8 => input.as_string::<i32>().iter().for_each(&mut parse),
+                _ => input.as_string::<i64>().iter().for_each(&mut parse),
             }
             let micros = TimestampMicrosecondArray::new(
                 values.into(),
@@ -346,9 +349,37 @@ fn time_micros(h: u32, m: u32, s: u32) -> Option<i64> {
         .then(|| (i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s)) * 1_000_000)
 }
 
+/// Parses DATETIME text, remembering the days of the dates it has seen: a column's values
+/// mostly fall on few dates, and looking one up costs less than converting it again.
+#[derive(Default)]
+pub(crate) struct DatetimeParser {
+    /// `(yyyymmdd, days since the epoch)`, direct-mapped by month and day; 0 is no date.
+    dates: [(u32, i64); 32],
+}
+
+impl DatetimeParser {
+    /// [`parse_datetime_micros`].
+    #[inline]
+    pub(crate) fn parse(&mut self, s: &str) -> Option<i64> {
+        parse_canonical_datetime(s.as_bytes(), self).or_else(|| parse_other_datetime(s))
+    }
+
+    #[inline]
+    fn days(&mut self, y: u32, m: u32, d: u32) -> Option<i64> {
+        let key = y * 10_000 + m * 100 + d;
+        let slot = &mut self.dates[((m * 31 + d) & 31) as usize];
+        if slot.0 == key && key != 0 {
+            return Some(slot.1);
+        }
+        let days = days_from_civil(y, m, d)?;
+        *slot = (key, days);
+        Some(days)
+    }
+}
+
 /// The common `YYYY-MM-DD HH:MM:SS` form, read in one pass without bounds checks per field.
 #[inline]
-fn parse_canonical_datetime(b: &[u8]) -> Option<i64> {
+fn parse_canonical_datetime(b: &[u8], parser: &mut DatetimeParser) -> Option<i64> {
     let b: &[u8; 19] = b.try_into().ok()?;
     if b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
@@ -365,17 +396,18 @@ fn parse_canonical_datetime(b: &[u8]) -> Option<i64> {
         d[k] = u32::from(v);
     }
     let two = |k: usize| d[k] * 10 + d[k + 1];
-    let days = days_from_civil(two(0) * 100 + two(2), two(4), two(6))?;
+    let days = parser.days(two(0) * 100 + two(2), two(4), two(6))?;
     Some(days * MICROS_PER_DAY + time_micros(two(8), two(10), two(12))?)
 }
 
 /// Parses the date/datetime forms StarRocks accepts: `YYYY-MM-DD[( |T)HH:MM:SS[.ffffff]]`,
 /// `YYYYMMDD[HHMMSS]`, `YYYY/MM/DD ...`. Returns microseconds since the epoch, or `None`.
 pub fn parse_datetime_micros(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if let Some(micros) = parse_canonical_datetime(b) {
-        return Some(micros);
-    }
+    DatetimeParser::default().parse(s)
+}
+
+/// [`parse_datetime_micros`] for the forms other than `YYYY-MM-DD HH:MM:SS`.
+fn parse_other_datetime(s: &str) -> Option<i64> {
     // Whitespace of any kind around the value is allowed, as `str::trim` defines it.
     let b = s.trim().as_bytes();
     let num = |r: std::ops::Range<usize>| digits(b, r);
@@ -458,6 +490,7 @@ mod tests {
     fn datetime_matches_chrono() {
         let mut day = chrono::NaiveDate::from_ymd_opt(1899, 1, 1).unwrap();
         let end = chrono::NaiveDate::from_ymd_opt(2301, 1, 1).unwrap();
+        let mut shared = DatetimeParser::default();
         while day < end {
             let s = format!("{} 23:59:58.123456789", day.format("%Y-%m-%d"));
             let want = day
@@ -466,6 +499,17 @@ mod tests {
                 .and_utc()
                 .timestamp_micros();
             assert_eq!(parse_datetime_micros(&s), Some(want), "{s}");
+            // The canonical form, through one parser that remembers the dates it saw.
+            for s in [
+                format!("{} 23:59:58", day.format("%Y-%m-%d")),
+                format!("{} 00:00:01", day.format("%Y-%m-%d")),
+            ] {
+                let want = chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S")
+                    .unwrap()
+                    .and_utc()
+                    .timestamp_micros();
+                assert_eq!(shared.parse(&s), Some(want), "{s}");
+            }
             day = day.succ_opt().unwrap();
         }
         for (s, want) in [
@@ -496,5 +540,12 @@ mod tests {
         ] {
             assert_eq!(parse_datetime_micros(bad), None, "{bad}");
         }
+        // A date the parser remembers does not make a wrong one on another slot's key valid.
+        let mut shared = DatetimeParser::default();
+        assert!(shared.parse("2021-02-28 00:00:00").is_some());
+        assert!(shared.parse("2021-02-29 00:00:00").is_none());
+        assert!(shared.parse("2021-01-29 00:00:00").is_some());
+        assert!(shared.parse("2021-02-29 00:00:00").is_none());
+        assert!(shared.parse("2020-02-29 00:00:00").is_some());
     }
 }
