@@ -377,27 +377,40 @@ impl DatetimeParser {
     }
 }
 
-/// The common `YYYY-MM-DD HH:MM:SS` form, read in one pass without bounds checks per field.
+/// The common `YYYY-MM-DD HH:MM:SS` form. Its 14 digits are checked and paired eight at a time
+/// in two 64-bit words instead of one by one.
 #[inline]
 fn parse_canonical_datetime(b: &[u8], parser: &mut DatetimeParser) -> Option<i64> {
     let b: &[u8; 19] = b.try_into().ok()?;
     if b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let mut d = [0u32; 14];
-    for (k, i) in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-        .into_iter()
-        .enumerate()
-    {
-        let v = b[i].wrapping_sub(b'0');
-        if v > 9 {
-            return None;
-        }
-        d[k] = u32::from(v);
+    let date = digit_pairs([b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9]])?;
+    let time = digit_pairs([b[11], b[12], b[14], b[15], b[17], b[18], b'0', b'0'])?;
+    let pair = |w: u64, k: u32| ((w >> (16 * k)) & 0xffff) as u32;
+    let days = parser.days(
+        pair(date, 0) * 100 + pair(date, 1),
+        pair(date, 2),
+        pair(date, 3),
+    )?;
+    Some(days * MICROS_PER_DAY + time_micros(pair(time, 0), pair(time, 1), pair(time, 2))?)
+}
+
+/// Eight ASCII digits as four two-digit numbers, one per 16-bit lane (the first pair in the
+/// lowest); `None` unless all eight are digits.
+#[inline]
+fn digit_pairs(text: [u8; 8]) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let w = u64::from_le_bytes(text);
+    // Each byte is 0x30..=0x3f, and adding 6 keeps it below 0x40 only for 0x30..=0x39 (no
+    // byte that passes the first test can carry into the next).
+    if w & HIGH != ZEROS || w.wrapping_add(0x0606_0606_0606_0606) & HIGH != ZEROS {
+        return None;
     }
-    let two = |k: usize| d[k] * 10 + d[k + 1];
-    let days = parser.days(two(0) * 100 + two(2), two(4), two(6))?;
-    Some(days * MICROS_PER_DAY + time_micros(two(8), two(10), two(12))?)
+    let d = w - ZEROS;
+    const LOW: u64 = 0x00ff_00ff_00ff_00ff;
+    Some((d & LOW) * 10 + ((d >> 8) & LOW))
 }
 
 /// Parses the date/datetime forms StarRocks accepts: `YYYY-MM-DD[( |T)HH:MM:SS[.ffffff]]`,
@@ -537,6 +550,11 @@ mod tests {
             "2017-11-25 01:21:25.",
             "2017-11-25 01:21:25.1234567x",
             "2017-11-25 01:21:25,5",
+            "2017-11-2: 00:00:00",
+            "2017-11-25 00:00:0/",
+            "2017-1\u{0}-25 00:00:00",
+            "2O17-11-25 00:00:00",
+            "2017-11-25 00:00:?0",
         ] {
             assert_eq!(parse_datetime_micros(bad), None, "{bad}");
         }

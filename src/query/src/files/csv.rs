@@ -4,9 +4,10 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
+use arrow::array::{ArrayRef, PrimitiveBuilder, RecordBatch, StringBuilder};
+use arrow::compute::kernels::cast_utils::Parser;
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
 use object_store::ObjectMeta;
 use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio_util::io::SyncIoBridge;
@@ -313,7 +314,12 @@ impl Parse {
     ) -> Result<(), FilesError> {
         let (display, opts) = (&self.display, &self.opts);
         let ncols = self.schema.fields().len();
-        let mut builders: Vec<StringBuilder> = (0..ncols).map(|_| StringBuilder::new()).collect();
+        let mut builders: Vec<Column> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| Column::new(f.data_type()))
+            .collect();
         let mut rows = 0usize;
         let shown = |b: &[u8]| String::from_utf8_lossy(b).escape_default().to_string();
         let bad = |e: String| {
@@ -336,10 +342,7 @@ impl Parse {
                 )));
             }
             for (i, b) in builders.iter_mut().enumerate() {
-                match rec.get(i) {
-                    Some("\\N") | None => b.append_null(),
-                    Some(v) => b.append_value(v),
-                }
+                b.push(rec.get(i).filter(|v| *v != "\\N"));
             }
             rows += 1;
             if rows < BATCH_ROWS {
@@ -355,7 +358,7 @@ impl Parse {
     }
 
     /// The records `builders` hold, cast to the file schema.
-    fn batch(&self, builders: &mut [StringBuilder]) -> Result<RecordBatch, FilesError> {
+    fn batch(&self, builders: &mut [Column]) -> Result<RecordBatch, FilesError> {
         let opts = CastOptions {
             safe: true,
             ..Default::default()
@@ -363,14 +366,47 @@ impl Parse {
         let cols = builders
             .iter_mut()
             .zip(self.schema.fields())
-            .map(|(b, f)| {
-                let s: ArrayRef = Arc::new(b.finish());
-                cast_with_options(&s, f.data_type(), &opts)
-            })
+            .map(|(b, f)| cast_with_options(&b.finish(), f.data_type(), &opts))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
         RecordBatch::try_new(self.schema.clone(), cols)
             .map_err(|e| FilesError::InvalidFile(e.to_string()))
+    }
+}
+
+/// One column of the records being parsed. BIGINT and DOUBLE fields are parsed as they are
+/// read, by the parser a cast from text uses (so a value that does not parse is NULL, as
+/// after the cast), instead of being copied into a string column and cast as a whole.
+enum Column {
+    Text(StringBuilder),
+    BigInt(PrimitiveBuilder<Int64Type>),
+    Double(PrimitiveBuilder<Float64Type>),
+}
+
+impl Column {
+    fn new(ty: &DataType) -> Self {
+        match ty {
+            DataType::Int64 => Column::BigInt(PrimitiveBuilder::new()),
+            DataType::Float64 => Column::Double(PrimitiveBuilder::new()),
+            _ => Column::Text(StringBuilder::new()),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<&str>) {
+        match self {
+            Column::Text(b) => b.append_option(v),
+            Column::BigInt(b) => b.append_option(v.and_then(Int64Type::parse)),
+            Column::Double(b) => b.append_option(v.and_then(Float64Type::parse)),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Column::Text(b) => Arc::new(b.finish()),
+            Column::BigInt(b) => Arc::new(b.finish()),
+            Column::Double(b) => Arc::new(b.finish()),
+        }
     }
 }
 
@@ -646,6 +682,39 @@ mod tests {
         assert_eq!(cuts.last(b"1,a\n2,\"b\n\""), Some(4));
         assert_eq!(cuts.last(b"1,a\"b\n2"), Some(6));
         assert_eq!(cuts.last(b"no end"), None);
+    }
+
+    /// Numbers parsed as they are read equal the text column cast as a whole.
+    #[test]
+    fn typed_columns_equal_text_cast() {
+        let values = [
+            Some("12"),
+            Some("-7"),
+            Some("+3"),
+            Some(" 4"),
+            Some("1.5"),
+            Some("1e3"),
+            Some("abc"),
+            Some(""),
+            Some("9223372036854775808"),
+            Some("NaN"),
+            Some("inf"),
+            None,
+        ];
+        for ty in [DataType::Int64, DataType::Float64] {
+            let mut typed = Column::new(&ty);
+            let mut text = Column::Text(StringBuilder::new());
+            for v in values {
+                typed.push(v);
+                text.push(v);
+            }
+            let opts = CastOptions {
+                safe: true,
+                ..Default::default()
+            };
+            let cast = cast_with_options(&text.finish(), &ty, &opts).unwrap();
+            assert_eq!(typed.finish().as_ref(), cast.as_ref(), "{ty}");
+        }
     }
 
     #[test]
