@@ -53,6 +53,10 @@ pub struct TableDef {
     pub distribution: DistributionMeta,
     /// Bucket count as written (`None` = automatic).
     pub buckets: Option<u32>,
+    /// Bucket count the table's segments were written with, fixed when it was created. Tables
+    /// stored before this field existed were written with 8 automatic buckets.
+    #[serde(default = "TableDef::legacy_buckets")]
+    pub storage_buckets: u32,
     /// PROPERTIES as given plus defaults, in order.
     pub properties: Vec<(String, String)>,
     /// Table comment.
@@ -60,12 +64,22 @@ pub struct TableDef {
 }
 
 impl TableDef {
-    /// Bucket count used for storage when none was written.
-    pub const DEFAULT_BUCKETS: u32 = 8;
+    /// Bucket count when none was written: what StarRocks picks on a one-BE cluster (two per
+    /// backend, `CatalogUtils.calBucketNumAccordingToBackends`).
+    pub const AUTO_BUCKETS: u32 = 2;
+
+    fn legacy_buckets() -> u32 {
+        8
+    }
+
+    /// The bucket count for a table created with `buckets` written (or not).
+    pub fn storage_buckets_for(buckets: Option<u32>) -> u32 {
+        buckets.unwrap_or(Self::AUTO_BUCKETS)
+    }
 
     /// The effective bucket count.
     pub fn bucket_count(&self) -> u32 {
-        self.buckets.unwrap_or(Self::DEFAULT_BUCKETS)
+        self.storage_buckets
     }
 
     /// Index of a column by case-insensitive name.

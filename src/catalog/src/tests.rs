@@ -16,6 +16,7 @@ fn def() -> TableDef {
         key_columns: vec!["a".into()],
         distribution: DistributionMeta::Hash(vec!["a".into()]),
         buckets: Some(2),
+        storage_buckets: 2,
         properties: vec![],
         comment: None,
     }
@@ -125,4 +126,18 @@ fn reopen_keeps_everything() {
 fn dates_format_like_starrocks() {
     assert_eq!(format_unix(0), "1970-01-01 00:00:00");
     assert_eq!(format_unix(1_511_572_885), "2017-11-25 01:21:25");
+}
+
+/// A definition stored before `storage_buckets` existed keeps the 8 automatic buckets its
+/// segments were written with; a new table without BUCKETS gets StarRocks' one-BE count.
+#[test]
+fn automatic_bucket_count_is_fixed_at_creation() {
+    let mut old = def();
+    old.buckets = None;
+    let mut json: serde_json::Value = serde_json::to_value(&old).unwrap();
+    json.as_object_mut().unwrap().remove("storage_buckets");
+    let read: TableDef = serde_json::from_value(json).unwrap();
+    assert_eq!(read.bucket_count(), 8);
+    assert_eq!(TableDef::storage_buckets_for(None), 2);
+    assert_eq!(TableDef::storage_buckets_for(Some(5)), 5);
 }

@@ -211,6 +211,7 @@ pub(crate) fn table_def(
         key_columns,
         distribution,
         buckets,
+        storage_buckets: TableDef::storage_buckets_for(buckets),
         properties,
         comment: ct.comment.clone(),
     })
