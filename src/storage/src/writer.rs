@@ -219,8 +219,7 @@ impl SegmentWriter {
             .expect("the writer never closes its semaphore");
         // Segments already done are collected here, so that a failed one stops the load now.
         while let Some(res) = self.pending.try_join_next() {
-            self.written
-                .push(res.map_err(|e| StorageError::Task(e.to_string()))??);
+            self.written.push(joined(res)?);
         }
         let path = format!("{}/{}.parquet", self.dir, uuid::Uuid::new_v4().simple());
         let job = EncodeJob {
@@ -253,8 +252,7 @@ impl SegmentWriter {
             self.flush(b).await?;
         }
         while let Some(res) = self.pending.join_next().await {
-            self.written
-                .push(res.map_err(|e| StorageError::Task(e.to_string()))??);
+            self.written.push(joined(res)?);
         }
         if self.written.is_empty() {
             return Ok(());
@@ -262,16 +260,11 @@ impl SegmentWriter {
         // Each segment file was fsynced by its job; their directory entries are made durable
         // here, once for all of them.
         let dir = self.store.root().join(&self.dir);
-        tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| StorageError::Io {
-                    path: dir.display().to_string(),
-                    source: e,
-                })
+        blocking(move || {
+            let synced = std::fs::File::open(&dir).and_then(|d| d.sync_all());
+            synced.map_err(|e| io_error(&dir, e))
         })
         .await
-        .map_err(|e| StorageError::Task(e.to_string()))?
     }
 
     /// Stops and deletes every segment this writer produced.
@@ -314,10 +307,9 @@ impl EncodeJob {
         // it. No staging name is needed: a segment is invisible until its load commits, and
         // start-up GC removes files no segment references.
         let full = store.root().join(&path);
-        let task = |e: tokio::task::JoinError| StorageError::Task(e.to_string());
         let encoded = {
             let (full, path) = (full.clone(), path.clone());
-            tokio::task::spawn_blocking(move || {
+            blocking(move || {
                 encode_to_file(
                     &full,
                     &schema,
@@ -328,8 +320,6 @@ impl EncodeJob {
                 )
             })
             .await
-            .map_err(task)
-            .flatten()
         };
         // The rows are encoded: another segment may start while this one reaches the disk.
         drop(slot);
@@ -339,16 +329,9 @@ impl EncodeJob {
             }
             Ok((file, size, rows)) => {
                 let full = full.clone();
-                tokio::task::spawn_blocking(move || {
-                    file.sync_all().map_err(|e| StorageError::Io {
-                        path: full.display().to_string(),
-                        source: e,
-                    })
-                })
-                .await
-                .map_err(task)
-                .flatten()
-                .map(|()| (size, rows))
+                blocking(move || file.sync_all().map_err(|e| io_error(&full, e)))
+                    .await
+                    .map(|()| (size, rows))
             }
             Err(e) => Err(e),
         };
@@ -369,6 +352,29 @@ impl EncodeJob {
     }
 }
 
+/// Runs file work on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+}
+
+/// A segment job's result; a job that panicked or was cancelled is an error too.
+fn joined(
+    res: Result<Result<WrittenSegment, StorageError>, tokio::task::JoinError>,
+) -> Result<WrittenSegment, StorageError> {
+    res.map_err(|e| StorageError::Task(e.to_string()))?
+}
+
+fn io_error(path: &std::path::Path, source: std::io::Error) -> StorageError {
+    StorageError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
 /// Bytes of dictionary per column chunk before the encoder falls back to plain encoding.
 const DICTIONARY_LIMIT: usize = 64 * 1024;
 
@@ -382,10 +388,7 @@ fn encode_to_file(
     row_group_rows: usize,
     path: &str,
 ) -> Result<(std::fs::File, u64, usize), StorageError> {
-    let io = |e| StorageError::Io {
-        path: full.display().to_string(),
-        source: e,
-    };
+    let io = |e| io_error(full, e);
     let enc = |e| StorageError::Encode {
         path: path.to_string(),
         source: e,
