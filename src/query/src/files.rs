@@ -213,8 +213,14 @@ impl FilesSource {
     }
 
     /// A load worker's table over the piece in `slot`, with [`read::ROW_COLUMN`] last.
+    /// Parquet strings come as views there: they point into the decoded pages instead of
+    /// being copied, and the load keeps them so up to the segment encoder.
     pub fn piece_table(&self, slot: PieceSlot) -> Arc<dyn TableProvider> {
-        Arc::new(FilesTable::piece(self.spec.clone(), slot))
+        let spec = match self.spec.kind {
+            ReadKind::Parquet => Arc::new(self.spec.with_string_views()),
+            _ => self.spec.clone(),
+        };
+        Arc::new(FilesTable::piece(spec, slot))
     }
 
     /// The pieces of every matched file, in listing order, produced as the listing proceeds

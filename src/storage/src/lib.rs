@@ -6,6 +6,7 @@
 
 mod error;
 pub mod hash;
+mod segment;
 mod writer;
 
 use std::path::{Path, PathBuf};

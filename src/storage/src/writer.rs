@@ -5,17 +5,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use arrow::array::{DynComparator, RecordBatch, UInt32Array, make_comparator};
 use arrow::compute::{
-    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
+    SortColumn, SortOptions, cast, concat_batches, lexsort_to_indices, take_record_batch,
 };
-use arrow::datatypes::{DataType, SchemaRef};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use arrow::datatypes::SchemaRef;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::hash::{BucketOf, hash_columns};
+use crate::segment;
 use crate::{DataStore, Fault, StorageError};
 
 /// How rows map to buckets.
@@ -375,9 +372,6 @@ fn io_error(path: &std::path::Path, source: std::io::Error) -> StorageError {
     }
 }
 
-/// Bytes of dictionary per column chunk before the encoder falls back to plain encoding.
-const DICTIONARY_LIMIT: usize = 64 * 1024;
-
 /// Sorts `batches` by `sort_columns` and writes them as one Parquet file at `full`; returns
 /// the file, not yet synced, with its size and rows.
 fn encode_to_file(
@@ -396,58 +390,29 @@ fn encode_to_file(
     let dir = full.parent().expect("segment paths have a directory");
     std::fs::create_dir_all(dir).map_err(io)?;
     let file = std::fs::File::create(full).map_err(io)?;
-    let mut props = WriterProperties::builder()
-        // LZ4 (StarRocks' default codec too): encoding and decoding cost far less than zstd's.
-        .set_compression(Compression::LZ4_RAW)
-        .set_max_row_group_row_count(Some(row_group_rows))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        // Numbers and times are stored plain: a dictionary saves little once LZ4 has run, and
-        // building one hashed every value (a tenth of a load's CPU). Strings keep theirs,
-        // which GROUP BY and filters on low-cardinality columns read fast; one with many
-        // distinct values gives up after 64 KB instead of filling a 1 MB dictionary first.
-        .set_dictionary_enabled(false)
-        .set_dictionary_page_size_limit(DICTIONARY_LIMIT);
-    for f in schema.fields() {
-        let col = ColumnPath::from(f.name().as_str());
-        match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary => {
-                props = props.set_column_dictionary_enabled(col, true);
-            }
-            DataType::Int32
-            | DataType::Int64
-            | DataType::Date32
-            | DataType::Timestamp(..)
-            | DataType::Float32
-            | DataType::Float64 => {
-                props = props.set_column_encoding(col, Encoding::BYTE_STREAM_SPLIT);
-            }
-            _ => {}
-        }
-    }
-    let props = props.build();
-    let mut w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props)).map_err(enc)?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     // Rows often arrive in key order already (files sorted by the key, as exports and
     // earlier loads are), in batches that the load's workers interleave: then putting the
     // batches in order of their first key is enough, and the sort and its copy are skipped.
-    if sort_columns.is_empty() || rows <= 1 {
-        for b in batches {
-            w.write(b).map_err(enc)?;
-        }
+    let sorted_batch;
+    let ordered: Vec<&RecordBatch> = if sort_columns.is_empty() || rows <= 1 {
+        batches.iter().collect()
     } else if let Some(order) = batch_order(batches, sort_columns)? {
-        for i in order {
-            w.write(&batches[i]).map_err(enc)?;
-        }
+        order.into_iter().map(|i| &batches[i]).collect()
     } else {
-        w.write(&sorted(batches, sort_columns)?).map_err(enc)?;
-    }
-    let file = w.into_inner().map_err(enc)?;
+        sorted_batch = sorted(schema, batches, sort_columns)?;
+        vec![&sorted_batch]
+    };
+    let out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let out = segment::write_segment(out, schema, &ordered, row_group_rows).map_err(enc)?;
+    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
     let size = file.metadata().map_err(io)?.len();
     Ok((file, size, rows))
 }
 
 /// Whether the rows of `batches`, in turn, are already in key order (the order `sorted`
-/// gives: ascending, NULLs first).
+/// gives: ascending, NULLs first). Batches whose keys cannot be compared (strings as views in
+/// some, not in others) are taken as out of order.
 fn in_key_order(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<bool, StorageError> {
     let comparators = |a: &RecordBatch, b: &RecordBatch| {
         sort_columns
@@ -465,12 +430,16 @@ fn in_key_order(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<bool,
         if b.num_rows() == 0 {
             continue;
         }
-        let within = comparators(b, b)?;
+        let Ok(within) = comparators(b, b) else {
+            return Ok(false);
+        };
         if !(1..b.num_rows()).all(|r| ordered(&within, r - 1, r)) {
             return Ok(false);
         }
         if let Some(prev) = batches[..n].iter().rev().find(|p| p.num_rows() > 0) {
-            let across = comparators(prev, b)?;
+            let Ok(across) = comparators(prev, b) else {
+                return Ok(false);
+            };
             if !ordered(&across, prev.num_rows() - 1, 0) {
                 return Ok(false);
             }
@@ -495,10 +464,12 @@ fn batch_order(
         let firsts = sort_columns
             .iter()
             .map(|&c| {
+                // Heads in one type (a string key may be a view in some batches).
+                let ty = batches[0].1.schema().field(c).data_type().clone();
                 let heads: Vec<_> = batches
                     .iter()
-                    .map(|(_, b)| b.column(c).slice(0, 1))
-                    .collect();
+                    .map(|(_, b)| cast(&b.column(c).slice(0, 1), &ty))
+                    .collect::<Result<_, _>>()?;
                 let heads: Vec<&dyn arrow::array::Array> =
                     heads.iter().map(|a| a.as_ref()).collect();
                 Ok(SortColumn {
@@ -517,9 +488,25 @@ fn batch_order(
     )
 }
 
-/// The rows of `batches` in key order.
-fn sorted(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<RecordBatch, StorageError> {
-    let batch = concat_batches(&batches[0].schema(), batches)?;
+/// The rows of `batches` in key order, in the types of `schema`.
+fn sorted(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    sort_columns: &[usize],
+) -> Result<RecordBatch, StorageError> {
+    let batches = batches
+        .iter()
+        .map(|b| {
+            let cols = b
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RecordBatch::try_new(schema.clone(), cols)?)
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let batch = concat_batches(schema, &batches)?;
     let cols: Vec<SortColumn> = sort_columns
         .iter()
         .map(|&i| SortColumn {
@@ -534,7 +521,7 @@ fn sorted(batches: &[RecordBatch], sort_columns: &[usize]) -> Result<RecordBatch
 #[cfg(test)]
 mod tests {
     use arrow::array::{Int32Array, StringArray};
-    use arrow::datatypes::{Field, Schema};
+    use arrow::datatypes::{DataType, Field, Schema};
 
     use super::*;
     use crate::hash::bucket_of;
@@ -625,7 +612,7 @@ mod tests {
             batch(&[Some(3), None, Some(1)], &["x", "y", "z"]),
             batch(&[Some(1), Some(2)], &["a", "b"]),
         ];
-        let s = sorted(&batches, &[0, 1]).unwrap();
+        let s = sorted(&batches[0].schema(), &batches, &[0, 1]).unwrap();
         assert!(in_key_order(std::slice::from_ref(&s), &[0, 1]).unwrap());
         assert_eq!(s.num_rows(), 5);
     }

@@ -9,7 +9,7 @@ use arrow::array::{
 };
 use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnMeta, DefaultValue, LoadError, TableDef};
@@ -106,6 +106,27 @@ impl Converter {
         &self.schema
     }
 
+    /// The schema of converted columns: the table's, but for strings kept as views.
+    fn schema_of(&self, columns: &[ArrayRef]) -> SchemaRef {
+        let same = self
+            .schema
+            .fields()
+            .iter()
+            .zip(columns)
+            .all(|(f, c)| f.data_type() == c.data_type());
+        if same {
+            return self.schema.clone();
+        }
+        let fields: Vec<Field> = self
+            .schema
+            .fields()
+            .iter()
+            .zip(columns)
+            .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
     /// Converts `batch`, read from `file` (empty when the rows come from no one file), whose
     /// rows are numbered `rows`; keeps up to `error_budget` error records.
     pub fn convert(
@@ -166,7 +187,7 @@ impl Converter {
         }
         let Some(rejected_rows) = rejected_rows else {
             let batch =
-                RecordBatch::try_new(self.schema.clone(), out).map_err(|e| e.to_string())?;
+                RecordBatch::try_new(self.schema_of(&out), out).map_err(|e| e.to_string())?;
             return Ok(Converted {
                 batch,
                 rejected: 0,
@@ -206,7 +227,7 @@ impl Converter {
             .map(|c| arrow::compute::filter(c.as_ref(), &keep))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        let batch = RecordBatch::try_new(self.schema.clone(), kept).map_err(|e| e.to_string())?;
+        let batch = RecordBatch::try_new(self.schema_of(&kept), kept).map_err(|e| e.to_string())?;
         Ok(Converted {
             batch,
             rejected,
@@ -237,29 +258,18 @@ pub(crate) fn convert_array(
     };
     let out = match ty {
         SrType::Datetime | SrType::Date if is_string_input => {
-            let mut values = Vec::with_capacity(input.len());
-            let mut valid = BooleanBufferBuilder::new(input.len());
-            let mut parser = DatetimeParser::default();
-            let mut parse = |v: Option<&str>| {
-                let micros = v.and_then(|v| parser.parse(v));
-                valid.append(micros.is_some());
-                values.push(micros.unwrap_or_default());
-            };
-            match input.data_type() {
-                DataType::Utf8View => input.as_string_view().iter().for_each(&mut parse),
-                DataType::Utf8 => input.as_string::<i32>().iter().for_each(&mut parse),
-                _ => input.as_string::<i64>().iter().for_each(&mut parse),
-            }
-            let micros = TimestampMicrosecondArray::new(
-                values.into(),
-                Some(NullBuffer::new(valid.finish())),
-            );
+            let micros = parse_datetimes(input);
             let ts: ArrayRef = Arc::new(micros);
             if matches!(ty, SrType::Date) {
                 cast_with_options(&ts, target, &cast_opts).map_err(|e| e.to_string())?
             } else {
                 ts
             }
+        }
+        // Strings read as views (Parquet loads) stay views: copying them into a `Utf8` array
+        // costs as much as reading them did. The segment encoder takes either.
+        SrType::Varchar(_) | SrType::Char(_) if input.data_type() == &DataType::Utf8View => {
+            input.clone()
         }
         _ => match cast_with_options(input, target, &cast_opts) {
             Ok(a) => a,
@@ -278,8 +288,72 @@ pub(crate) fn convert_array(
     })
 }
 
+/// DATETIME values of a string column: microseconds, NULL where the text is not a datetime.
+fn parse_datetimes(input: &ArrayRef) -> TimestampMicrosecondArray {
+    let n = input.len();
+    let nulls = input.logical_nulls();
+    let mut valid = BooleanBufferBuilder::new(n);
+    let mut parser = DatetimeParser::default();
+    let mut one = |i: usize, text: &[u8]| {
+        let micros = if nulls.as_ref().is_none_or(|x| x.is_valid(i)) {
+            parser.parse_bytes(text)
+        } else {
+            None
+        };
+        valid.append(micros.is_some());
+        micros.unwrap_or_default()
+    };
+    // Straight from the buffers: going through an iterator of `Option<&str>` cost a third of
+    // the parse.
+    let values: Vec<i64> = match input.data_type() {
+        DataType::Utf8View => {
+            let s = input.as_string_view();
+            let (views, buffers) = (s.views(), s.data_buffers());
+            let raw = views.inner().as_slice();
+            (0..n)
+                .map(|i| {
+                    let v = views[i];
+                    let len = v as u32 as usize;
+                    let text = if len <= 12 {
+                        &raw[i * 16 + 4..i * 16 + 4 + len]
+                    } else {
+                        let at = (v >> 96) as u32 as usize;
+                        &buffers[(v >> 64) as u32 as usize][at..at + len]
+                    };
+                    one(i, text)
+                })
+                .collect()
+        }
+        DataType::Utf8 => {
+            let s = input.as_string::<i32>();
+            let (offsets, data) = (s.value_offsets(), s.value_data());
+            (0..n)
+                .map(|i| one(i, &data[offsets[i] as usize..offsets[i + 1] as usize]))
+                .collect()
+        }
+        _ => {
+            let s = input.as_string::<i64>();
+            (0..n)
+                .map(|i| one(i, if s.is_valid(i) { s.value(i) } else { "" }.as_bytes()))
+                .collect()
+        }
+    };
+    TimestampMicrosecondArray::new(values.into(), Some(NullBuffer::new(valid.finish())))
+}
+
 /// Strings longer than the column's byte length do not fit: they become NULL.
 fn enforce_length(a: ArrayRef, max: usize) -> ArrayRef {
+    if a.data_type() == &DataType::Utf8View {
+        let s = a.as_string_view();
+        // A view's low 32 bits are the value's length.
+        if s.views().iter().all(|v| *v as u32 as usize <= max) {
+            return a;
+        }
+        let fits = NullBuffer::from_iter(s.views().iter().map(|v| *v as u32 as usize <= max));
+        let nulls = NullBuffer::union(s.nulls(), Some(&fits));
+        let (views, buffers, _) = s.clone().into_parts();
+        return Arc::new(arrow::array::StringViewArray::new(views, buffers, nulls));
+    }
     let s = a.as_string::<i32>();
     if s.iter().all(|v| v.is_none_or(|v| v.len() <= max)) {
         return a;
@@ -362,6 +436,13 @@ impl DatetimeParser {
     #[inline]
     pub(crate) fn parse(&mut self, s: &str) -> Option<i64> {
         parse_canonical_datetime(s.as_bytes(), self).or_else(|| parse_other_datetime(s))
+    }
+
+    /// [`Self::parse`] of text that may not be UTF-8 (then it is no datetime).
+    #[inline]
+    pub(crate) fn parse_bytes(&mut self, b: &[u8]) -> Option<i64> {
+        parse_canonical_datetime(b, self)
+            .or_else(|| std::str::from_utf8(b).ok().and_then(parse_other_datetime))
     }
 
     #[inline]

@@ -23,7 +23,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::file::metadata::ParquetMetaData;
 
@@ -72,6 +72,23 @@ pub struct ReadSpec {
 }
 
 impl ReadSpec {
+    /// This spec with `Utf8` columns read as `Utf8View`.
+    pub fn with_string_views(&self) -> Self {
+        let fields: Vec<Field> = self
+            .file_schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        Self {
+            file_schema: Arc::new(Schema::new(fields)),
+            ..self.clone()
+        }
+    }
+
     /// The schema rows are produced in: file columns, path columns, and the row number when
     /// `with_row`.
     pub fn output_schema(&self, with_row: bool) -> SchemaRef {
@@ -276,6 +293,7 @@ async fn read_parquet(
     roots.sort_unstable();
     roots.dedup();
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    let meta = with_view_hints(meta, &spec.file_schema);
     let reader = ObjectParquetReader {
         store: spec.store.store.clone(),
         path: piece.file.location.clone(),
@@ -304,6 +322,36 @@ async fn read_parquet(
         }
     }
     Ok(())
+}
+
+/// `meta` reading as `Utf8View` the string columns `schema` wants as views (found by
+/// case-insensitive name); unchanged when none does, or when the reader refuses the hint.
+fn with_view_hints(meta: ArrowReaderMetadata, schema: &SchemaRef) -> ArrowReaderMetadata {
+    let wants_view = |name: &str| {
+        schema
+            .fields()
+            .iter()
+            .any(|f| f.data_type() == &DataType::Utf8View && f.name().eq_ignore_ascii_case(name))
+    };
+    let file = meta.schema();
+    let mut changed = false;
+    let fields: Vec<Field> = file
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 if wants_view(f.name()) => {
+                changed = true;
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    if !changed {
+        return meta;
+    }
+    let hint = Arc::new(Schema::new_with_metadata(fields, file.metadata().clone()));
+    let options = ArrowReaderOptions::new().with_schema(hint);
+    ArrowReaderMetadata::try_new(meta.metadata().clone(), options).unwrap_or(meta)
 }
 
 /// Ranged reads of one object for the Parquet reader; the footer is always read beforehand

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""A/B of single loads: each binary loads the same file on a fresh server, alternating, and
+the wall time and the server's CPU time (user+system, from /proc) of each load are printed.
+
+    python bench/ab.py --binary A=/path/to/strata --binary B=/other/strata [--pairs 5] FILE
+
+With `--chdb` the same file is also loaded by chDB between the pairs, so the ratio to the
+peer comes from the same minutes. Same data, same table as bench/run.py.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import Strata, files_clause  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def strata_load(binary, path, fmt):
+    st = Strata(binary)
+    try:
+        src = files_clause(os.path.abspath(path))
+        if fmt != "parquet":
+            src = src.replace('"format" = "parquet"', f'"format" = "{fmt}"')
+        cols = "*"
+        if fmt == "csv":
+            src = src.replace(")", ', "csv.column_separator" = ",", "csv.enclose" = \'"\', '
+                              '"csv.skip_header" = "1")')
+            cols = "$1, $2, $3, $4, $5"
+        c0 = cpu_seconds(st.proc.pid)
+        t0 = time.perf_counter()
+        st.sql(f"INSERT INTO t SELECT {cols} FROM {src}")
+        wall = time.perf_counter() - t0
+        cpu = cpu_seconds(st.proc.pid) - c0
+    finally:
+        rss = st.stop()
+    return wall, cpu, rss
+
+
+class Chdb:
+    """One chDB session for the whole run (chDB allows one per process)."""
+
+    def __init__(self):
+        import tempfile
+        from chdb import session
+        self.s = session.Session(tempfile.mkdtemp(prefix="chdb-ab-"))
+        self.s.query("CREATE DATABASE IF NOT EXISTS b")
+
+    def load(self, path):
+        self.s.query("DROP TABLE IF EXISTS b.t")
+        self.s.query("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, "
+                     "BehaviorType String, Timestamp DateTime) ENGINE = MergeTree ORDER BY UserID")
+        t0 = time.perf_counter()
+        self.s.query(f"INSERT INTO b.t SELECT * FROM file('{os.path.abspath(path)}', Parquet)")
+        return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", action="append", required=True, help="NAME=PATH")
+    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--format", default="parquet")
+    ap.add_argument("--chdb", action="store_true")
+    ap.add_argument("file")
+    args = ap.parse_args()
+    bins = [b.split("=", 1) for b in args.binary]
+    res = {name: [] for name, _ in bins}
+    ch = []
+    peer = Chdb() if args.chdb else None
+    for i in range(args.pairs):
+        order = bins if i % 2 == 0 else list(reversed(bins))
+        for name, path in order:
+            wall, cpu, rss = strata_load(path, args.file, args.format)
+            res[name].append((wall, cpu, rss))
+            print(f"{name}: {wall:.3f} s, {cpu:.2f} CPU-s, peak {rss:.0f} MB", flush=True)
+        if peer:
+            ch.append(peer.load(args.file))
+            print(f"chDB: {ch[-1]:.3f} s", flush=True)
+    for name, rows in res.items():
+        wall = statistics.median(r[0] for r in rows)
+        cpu = statistics.median(r[1] for r in rows)
+        rss = max(r[2] for r in rows)
+        line = f"{name}: median {wall:.3f} s, {cpu:.2f} CPU-s, peak {rss:.0f} MB"
+        if ch:
+            line += f", {wall / statistics.median(ch):.2f}x chDB ({statistics.median(ch):.3f} s)"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
