@@ -138,6 +138,38 @@ fn automatic_bucket_count_is_fixed_at_creation() {
     json.as_object_mut().unwrap().remove("storage_buckets");
     let read: TableDef = serde_json::from_value(json).unwrap();
     assert_eq!(read.bucket_count(), 8);
-    assert_eq!(TableDef::storage_buckets_for(None), 2);
-    assert_eq!(TableDef::storage_buckets_for(Some(5)), 5);
+    let keys = ["a".to_string(), "b".to_string()];
+    let by = |cols: &[&str]| DistributionMeta::Hash(cols.iter().map(|c| c.to_string()).collect());
+    assert_eq!(TableDef::storage_buckets_for(None, &by(&["c"]), &keys), 2);
+    assert_eq!(
+        TableDef::storage_buckets_for(Some(5), &by(&["b"]), &keys),
+        5
+    );
+    assert_eq!(
+        TableDef::storage_buckets_for(None, &DistributionMeta::Random, &keys),
+        2
+    );
+}
+
+/// Rows are split by hash only where a bucket narrows a query more than the sort key does.
+#[test]
+fn distribution_on_the_sort_key_needs_one_bucket() {
+    let keys = ["a".to_string(), "b".to_string()];
+    let by = |cols: &[&str]| DistributionMeta::Hash(cols.iter().map(|c| c.to_string()).collect());
+    assert_eq!(
+        TableDef::storage_buckets_for(Some(8), &by(&["A"]), &keys),
+        1
+    );
+    assert_eq!(
+        TableDef::storage_buckets_for(None, &by(&["a", "b"]), &keys),
+        1
+    );
+    assert_eq!(
+        TableDef::storage_buckets_for(None, &by(&["a", "b", "c"]), &keys),
+        2
+    );
+    assert_eq!(
+        TableDef::storage_buckets_for(None, &by(&["b", "a"]), &keys),
+        2
+    );
 }

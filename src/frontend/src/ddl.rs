@@ -205,13 +205,14 @@ pub(crate) fn table_def(
             config_value(fe, "default_replication_num")?,
         ));
     }
+    let storage_buckets = TableDef::storage_buckets_for(buckets, &distribution, &key_columns);
     Ok(TableDef {
         columns,
         keys_kind: "DUPLICATE".to_string(),
         key_columns,
         distribution,
         buckets,
-        storage_buckets: TableDef::storage_buckets_for(buckets),
+        storage_buckets,
         properties,
         comment: ct.comment.clone(),
     })

@@ -403,7 +403,9 @@ fn encode_to_file(
         sorted_batch = sorted(schema, batches, sort_columns)?;
         vec![&sorted_batch]
     };
-    let out = std::io::BufWriter::with_capacity(1 << 20, file);
+    // Column chunks (mostly larger than the buffer) go straight to the file; the buffer
+    // gathers the many small writes of page headers' and indexes' Thrift.
+    let out = std::io::BufWriter::with_capacity(64 << 10, file);
     let out = segment::write_segment(out, schema, &ordered, row_group_rows).map_err(enc)?;
     let file = out.into_inner().map_err(|e| io(e.into_error()))?;
     let size = file.metadata().map_err(io)?.len();

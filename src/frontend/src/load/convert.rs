@@ -9,7 +9,7 @@ use arrow::array::{
 };
 use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnMeta, DefaultValue, LoadError, TableDef};
@@ -271,6 +271,9 @@ pub(crate) fn convert_array(
         SrType::Varchar(_) | SrType::Char(_) if input.data_type() == &DataType::Utf8View => {
             input.clone()
         }
+        _ if input.data_type() == &DataType::Int64 && target == &DataType::Int32 => {
+            narrow_int64(input, &cast_opts)?
+        }
         _ => match cast_with_options(input, target, &cast_opts) {
             Ok(a) => a,
             Err(e) => {
@@ -286,6 +289,17 @@ pub(crate) fn convert_array(
         SrType::Varchar(n) | SrType::Char(n) => enforce_length(out, *n as usize),
         _ => out,
     })
+}
+
+/// BIGINT → INT: when every value fits (found by a min/max pass the compiler vectorises),
+/// a plain narrowing copy; otherwise the checked cast, which makes the misfits NULL.
+fn narrow_int64(input: &ArrayRef, opts: &CastOptions) -> Result<ArrayRef, String> {
+    let a = input.as_primitive::<Int64Type>();
+    let fits = |v: Option<i64>| v.is_none_or(|v| i32::try_from(v).is_ok());
+    if fits(arrow::compute::min(a)) && fits(arrow::compute::max(a)) {
+        return Ok(Arc::new(a.unary::<_, Int32Type>(|v| v as i32)));
+    }
+    cast_with_options(input, &DataType::Int32, opts).map_err(|e| e.to_string())
 }
 
 /// DATETIME values of a string column: microseconds, NULL where the text is not a datetime.
@@ -548,6 +562,57 @@ fn parse_other_datetime(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// BIGINT → INT agrees with the checked cast, in range or not, and with NULLs.
+    #[test]
+    fn narrowing_agrees_with_the_checked_cast() {
+        let opts = CastOptions {
+            safe: true,
+            ..Default::default()
+        };
+        for values in [
+            vec![
+                Some(1i64),
+                None,
+                Some(-5),
+                Some(i64::from(i32::MAX)),
+                Some(i64::from(i32::MIN)),
+            ],
+            vec![Some(1), Some(i64::from(i32::MAX) + 1), None, Some(i64::MIN)],
+            vec![None, None],
+        ] {
+            let a: ArrayRef = Arc::new(arrow::array::Int64Array::from(values));
+            let want = cast_with_options(&a, &DataType::Int32, &opts).unwrap();
+            assert_eq!(narrow_int64(&a, &opts).unwrap().as_ref(), want.as_ref());
+        }
+    }
+
+    /// Strings of every layout parse to the same datetimes, NULL where they are not one.
+    #[test]
+    fn datetimes_from_every_string_layout() {
+        let texts = vec![
+            Some("2017-11-25 01:21:25"),
+            None,
+            Some("20171125"),
+            Some(""),
+            Some("2017-11-25 01:21:25.250000 and more"),
+            Some("2017-11-26"),
+        ];
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(arrow::array::StringArray::from(texts.clone())),
+            Arc::new(arrow::array::StringViewArray::from(texts.clone())),
+            Arc::new(arrow::array::LargeStringArray::from(texts.clone())),
+        ];
+        let want: Vec<Option<i64>> = texts
+            .iter()
+            .map(|t| t.and_then(parse_datetime_micros))
+            .collect();
+        for a in &arrays {
+            let got: Vec<Option<i64>> = parse_datetimes(a).iter().collect();
+            assert_eq!(got, want, "{}", a.data_type());
+        }
+        assert!(want[0].is_some() && want[2].is_some() && want[4].is_none());
+    }
 
     #[test]
     fn datetime_forms() {

@@ -78,6 +78,21 @@ impl<'a> Values<'a> {
         })
     }
 
+    /// For a view of up to 12 bytes, [`pack_short`] of its value, read off the view itself
+    /// (its length, then the bytes, zero-padded). Were a producer to leave the padding
+    /// unzeroed, equal values would only get two dictionary entries.
+    #[inline]
+    fn short_key(&self, i: usize) -> Option<u128> {
+        match self {
+            Values::Views { views, .. } => {
+                let v = views[i];
+                let len = v as u32;
+                (len <= 12).then(|| (v >> 32) | (u128::from(len) << 120))
+            }
+            Values::Offsets { .. } => None,
+        }
+    }
+
     /// The bytes of value `i`.
     #[inline]
     fn get(&self, i: usize) -> &'a [u8] {
@@ -249,16 +264,21 @@ impl Dict {
         id
     }
 
+    /// The id of `v`, whose [`pack_short`] form is `key`.
+    #[inline]
+    fn intern_short(&mut self, key: u128, v: &[u8]) -> u32 {
+        if let Some(&id) = self.short.get(&key) {
+            return id;
+        }
+        let id = self.push(v);
+        self.short.insert(key, id);
+        id
+    }
+
     #[inline]
     fn intern(&mut self, v: &[u8]) -> u32 {
         if v.len() < 16 {
-            let key = pack_short(v);
-            if let Some(&id) = self.short.get(&key) {
-                return id;
-            }
-            let id = self.push(v);
-            self.short.insert(key, id);
-            return id;
+            return self.intern_short(pack_short(v), v);
         }
         let h = hash_bytes(v);
         let head = self.long.get(&h).copied().unwrap_or(NONE);
@@ -381,6 +401,8 @@ fn intern(pieces: &[Rows<'_>]) -> Interned {
                     }
                     id => id,
                 }
+            } else if let Some(key) = p.values.short_key(entry) {
+                dict.intern_short(key, v)
             } else {
                 dict.intern(v)
             };
@@ -588,6 +610,18 @@ fn statistics(bounds: &Bounds, nulls: u64, utf8: bool) -> Statistics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_views_key_as_their_packed_bytes() {
+        let texts = ["", "pv", "twelve bytes", "thirteen byte"];
+        let a: ArrayRef = Arc::new(arrow::array::StringViewArray::from(texts.to_vec()));
+        let values = Values::of(&a).unwrap();
+        for (i, t) in texts.iter().enumerate() {
+            let want = (t.len() <= 12).then(|| pack_short(t.as_bytes()));
+            assert_eq!(values.short_key(i), want, "{t}");
+            assert_eq!(values.get(i), t.as_bytes());
+        }
+    }
 
     #[test]
     fn short_values_pack_to_their_bytes_and_length() {
