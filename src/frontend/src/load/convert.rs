@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, RecordBatch,
-    TimestampMicrosecondArray, new_null_array,
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, TimestampMicrosecondArray, new_null_array,
 };
 use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, cast_with_options};
@@ -304,18 +303,17 @@ fn narrow_int64(input: &ArrayRef, opts: &CastOptions) -> Result<ArrayRef, String
 
 /// DATETIME values of a string column: microseconds, NULL where the text is not a datetime.
 fn parse_datetimes(input: &ArrayRef) -> TimestampMicrosecondArray {
+    // No datetime is this many microseconds: it marks a value that is not one until the
+    // validity bitmap is made, in one pass and only if some value failed.
+    const NOT_A_DATETIME: i64 = i64::MIN;
     let n = input.len();
     let nulls = input.logical_nulls();
-    let mut valid = BooleanBufferBuilder::new(n);
     let mut parser = DatetimeParser::default();
     let mut one = |i: usize, text: &[u8]| {
-        let micros = if nulls.as_ref().is_none_or(|x| x.is_valid(i)) {
-            parser.parse_bytes(text)
-        } else {
-            None
-        };
-        valid.append(micros.is_some());
-        micros.unwrap_or_default()
+        if nulls.as_ref().is_some_and(|x| x.is_null(i)) {
+            return NOT_A_DATETIME;
+        }
+        parser.parse_bytes(text).unwrap_or(NOT_A_DATETIME)
     };
     // Straight from the buffers: going through an iterator of `Option<&str>` cost a third of
     // the parse.
@@ -352,7 +350,19 @@ fn parse_datetimes(input: &ArrayRef) -> TimestampMicrosecondArray {
                 .collect()
         }
     };
-    TimestampMicrosecondArray::new(values.into(), Some(NullBuffer::new(valid.finish())))
+    let mut values = values;
+    let mut valid = None;
+    if values.contains(&NOT_A_DATETIME) {
+        valid = Some(NullBuffer::from_iter(
+            values.iter().map(|&v| v != NOT_A_DATETIME),
+        ));
+        // Zero under the NULLs, so that later casts see ordinary values there.
+        values
+            .iter_mut()
+            .filter(|v| **v == NOT_A_DATETIME)
+            .for_each(|v| *v = 0);
+    }
+    TimestampMicrosecondArray::new(values.into(), valid)
 }
 
 /// Strings longer than the column's byte length do not fit: they become NULL.
@@ -439,56 +449,71 @@ fn time_micros(h: u32, m: u32, s: u32) -> Option<i64> {
 
 /// Parses DATETIME text, remembering the days of the dates it has seen: a column's values
 /// mostly fall on few dates, and looking one up costs less than converting it again.
-#[derive(Default)]
 pub(crate) struct DatetimeParser {
-    /// `(yyyymmdd, days since the epoch)`, direct-mapped by month and day; 0 is no date.
-    dates: [(u32, i64); 32],
+    /// `(the date's eight digits as ASCII, days since the epoch)`, direct-mapped by a hash of
+    /// the digits; 0 is no date (digits are never zero bytes).
+    dates: [(u64, i64); 64],
+}
+
+impl Default for DatetimeParser {
+    fn default() -> Self {
+        Self {
+            dates: [(0, 0); 64],
+        }
+    }
 }
 
 impl DatetimeParser {
     /// [`parse_datetime_micros`].
     #[inline]
     pub(crate) fn parse(&mut self, s: &str) -> Option<i64> {
-        parse_canonical_datetime(s.as_bytes(), self).or_else(|| parse_other_datetime(s))
+        self.parse_canonical(s.as_bytes())
+            .or_else(|| parse_other_datetime(s))
     }
 
     /// [`Self::parse`] of text that may not be UTF-8 (then it is no datetime).
     #[inline]
     pub(crate) fn parse_bytes(&mut self, b: &[u8]) -> Option<i64> {
-        parse_canonical_datetime(b, self)
+        self.parse_canonical(b)
             .or_else(|| std::str::from_utf8(b).ok().and_then(parse_other_datetime))
     }
 
+    /// The common `YYYY-MM-DD HH:MM:SS` form, read as three overlapping 64-bit words: the
+    /// separators are checked with one mask each, the digits gathered with shifts and checked
+    /// and paired eight at a time, and a date seen before is not converted again. About
+    /// 7 ns a value where byte-by-byte gathering took 10.
     #[inline]
-    fn days(&mut self, y: u32, m: u32, d: u32) -> Option<i64> {
-        let key = y * 10_000 + m * 100 + d;
-        let slot = &mut self.dates[((m * 31 + d) & 31) as usize];
-        if slot.0 == key && key != 0 {
-            return Some(slot.1);
+    fn parse_canonical(&mut self, b: &[u8]) -> Option<i64> {
+        let b: &[u8; 19] = b.try_into().ok()?;
+        let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let (ymd, dhm, hms) = (word(0), word(8), word(11)); // YYYY-MM- / DD HH:MM / HH:MM:SS
+        // '-' at 4 and 7, ' ' at 10, ':' at 13 and 16.
+        let separators = ((ymd & 0xff00_00ff_0000_0000) ^ 0x2d00_002d_0000_0000)
+            | ((dhm & 0x00ff_0000) ^ 0x0020_0000)
+            | ((hms & 0xff00_00ff_0000) ^ 0x3a00_003a_0000);
+        if separators != 0 {
+            return None;
         }
-        let days = days_from_civil(y, m, d)?;
-        *slot = (key, days);
-        Some(days)
+        let date = (ymd & 0xffff_ffff) | ((ymd >> 8) & 0xffff_0000_0000) | ((dhm & 0xffff) << 48);
+        let slot = (date.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize;
+        let days = match self.dates[slot] {
+            (seen, days) if seen == date => days,
+            _ => {
+                let p = digit_pairs(date.to_le_bytes())?;
+                let pair = |k: u32| ((p >> (16 * k)) & 0xffff) as u32;
+                let days = days_from_civil(pair(0) * 100 + pair(1), pair(2), pair(3))?;
+                self.dates[slot] = (date, days);
+                days
+            }
+        };
+        let time = (hms & 0xffff)
+            | ((hms >> 8) & 0xffff_0000)
+            | ((hms >> 16) & 0xffff_0000_0000)
+            | 0x3030_0000_0000_0000;
+        let t = digit_pairs(time.to_le_bytes())?;
+        let pair = |k: u32| ((t >> (16 * k)) & 0xffff) as u32;
+        Some(days * MICROS_PER_DAY + time_micros(pair(0), pair(1), pair(2))?)
     }
-}
-
-/// The common `YYYY-MM-DD HH:MM:SS` form. Its 14 digits are checked and paired eight at a time
-/// in two 64-bit words instead of one by one.
-#[inline]
-fn parse_canonical_datetime(b: &[u8], parser: &mut DatetimeParser) -> Option<i64> {
-    let b: &[u8; 19] = b.try_into().ok()?;
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let date = digit_pairs([b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9]])?;
-    let time = digit_pairs([b[11], b[12], b[14], b[15], b[17], b[18], b'0', b'0'])?;
-    let pair = |w: u64, k: u32| ((w >> (16 * k)) & 0xffff) as u32;
-    let days = parser.days(
-        pair(date, 0) * 100 + pair(date, 1),
-        pair(date, 2),
-        pair(date, 3),
-    )?;
-    Some(days * MICROS_PER_DAY + time_micros(pair(time, 0), pair(time, 1), pair(time, 2))?)
 }
 
 /// Eight ASCII digits as four two-digit numbers, one per 16-bit lane (the first pair in the

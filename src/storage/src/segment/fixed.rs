@@ -18,6 +18,8 @@ use super::{Encoded, PAGE_ROWS};
 /// A value type stored as Parquet INT32 or INT64.
 trait Fixed: Copy + Ord + Default {
     const KIND: StatKind;
+    /// Smallest and largest of `values`, if any.
+    fn bounds(values: &[Self]) -> Option<(Self, Self)>;
     fn le(self) -> Vec<u8>;
     fn split(values: &[Self], out: &mut Vec<u8>);
     fn statistics(min: Option<Self>, max: Option<Self>, nulls: u64) -> Statistics;
@@ -25,6 +27,15 @@ trait Fixed: Copy + Ord + Default {
 
 impl Fixed for i32 {
     const KIND: StatKind = StatKind::Int32;
+    fn bounds(values: &[Self]) -> Option<(Self, Self)> {
+        // By value with `fold`, which the compiler vectorises (`iter().min()` keeps
+        // references and compares one at a time).
+        (!values.is_empty()).then(|| {
+            let lo = values.iter().copied().fold(Self::MAX, Self::min);
+            let hi = values.iter().copied().fold(Self::MIN, Self::max);
+            (lo, hi)
+        })
+    }
     fn le(self) -> Vec<u8> {
         self.to_le_bytes().to_vec()
     }
@@ -40,6 +51,15 @@ impl Fixed for i32 {
 
 impl Fixed for i64 {
     const KIND: StatKind = StatKind::Int64;
+    fn bounds(values: &[Self]) -> Option<(Self, Self)> {
+        // By value with `fold`, which the compiler vectorises (`iter().min()` keeps
+        // references and compares one at a time).
+        (!values.is_empty()).then(|| {
+            let lo = values.iter().copied().fold(Self::MAX, Self::min);
+            let hi = values.iter().copied().fold(Self::MIN, Self::max);
+            (lo, hi)
+        })
+    }
     fn le(self) -> Vec<u8> {
         self.to_le_bytes().to_vec()
     }
@@ -187,11 +207,7 @@ fn encode<T: Fixed>(
             let validity = validity.map(|mut v| v.finish());
             def_levels(validity.as_ref(), rows, &mut levels);
         }
-        let bounds = values
-            .iter()
-            .min()
-            .copied()
-            .zip(values.iter().max().copied());
+        let bounds = T::bounds(&values);
         if let Some((lo, hi)) = bounds {
             min = Some(min.map_or(lo, |m| m.min(lo)));
             max = Some(max.map_or(hi, |m| m.max(hi)));

@@ -87,20 +87,47 @@ fn bit_packed(values: &[u32], width: u8, out: &mut Vec<u8>) {
     if width == 0 {
         return;
     }
+    let w = usize::from(width);
+    out.reserve(groups * w);
+    // Eight values of up to 16 bits fit one 128-bit word: shift them in, write `w` bytes.
+    let word = |s: &[u32]| {
+        s.iter()
+            .enumerate()
+            .fold(0u128, |acc, (i, &v)| acc | (u128::from(v) << (i * w)))
+    };
+    let whole = values.len() / 8 * 8;
+    if w <= 16 {
+        for g in values[..whole].chunks_exact(8) {
+            out.extend_from_slice(&word(g).to_le_bytes()[..w]);
+        }
+    } else {
+        for g in values[..whole].chunks_exact(8) {
+            pack_wide(g, width, out);
+        }
+    }
+    if whole < values.len() {
+        let mut last = [0u32; 8];
+        last[..values.len() - whole].copy_from_slice(&values[whole..]);
+        if w <= 16 {
+            out.extend_from_slice(&word(&last).to_le_bytes()[..w]);
+        } else {
+            pack_wide(&last, width, out);
+        }
+    }
+}
+
+/// Eight values of more than 16 bits, bit-packed.
+fn pack_wide(group: &[u32], width: u8, out: &mut Vec<u8>) {
     let w = u32::from(width);
-    out.reserve(groups * usize::from(width));
-    for g in 0..groups {
-        let s = &values[g * 8..((g + 1) * 8).min(values.len())];
-        let mut acc: u64 = 0;
-        let mut bits = 0u32;
-        for i in 0..8 {
-            acc |= u64::from(s.get(i).copied().unwrap_or(0)) << bits;
-            bits += w;
-            while bits >= 8 {
-                out.push(acc as u8);
-                acc >>= 8;
-                bits -= 8;
-            }
+    let mut acc: u64 = 0;
+    let mut bits = 0u32;
+    for &v in group {
+        acc |= u64::from(v) << bits;
+        bits += w;
+        while bits >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
         }
     }
 }
