@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import Strata, files_clause  # noqa: E402
+from run import Strata, files_clause, settle, warm  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -26,8 +26,11 @@ def cpu_seconds(pid):
 
 
 def strata_load(binary, path, fmt):
+    warm(binary)
     st = Strata(binary)
     try:
+        warm(path)
+        settle()
         src = files_clause(os.path.abspath(path))
         if fmt != "parquet":
             src = src.replace('"format" = "parquet"', f'"format" = "{fmt}"')
@@ -59,6 +62,8 @@ class Chdb:
         self.s.query("DROP TABLE IF EXISTS b.t")
         self.s.query("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, "
                      "BehaviorType String, Timestamp DateTime) ENGINE = MergeTree ORDER BY UserID")
+        warm(path)
+        settle()
         t0 = time.perf_counter()
         self.s.query(f"INSERT INTO b.t SELECT * FROM file('{os.path.abspath(path)}', Parquet)")
         return time.perf_counter() - t0

@@ -47,9 +47,39 @@ def free_port():
     return p
 
 
-def median_time(fn, runs):
+def settle(limit=10.0):
+    """Waits until the machine is idle (under 10% of one core busy over 0.3 s), at most
+    `limit` seconds: chDB goes on merging parts in the background after its INSERT returns,
+    and a run measured meanwhile would share the cores with the previous one's leftovers."""
+    def busy():
+        with open("/proc/stat") as f:
+            x = [int(v) for v in f.readline().split()[1:]]
+        return sum(x) - x[3] - x[4], sum(x)
+    end = time.time() + limit
+    while time.time() < end:
+        b0, t0 = busy()
+        time.sleep(0.3)
+        b1, t1 = busy()
+        cores = os.cpu_count() or 1
+        if (b1 - b0) / max(t1 - t0, 1) * cores < 0.1:
+            return
+
+
+def warm(path):
+    """Reads `path` into the page cache. This machine's kernel evicts cold pages within a
+    minute even with memory free, so a file read a while ago would come partly from disk,
+    for whichever system happens to run first."""
+    with open(path, "rb") as f:
+        while f.read(8 << 20):
+            pass
+
+
+def median_time(fn, runs, warm_file=None):
     times = []
     for _ in range(runs):
+        if warm_file:
+            warm(warm_file)
+        settle()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -146,8 +176,8 @@ def bench_strata(binary, path, runs, s3, others):
                 cols = "$1, $2, $3, $4, $5"
             if fmt == "json":
                 cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
-            out[f"load {fmt} file://"] = median_time(load(f"FILES({props})", cols), runs)
-        out["load file://"] = median_time(load(files_clause(path)), runs)
+            out[f"load {fmt} file://"] = median_time(load(f"FILES({props})", cols), runs, p)
+        out["load file://"] = median_time(load(files_clause(path)), runs, path)
         if s3:
             out["load s3 (moto)"] = median_time(load(files_clause(path, s3)), runs)
         n = st.sql("SELECT count(*) FROM t")[0][0]
@@ -174,7 +204,7 @@ def bench_duckdb(path, runs):
             CategoryID::INT AS CategoryID, BehaviorType, Timestamp::TIMESTAMP AS Timestamp
             FROM read_parquet('{path}')""")
         con.close()
-    out["load file://"] = median_time(load, runs)
+    out["load file://"] = median_time(load, runs, path)
     con = duckdb.connect(db)
     for q, text in QUERIES.items():
         con.execute(text).fetchall()
@@ -202,8 +232,8 @@ def bench_chdb(path, runs, s3, others):
     names = {"csv": "CSVWithNames", "orc": "ORC", "json": "JSONEachRow"}
     for fmt, p in others.items():
         name = names[fmt] if fmt != "csv" or csv_has_header(p) else "CSV"
-        out[f"load {fmt} file://"] = median_time(load(f"file('{p}', {name})"), runs)
-    out["load file://"] = median_time(load(f"file('{path}', Parquet)"), runs)
+        out[f"load {fmt} file://"] = median_time(load(f"file('{p}', {name})"), runs, p)
+    out["load file://"] = median_time(load(f"file('{path}', Parquet)"), runs, path)
     if s3:
         endpoint, bucket, key = s3
         out["load s3 (moto)"] = median_time(
