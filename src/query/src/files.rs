@@ -3,6 +3,7 @@
 mod csv;
 mod infer;
 mod list;
+mod local;
 mod orc_json;
 mod piece;
 mod props;

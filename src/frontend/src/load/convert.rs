@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, TimestampMicrosecondArray, new_null_array,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, RecordBatch, TimestampMicrosecondArray,
+    new_null_array,
 };
 use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnMeta, DefaultValue, LoadError, TableDef};
@@ -294,9 +295,16 @@ pub(crate) fn convert_array(
 /// a plain narrowing copy; otherwise the checked cast, which makes the misfits NULL.
 fn narrow_int64(input: &ArrayRef, opts: &CastOptions) -> Result<ArrayRef, String> {
     let a = input.as_primitive::<Int64Type>();
-    let fits = |v: Option<i64>| v.is_none_or(|v| i32::try_from(v).is_ok());
-    if fits(arrow::compute::min(a)) && fits(arrow::compute::max(a)) {
-        return Ok(Arc::new(a.unary::<_, Int32Type>(|v| v as i32)));
+    // Narrowed in one pass, then checked against the input: a value that does not fit (or
+    // the arbitrary value under a NULL) sends the batch to the checked cast.
+    let values = a.values();
+    let narrow: Vec<i32> = values.iter().map(|&v| v as i32).collect();
+    let changed = values
+        .iter()
+        .zip(&narrow)
+        .fold(0i64, |acc, (&v, &w)| acc | (v ^ i64::from(w)));
+    if changed == 0 {
+        return Ok(Arc::new(Int32Array::new(narrow.into(), a.nulls().cloned())));
     }
     cast_with_options(input, &DataType::Int32, opts).map_err(|e| e.to_string())
 }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{ObjectMeta, ObjectStore};
 use orc_rust::ArrowReaderBuilder;
 use orc_rust::reader::AsyncChunkReader;
 use strata_common::types::{SrType, VARCHAR_MAX};
@@ -64,8 +64,7 @@ impl AsyncChunkReader for ObjectChunkReader {
 
     fn get_bytes(&mut self, offset: u64, length: u64) -> BoxFuture<'_, std::io::Result<Bytes>> {
         async move {
-            self.store
-                .get_range(&self.path, offset..offset + length)
+            crate::files::local::get_range(self.store.as_ref(), &self.path, offset..offset + length)
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))
         }

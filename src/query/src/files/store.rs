@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
-use object_store::local::LocalFileSystem;
 use strata_common::env_first;
 
 use crate::files::FilesError;
+use crate::files::local::LocalFiles;
 
 /// A parsed `scheme://bucket/key` location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub fn resolve(
 ) -> Result<ResolvedStore, FilesError> {
     if loc.scheme == "file" {
         return Ok(ResolvedStore {
-            store: Arc::new(LocalFileSystem::new()),
+            store: Arc::new(LocalFiles::new()),
             context: "local file system".into(),
         });
     }
