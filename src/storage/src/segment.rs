@@ -13,6 +13,7 @@ mod strings;
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
@@ -78,12 +79,15 @@ pub(crate) fn writer_properties(schema: &SchemaRef, row_group_rows: usize) -> Wr
 }
 
 /// Writes the rows of `batches`, in this order, to `out` as one Parquet file of row groups of
-/// `row_group_rows` rows; returns `out`.
+/// `row_group_rows` rows; returns `out`. While `spread` is set (looked at row group by row
+/// group), a row group's columns are encoded on two threads: the writer sets it when a load's
+/// input has ended, so that its last segments do not finish on one core while the other idles.
 pub(crate) fn write_segment<W: Write + Send>(
     out: W,
     schema: &SchemaRef,
     batches: &[&RecordBatch],
     row_group_rows: usize,
+    spread: &AtomicBool,
 ) -> Result<W, ParquetError> {
     let props = writer_properties(schema, row_group_rows);
     let (mut file, factory) =
@@ -99,7 +103,8 @@ pub(crate) fn write_segment<W: Write + Send>(
         } else {
             None
         };
-        write_row_group(&mut rg, schema, &plans, slices, arrow_writers)?;
+        let parallel = spread.load(Ordering::Relaxed);
+        write_row_group(&mut rg, schema, &plans, slices, arrow_writers, parallel)?;
         rg.close()?;
         slices.clear();
         *row_group += 1;
@@ -171,25 +176,55 @@ fn write_row_group<W: Write + Send>(
     plans: &[Plan],
     slices: &[RecordBatch],
     arrow_writers: Option<Vec<ArrowColumnWriter>>,
+    parallel: bool,
 ) -> Result<(), ParquetError> {
+    let columns: Vec<Vec<ArrayRef>> = (0..plans.len())
+        .map(|ci| slices.iter().map(|b| b.column(ci).clone()).collect())
+        .collect();
+    // Our own plans encode each column on its own; with `parallel` a second thread takes every
+    // other column. The chunks are appended in column order either way.
+    let encode = |ci: usize| -> Result<Option<Encoded>, ParquetError> {
+        match &plans[ci] {
+            Plan::Int32(descr) => fixed::encode_int32(descr, &columns[ci]).map(Some),
+            Plan::Int64(descr) => fixed::encode_int64(descr, &columns[ci]).map(Some),
+            Plan::Bytes(descr) => strings::encode(descr, &columns[ci]).map(Some),
+            Plan::Arrow(_) => Ok(None),
+        }
+    };
+    let mut encoded: Vec<Option<Result<Option<Encoded>, ParquetError>>> =
+        (0..plans.len()).map(|_| None).collect();
+    if parallel && plans.len() > 1 {
+        let odd = std::thread::scope(|s| {
+            let helper = s.spawn(|| {
+                (1..plans.len())
+                    .step_by(2)
+                    .map(|ci| (ci, encode(ci)))
+                    .collect::<Vec<_>>()
+            });
+            for ci in (0..plans.len()).step_by(2) {
+                encoded[ci] = Some(encode(ci));
+            }
+            helper.join()
+        });
+        let odd = odd.map_err(|_| ParquetError::General("a column encoder panicked".into()))?;
+        for (ci, res) in odd {
+            encoded[ci] = Some(res);
+        }
+    }
     let mut arrow_writers = arrow_writers.map(Vec::into_iter);
     for (ci, p) in plans.iter().enumerate() {
-        let column: Vec<ArrayRef> = slices.iter().map(|b| b.column(ci).clone()).collect();
         if !matches!(p, Plan::Arrow(_)) {
             // arrow-rs made a writer for every leaf: this one's is not used.
             arrow_writers.as_mut().map(Iterator::next);
         }
-        let encoded = match p {
-            Plan::Int32(descr) => Some(fixed::encode_int32(descr, &column)?),
-            Plan::Int64(descr) => Some(fixed::encode_int64(descr, &column)?),
-            Plan::Bytes(descr) => Some(strings::encode(descr, &column)?),
+        let chunk = match p {
             Plan::Arrow(n) => {
                 let writers = arrow_writers
                     .as_mut()
                     .expect("arrow-rs writers are made when a plan needs them");
                 let mut mine: Vec<ArrowColumnWriter> = writers.by_ref().take(*n).collect();
                 let field = schema.field(ci);
-                for a in &column {
+                for a in &columns[ci] {
                     for (w, leaf) in mine.iter_mut().zip(compute_leaves(field, a)?) {
                         w.write(&leaf)?;
                     }
@@ -199,8 +234,12 @@ fn write_row_group<W: Write + Send>(
                 }
                 None
             }
+            _ => match encoded[ci].take() {
+                Some(res) => res?,
+                None => encode(ci)?,
+            },
         };
-        if let Some((bytes, close)) = encoded {
+        if let Some((bytes, close)) = chunk {
             rg.append_column(&bytes, close)?;
         }
     }

@@ -1,7 +1,7 @@
 //! Writing a load's rows into bucketed, key-sorted Parquet segments.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use arrow::array::AsArray;
 use arrow::array::{DynComparator, RecordBatch, UInt32Array, make_comparator};
@@ -78,6 +78,8 @@ pub struct SegmentWriter {
     pending: JoinSet<Result<WrittenSegment, StorageError>>,
     written: Vec<WrittenSegment>,
     bucketer: Bucketer,
+    /// Set once the load's input has ended: segment jobs then encode columns on two threads.
+    input_done: Arc<AtomicBool>,
 }
 
 /// A batch's rows by bucket: `(bucket, rows)`, no bucket twice, no empty batch.
@@ -169,6 +171,7 @@ impl SegmentWriter {
                 spec,
                 next_random: Arc::new(AtomicU32::new(1)),
             },
+            input_done: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -228,6 +231,7 @@ impl SegmentWriter {
             bucket: bucket as u32,
             path,
             batches,
+            spread: self.input_done.clone(),
         };
         self.pending.spawn(job.run(slot));
         Ok(())
@@ -246,6 +250,8 @@ impl SegmentWriter {
     }
 
     async fn finish_inner(&mut self) -> Result<(), StorageError> {
+        // No rows come after these: the readers' cores are free for the last segments.
+        self.input_done.store(true, Ordering::Relaxed);
         for b in 0..self.buffers.len() {
             self.flush(b).await?;
         }
@@ -288,6 +294,7 @@ struct EncodeJob {
     bucket: u32,
     path: String,
     batches: Vec<RecordBatch>,
+    spread: Arc<AtomicBool>,
 }
 
 impl EncodeJob {
@@ -300,6 +307,7 @@ impl EncodeJob {
             bucket,
             path,
             batches,
+            spread,
         } = self;
         // Encoded straight into its file, which is fsynced before the catalog may reference
         // it. No staging name is needed: a segment is invisible until its load commits, and
@@ -315,6 +323,7 @@ impl EncodeJob {
                     &sort_columns,
                     row_group_rows,
                     &path,
+                    &spread,
                 )
             })
             .await
@@ -382,6 +391,7 @@ fn encode_to_file(
     sort_columns: &[usize],
     row_group_rows: usize,
     path: &str,
+    spread: &AtomicBool,
 ) -> Result<(std::fs::File, u64, usize), StorageError> {
     let io = |e| io_error(full, e);
     let enc = |e| StorageError::Encode {
@@ -407,7 +417,7 @@ fn encode_to_file(
     // Column chunks (mostly larger than the buffer) go straight to the file; the buffer
     // gathers the many small writes of page headers' and indexes' Thrift.
     let out = std::io::BufWriter::with_capacity(64 << 10, file);
-    let out = segment::write_segment(out, schema, &ordered, row_group_rows).map_err(enc)?;
+    let out = segment::write_segment(out, schema, &ordered, row_group_rows, spread).map_err(enc)?;
     let file = out.into_inner().map_err(|e| io(e.into_error()))?;
     let size = file.metadata().map_err(io)?.len();
     Ok((file, size, rows))

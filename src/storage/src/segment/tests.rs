@@ -116,7 +116,9 @@ fn read(bytes: Bytes) -> (Vec<RecordBatch>, Arc<ParquetMetaData>) {
 
 fn ours(batches: &[RecordBatch], row_group_rows: usize) -> Bytes {
     let refs: Vec<&RecordBatch> = batches.iter().collect();
-    Bytes::from(write_segment(Vec::new(), &schema(), &refs, row_group_rows).unwrap())
+    // Columns on two threads here: the comparison with arrow-rs covers that path too.
+    let spread = std::sync::atomic::AtomicBool::new(true);
+    Bytes::from(write_segment(Vec::new(), &schema(), &refs, row_group_rows, &spread).unwrap())
 }
 
 fn arrow_rs(batches: &[RecordBatch], row_group_rows: usize) -> Bytes {
@@ -293,7 +295,8 @@ fn dictionary_arrays_encode_as_their_values() {
         true,
     )]));
     let b = RecordBatch::try_new(dict_schema, vec![Arc::new(dict)]).unwrap();
-    let bytes = write_segment(Vec::new(), &schema, &[&b, &b.slice(1, 3)], 4).unwrap();
+    let spread = std::sync::atomic::AtomicBool::new(false);
+    let bytes = write_segment(Vec::new(), &schema, &[&b, &b.slice(1, 3)], 4, &spread).unwrap();
     let (got, _) = read(Bytes::from(bytes));
     let got = concat_batches(&schema, &got).unwrap();
     let want = StringArray::from(vec![
@@ -331,6 +334,7 @@ fn string_views_encode_as_their_values() {
         &schema,
         &[&b.slice(0, 1234), &b.slice(1234, 3766)],
         3000,
+        &std::sync::atomic::AtomicBool::new(false),
     )
     .unwrap();
     let (got, _) = read(Bytes::from(bytes));
@@ -354,14 +358,14 @@ fn empty_and_all_null_row_groups() {
     )
     .unwrap();
     let (got, meta) = read(Bytes::from(
-        write_segment(Vec::new(), &schema, &[&b], 3).unwrap(),
+        write_segment(Vec::new(), &schema, &[&b], 3, &Default::default()).unwrap(),
     ));
     assert_eq!(concat_batches(&schema, &got).unwrap(), b);
     let stats = meta.row_group(0).column(0).statistics().unwrap();
     assert_eq!(stats.null_count_opt(), Some(3));
     assert!(stats.min_bytes_opt().is_none());
     let (got, _) = read(Bytes::from(
-        write_segment(Vec::new(), &schema, &[], 3).unwrap(),
+        write_segment(Vec::new(), &schema, &[], 3, &Default::default()).unwrap(),
     ));
     assert!(got.is_empty());
 }
