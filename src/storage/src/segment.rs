@@ -191,55 +191,43 @@ fn write_row_group<W: Write + Send>(
             Plan::Arrow(_) => Ok(None),
         }
     };
-    let mut encoded: Vec<Option<Result<Option<Encoded>, ParquetError>>> =
-        (0..plans.len()).map(|_| None).collect();
-    if parallel && plans.len() > 1 {
-        let odd = std::thread::scope(|s| {
-            let helper = s.spawn(|| {
-                (1..plans.len())
-                    .step_by(2)
-                    .map(|ci| (ci, encode(ci)))
-                    .collect::<Vec<_>>()
-            });
-            for ci in (0..plans.len()).step_by(2) {
-                encoded[ci] = Some(encode(ci));
-            }
-            helper.join()
+    let encoded: Vec<Option<Encoded>> = if parallel && plans.len() > 1 {
+        let (even, odd) = std::thread::scope(|s| {
+            let helper = s.spawn(|| (1..plans.len()).step_by(2).map(encode).collect::<Vec<_>>());
+            let even: Vec<_> = (0..plans.len()).step_by(2).map(encode).collect();
+            (even, helper.join())
         });
         let odd = odd.map_err(|_| ParquetError::General("a column encoder panicked".into()))?;
-        for (ci, res) in odd {
-            encoded[ci] = Some(res);
-        }
-    }
+        let (mut even, mut odd) = (even.into_iter(), odd.into_iter());
+        (0..plans.len())
+            .map(|ci| if ci % 2 == 0 { even.next() } else { odd.next() })
+            .map(|r| r.expect("one result per column"))
+            .collect::<Result<_, _>>()?
+    } else {
+        (0..plans.len()).map(encode).collect::<Result<_, _>>()?
+    };
     let mut arrow_writers = arrow_writers.map(Vec::into_iter);
-    for (ci, p) in plans.iter().enumerate() {
+    for ((ci, p), own) in plans.iter().enumerate().zip(encoded) {
         if !matches!(p, Plan::Arrow(_)) {
             // arrow-rs made a writer for every leaf: this one's is not used.
             arrow_writers.as_mut().map(Iterator::next);
         }
-        let chunk = match p {
-            Plan::Arrow(n) => {
-                let writers = arrow_writers
-                    .as_mut()
-                    .expect("arrow-rs writers are made when a plan needs them");
-                let mut mine: Vec<ArrowColumnWriter> = writers.by_ref().take(*n).collect();
-                let field = schema.field(ci);
-                for a in &columns[ci] {
-                    for (w, leaf) in mine.iter_mut().zip(compute_leaves(field, a)?) {
-                        w.write(&leaf)?;
-                    }
+        if let Plan::Arrow(n) = p {
+            let writers = arrow_writers
+                .as_mut()
+                .expect("arrow-rs writers are made when a plan needs them");
+            let mut mine: Vec<ArrowColumnWriter> = writers.by_ref().take(*n).collect();
+            let field = schema.field(ci);
+            for a in &columns[ci] {
+                for (w, leaf) in mine.iter_mut().zip(compute_leaves(field, a)?) {
+                    w.write(&leaf)?;
                 }
-                for w in mine {
-                    w.close()?.append_to_row_group(rg)?;
-                }
-                None
             }
-            _ => match encoded[ci].take() {
-                Some(res) => res?,
-                None => encode(ci)?,
-            },
-        };
-        if let Some((bytes, close)) = chunk {
+            for w in mine {
+                w.close()?.append_to_row_group(rg)?;
+            }
+        }
+        if let Some((bytes, close)) = own {
             rg.append_column(&bytes, close)?;
         }
     }

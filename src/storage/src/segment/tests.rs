@@ -295,8 +295,14 @@ fn dictionary_arrays_encode_as_their_values() {
         true,
     )]));
     let b = RecordBatch::try_new(dict_schema, vec![Arc::new(dict)]).unwrap();
-    let spread = std::sync::atomic::AtomicBool::new(false);
-    let bytes = write_segment(Vec::new(), &schema, &[&b, &b.slice(1, 3)], 4, &spread).unwrap();
+    let bytes = write_segment(
+        Vec::new(),
+        &schema,
+        &[&b, &b.slice(1, 3)],
+        4,
+        &Default::default(),
+    )
+    .unwrap();
     let (got, _) = read(Bytes::from(bytes));
     let got = concat_batches(&schema, &got).unwrap();
     let want = StringArray::from(vec![
@@ -334,7 +340,7 @@ fn string_views_encode_as_their_values() {
         &schema,
         &[&b.slice(0, 1234), &b.slice(1234, 3766)],
         3000,
-        &std::sync::atomic::AtomicBool::new(false),
+        &Default::default(),
     )
     .unwrap();
     let (got, _) = read(Bytes::from(bytes));
