@@ -39,6 +39,8 @@ def strata_load(binary, path, fmt):
             src = src.replace(")", ', "csv.column_separator" = ",", "csv.enclose" = \'"\', '
                               '"csv.skip_header" = "1")')
             cols = "$1, $2, $3, $4, $5"
+        if fmt == "json":
+            cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
         c0 = cpu_seconds(st.proc.pid)
         t0 = time.perf_counter()
         st.sql(f"INSERT INTO t SELECT {cols} FROM {src}")
@@ -58,14 +60,15 @@ class Chdb:
         self.s = session.Session(tempfile.mkdtemp(prefix="chdb-ab-"))
         self.s.query("CREATE DATABASE IF NOT EXISTS b")
 
-    def load(self, path):
+    def load(self, path, fmt):
         self.s.query("DROP TABLE IF EXISTS b.t")
         self.s.query("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, "
                      "BehaviorType String, Timestamp DateTime) ENGINE = MergeTree ORDER BY UserID")
         warm(path)
         settle()
         t0 = time.perf_counter()
-        self.s.query(f"INSERT INTO b.t SELECT * FROM file('{os.path.abspath(path)}', Parquet)")
+        name = {"parquet": "Parquet", "csv": "CSVWithNames", "orc": "ORC", "json": "JSONEachRow"}
+        self.s.query(f"INSERT INTO b.t SELECT * FROM file('{os.path.abspath(path)}', {name[fmt]})")
         return time.perf_counter() - t0
 
 
@@ -88,7 +91,7 @@ def main():
             res[name].append((wall, cpu, rss))
             print(f"{name}: {wall:.3f} s, {cpu:.2f} CPU-s, peak {rss:.0f} MB", flush=True)
         if peer:
-            ch.append(peer.load(args.file))
+            ch.append(peer.load(args.file, args.format))
             print(f"chDB: {ch[-1]:.3f} s", flush=True)
     for name, rows in res.items():
         wall = statistics.median(r[0] for r in rows)

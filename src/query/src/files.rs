@@ -2,6 +2,7 @@
 
 mod csv;
 mod infer;
+mod json_flat;
 mod list;
 mod local;
 mod orc_json;

@@ -195,6 +195,7 @@ pub(crate) fn read_json(
 ) -> Result<(), FilesError> {
     let mut emit = emitter(&mut deco, tx);
     let format = JsonChunks {
+        flat: crate::files::json_flat::supports(schema),
         schema: schema.clone(),
         display: display.into(),
     };
@@ -209,6 +210,8 @@ pub(crate) fn read_json(
 struct JsonChunks {
     schema: SchemaRef,
     display: Arc<str>,
+    /// Whether chunks are first tried as flat records ([`crate::files::json_flat`]).
+    flat: bool,
 }
 
 impl ChunkFormat for JsonChunks {
@@ -230,6 +233,15 @@ impl ChunkFormat for JsonChunks {
             }
         }
         None
+    }
+
+    fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError> {
+        if self.flat
+            && let Some(batches) = crate::files::json_flat::decode(text, &self.schema, BATCH_ROWS)
+        {
+            return Ok(batches);
+        }
+        crate::files::text::parse_all(self, text, skip, base)
     }
 
     fn parse_stream(
@@ -268,6 +280,7 @@ mod tests {
                 Field::new("s", DataType::Utf8, true),
             ])),
             display: "t.json".into(),
+            flat: false,
         }
     }
 

@@ -173,12 +173,7 @@ pub(crate) trait ChunkFormat: Clone + Send + 'static {
     /// The batches of `text`, whole records from byte `base` of the file on, after skipping
     /// `skip` of them.
     fn parse(&self, text: &[u8], skip: usize, base: u64) -> Result<Vec<RecordBatch>, FilesError> {
-        let mut out = Vec::new();
-        self.parse_stream(&mut &text[..], skip, base, &mut |b| {
-            out.push(b);
-            Ok(true)
-        })?;
-        Ok(out)
+        parse_all(self, text, skip, base)
     }
     /// Parses `input` (a whole chunk, or the rest of a file) front to back, from byte `base`
     /// of the file on, handing each batch to `emit` until it returns false.
@@ -189,6 +184,21 @@ pub(crate) trait ChunkFormat: Clone + Send + 'static {
         base: u64,
         emit: &mut dyn FnMut(RecordBatch) -> Result<bool, FilesError>,
     ) -> Result<(), FilesError>;
+}
+
+/// The batches of `text`, by [`ChunkFormat::parse_stream`].
+pub(crate) fn parse_all<F: ChunkFormat>(
+    format: &F,
+    text: &[u8],
+    skip: usize,
+    base: u64,
+) -> Result<Vec<RecordBatch>, FilesError> {
+    let mut out = Vec::new();
+    format.parse_stream(&mut &text[..], skip, base, &mut |b| {
+        out.push(b);
+        Ok(true)
+    })?;
+    Ok(out)
 }
 
 /// A UTF-8 byte order mark: readers drop it at the start of their text, so no chunk may
