@@ -23,7 +23,7 @@ use std::{
     io::{Read, Write},
 };
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use fallible_streaming_iterator::FallibleStreamingIterator;
 use snafu::ResultExt;
 
@@ -248,7 +248,8 @@ enum State {
 }
 
 struct DecompressorIter {
-    stream: BytesMut,
+    // Strata: `Bytes`, cut without copying (was a `BytesMut` copy of the whole stream).
+    stream: Bytes,
     current: Option<State>, // when we have compression but the value is original
     compression: Option<Box<dyn DecompressorVariant>>,
     scratch: Vec<u8>,
@@ -257,11 +258,26 @@ struct DecompressorIter {
 impl DecompressorIter {
     fn new(stream: Bytes, compression: Option<Compression>, scratch: Vec<u8>) -> Self {
         Self {
-            stream: BytesMut::from(stream.as_ref()),
+            stream,
             current: None,
             compression: compression.map(get_decompressor_variant),
             scratch,
         }
+    }
+
+    /// Strata: the next `n` bytes of the stream, or an error if it has fewer.
+    fn take(&mut self, n: usize) -> Result<Bytes, OrcError> {
+        if n > self.stream.len() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "compressed stream ends after {} bytes, {n} expected",
+                    self.stream.len()
+                ),
+            ))
+            .context(error::IoSnafu);
+        }
+        Ok(self.stream.split_to(n))
     }
 }
 
@@ -272,36 +288,36 @@ impl FallibleStreamingIterator for DecompressorIter {
 
     #[inline]
     fn advance(&mut self) -> Result<(), Self::Error> {
+        // Strata: the last block's buffer is decompressed into again (was a fresh,
+        // zero-filled allocation per block).
+        if let Some(State::Compressed(buffer)) = self.current.take() {
+            self.scratch = buffer;
+        }
         if self.stream.is_empty() {
             self.current = None;
             return Ok(());
         }
 
-        match &self.compression {
-            Some(compression) => {
-                // TODO: take stratch from current State::Compressed for re-use
-                let header = self.stream.split_to(3);
-                let header = [header[0], header[1], header[2]];
-                match CompressionHeader::decode(header) {
-                    CompressionHeader::Original(length) => {
-                        let original = self.stream.split_to(length as usize);
-                        self.current = Some(State::Original(original.into()));
-                    }
-                    CompressionHeader::Compressed(length) => {
-                        let compressed = self.stream.split_to(length as usize);
-                        compression.decompress_block(&compressed, &mut self.scratch)?;
-                        self.current = Some(State::Compressed(std::mem::take(&mut self.scratch)));
-                    }
-                };
-                Ok(())
-            }
-            None => {
-                // TODO: take stratch from current State::Compressed for re-use
-                self.current = Some(State::Original(self.stream.clone().into()));
-                self.stream.clear();
-                Ok(())
-            }
+        if self.compression.is_none() {
+            self.current = Some(State::Original(std::mem::take(&mut self.stream)));
+            return Ok(());
         }
+        let header = self.take(3)?;
+        let header = [header[0], header[1], header[2]];
+        match CompressionHeader::decode(header) {
+            CompressionHeader::Original(length) => {
+                let original = self.take(length as usize)?;
+                self.current = Some(State::Original(original));
+            }
+            CompressionHeader::Compressed(length) => {
+                let compressed = self.take(length as usize)?;
+                if let Some(compression) = &self.compression {
+                    compression.decompress_block(&compressed, &mut self.scratch)?;
+                }
+                self.current = Some(State::Compressed(std::mem::take(&mut self.scratch)));
+            }
+        };
+        Ok(())
     }
 
     #[inline]
@@ -338,41 +354,55 @@ impl Decompressor {
             is_first: true,
         }
     }
+
+    /// Strata: the unread rest of the current block, moving to the next block when it is
+    /// used up; empty at the end of the stream. A corrupt block is an error (it panicked).
+    fn current(&mut self) -> std::io::Result<&[u8]> {
+        if self.is_first {
+            self.is_first = false;
+            self.decompressor.advance().map_err(std::io::Error::other)?;
+        }
+        loop {
+            match self.decompressor.get() {
+                None => return Ok(&[]),
+                Some(block) if block.len() > self.offset => break,
+                Some(_) => {
+                    self.decompressor.advance().map_err(std::io::Error::other)?;
+                    self.offset = 0;
+                }
+            }
+        }
+        Ok(self
+            .decompressor
+            .get()
+            .map_or(&[][..], |block| &block[self.offset..]))
+    }
+
+    /// Strata: appends the next `n` bytes to `out`, copied once (`read_to_end` zero-fills
+    /// the space first); an error if the stream has fewer.
+    pub fn read_to_vec(&mut self, mut n: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+        out.reserve(n);
+        while n > 0 {
+            let block = self.current()?;
+            if block.is_empty() {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let k = n.min(block.len());
+            out.extend_from_slice(&block[..k]);
+            self.offset += k;
+            n -= k;
+        }
+        Ok(())
+    }
 }
 
 impl std::io::Read for Decompressor {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.is_first {
-            self.is_first = false;
-            self.decompressor.advance().unwrap();
-        }
-        let current = self.decompressor.get();
-        let current = if let Some(current) = current {
-            if current.len() == self.offset {
-                self.decompressor.advance().unwrap();
-                self.offset = 0;
-                let current = self.decompressor.get();
-                if let Some(current) = current {
-                    current
-                } else {
-                    return Ok(0);
-                }
-            } else {
-                &current[self.offset..]
-            }
-        } else {
-            return Ok(0);
-        };
-
-        if current.len() >= buf.len() {
-            buf.copy_from_slice(&current[..buf.len()]);
-            self.offset += buf.len();
-            Ok(buf.len())
-        } else {
-            buf[..current.len()].copy_from_slice(current);
-            self.offset += current.len();
-            Ok(current.len())
-        }
+        let block = self.current()?;
+        let n = block.len().min(buf.len());
+        buf[..n].copy_from_slice(&block[..n]);
+        self.offset += n;
+        Ok(n)
     }
 }
 

@@ -131,12 +131,10 @@ impl<T: ByteArrayType> GenericByteArrayDecoder<T> {
                 batch_size,
             }
         );
-        // Fetch all data bytes at once
-        let mut bytes = Vec::with_capacity(total_length as usize);
+        // Fetch all data bytes at once (Strata: copied once, without `read_to_end`'s zero-fill)
+        let mut bytes = Vec::new();
         self.bytes
-            .by_ref()
-            .take(total_length as u64)
-            .read_to_end(&mut bytes)
+            .read_to_vec(total_length as usize, &mut bytes)
             .context(IoSnafu)?;
         let bytes = Buffer::from(bytes);
         let offsets =

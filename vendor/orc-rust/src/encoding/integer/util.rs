@@ -19,11 +19,11 @@ use std::io::Read;
 
 use bytes::{BufMut, BytesMut};
 use num::Signed;
-use snafu::OptionExt;
+use snafu::{OptionExt, ResultExt};
 
 use crate::{
     encoding::util::read_u8,
-    error::{Result, VarintTooLargeSnafu},
+    error::{IoSnafu, Result, VarintTooLargeSnafu},
 };
 
 use super::{EncodingSign, NInt, VarintSerde};
@@ -41,6 +41,9 @@ pub fn extract_run_length_from_header(first_byte: u8, second_byte: u8) -> usize 
 
 /// Read bitpacked integers into provided buffer. `bit_size` can be any value from 1 to 64,
 /// inclusive.
+///
+/// Strata: the run's packed bytes are read in one call and unpacked from memory (they were
+/// read one `read_exact` per byte or per value, which cost more than the unpacking).
 pub fn read_ints<N: NInt>(
     buffer: &mut Vec<N>,
     expected_no_of_ints: usize,
@@ -51,171 +54,51 @@ pub fn read_ints<N: NInt>(
         (1..=64).contains(&bit_size),
         "bit_size must be in range [1, 64]"
     );
-    match bit_size {
-        1 => unrolled_unpack_1(buffer, expected_no_of_ints, r),
-        2 => unrolled_unpack_2(buffer, expected_no_of_ints, r),
-        4 => unrolled_unpack_4(buffer, expected_no_of_ints, r),
-        n if n % 8 == 0 => unrolled_unpack_byte_aligned(buffer, expected_no_of_ints, r, n / 8),
-        n => unrolled_unpack_unaligned(buffer, expected_no_of_ints, r, n),
-    }
-}
-
-/// Decode numbers with bit width of 1 from read stream
-fn unrolled_unpack_1<N: NInt>(
-    buffer: &mut Vec<N>,
-    expected_num_of_ints: usize,
-    reader: &mut impl Read,
-) -> Result<()> {
-    for _ in 0..(expected_num_of_ints / 8) {
-        let byte = read_u8(reader)?;
-        let nums = [
-            (byte >> 7) & 1,
-            (byte >> 6) & 1,
-            (byte >> 5) & 1,
-            (byte >> 4) & 1,
-            (byte >> 3) & 1,
-            (byte >> 2) & 1,
-            (byte >> 1) & 1,
-            byte & 1,
-        ];
-        buffer.extend(nums.map(N::from_u8));
-    }
-
-    // Less than full byte at end, extract these trailing numbers
-    let remainder = expected_num_of_ints % 8;
-    if remainder > 0 {
-        let byte = read_u8(reader)?;
-        for i in 0..remainder {
-            let shift = 7 - i;
-            let n = N::from_u8((byte >> shift) & 1);
-            buffer.push(n);
+    let len = (expected_no_of_ints * bit_size).div_ceil(8);
+    PACKED.with_borrow_mut(|buf| {
+        if buf.len() < len {
+            buf.resize(len, 0);
         }
-    }
-
-    Ok(())
-}
-
-/// Decode numbers with bit width of 2 from read stream
-fn unrolled_unpack_2<N: NInt>(
-    buffer: &mut Vec<N>,
-    expected_num_of_ints: usize,
-    reader: &mut impl Read,
-) -> Result<()> {
-    for _ in 0..(expected_num_of_ints / 4) {
-        let byte = read_u8(reader)?;
-        let nums = [(byte >> 6) & 3, (byte >> 4) & 3, (byte >> 2) & 3, byte & 3];
-        buffer.extend(nums.map(N::from_u8));
-    }
-
-    // Less than full byte at end, extract these trailing numbers
-    let remainder = expected_num_of_ints % 4;
-    if remainder > 0 {
-        let byte = read_u8(reader)?;
-        for i in 0..remainder {
-            let shift = 6 - (i * 2);
-            let n = N::from_u8((byte >> shift) & 3);
-            buffer.push(n);
+        let packed = &mut buf[..len];
+        r.read_exact(packed).context(IoSnafu)?;
+        if bit_size <= 56 {
+            unpack_msb_first_u64(buffer, expected_no_of_ints, bit_size, packed);
+        } else {
+            unpack_msb_first_u128(buffer, expected_no_of_ints, bit_size, packed);
         }
-    }
-
-    Ok(())
+        Ok(())
+    })
 }
 
-/// Decode numbers with bit width of 4 from read stream
-fn unrolled_unpack_4<N: NInt>(
-    buffer: &mut Vec<N>,
-    expected_num_of_ints: usize,
-    reader: &mut impl Read,
-) -> Result<()> {
-    for _ in 0..(expected_num_of_ints / 2) {
-        let byte = read_u8(reader)?;
-        let nums = [(byte >> 4) & 15, byte & 15];
-        buffer.extend(nums.map(N::from_u8));
-    }
-
-    // At worst have 1 trailing 4-bit number
-    let remainder = expected_num_of_ints % 2;
-    if remainder > 0 {
-        let byte = read_u8(reader)?;
-        let n = N::from_u8((byte >> 4) & 15);
-        buffer.push(n);
-    }
-
-    Ok(())
+std::thread_local! {
+    /// Strata: one run's packed bytes, read at once (the buffer is kept, not zeroed per run).
+    static PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// When the bitpacked integers have a width that isn't byte aligned
-fn unrolled_unpack_unaligned<N: NInt>(
-    buffer: &mut Vec<N>,
-    expected_num_of_ints: usize,
-    reader: &mut impl Read,
-    bit_size: usize,
-) -> Result<()> {
-    debug_assert!(
-        bit_size <= (N::BYTE_SIZE * 8),
-        "bit_size cannot exceed size of N"
-    );
-
-    let mut bits_left = 0;
-    let mut current_bits = N::zero();
-    for _ in 0..expected_num_of_ints {
-        let mut result = N::zero();
-        let mut bits_left_to_read = bit_size;
-
-        // No bounds check as we rely on caller doing this check
-        // (since we know bit_size in advance)
-
-        // bits_left_to_read and bits_left can never exceed 8
-        // So safe to convert either to N
-        while bits_left_to_read > bits_left {
-            // TODO: explain this logic a bit
-            result <<= bits_left;
-            let mask = ((1_u16 << bits_left) - 1) as u8;
-            let mask = N::from_u8(mask);
-            result |= current_bits & mask;
-            bits_left_to_read -= bits_left;
-
-            let byte = read_u8(reader)?;
-            current_bits = N::from_u8(byte);
-
-            bits_left = 8;
+/// Appends `n` integers of `bit_size` bits, packed most significant bit first in `packed`,
+/// gathered in an accumulator of type `$acc` wide enough for `bit_size + 7` bits.
+macro_rules! unpack_msb_first {
+    ($name:ident, $acc:ty) => {
+        fn $name<N: NInt>(buffer: &mut Vec<N>, n: usize, bit_size: usize, packed: &[u8]) {
+            buffer.reserve(n);
+            let mask = <$acc>::MAX >> (<$acc>::BITS as usize - bit_size);
+            // `acc`'s low `bits` bits are the ones not yet taken.
+            let (mut acc, mut bits): ($acc, usize) = (0, 0);
+            let mut bytes = packed.iter();
+            for _ in 0..n {
+                while bits < bit_size {
+                    acc = (acc << 8) | <$acc>::from(bytes.next().copied().unwrap_or(0));
+                    bits += 8;
+                }
+                bits -= bit_size;
+                // Truncates to N like the shifts this replaces did.
+                buffer.push(N::from_i64(((acc >> bits) & mask) as i64));
+            }
         }
-
-        if bits_left_to_read > 0 {
-            result <<= bits_left_to_read;
-            bits_left -= bits_left_to_read;
-            let bits = current_bits >> bits_left;
-            let mask = ((1_u16 << bits_left_to_read) - 1) as u8;
-            let mask = N::from_u8(mask);
-            result |= bits & mask;
-        }
-
-        buffer.push(result);
-    }
-
-    Ok(())
+    };
 }
-
-/// Decode bitpacked integers which are byte aligned
-#[inline]
-fn unrolled_unpack_byte_aligned<N: NInt>(
-    buffer: &mut Vec<N>,
-    expected_num_of_ints: usize,
-    r: &mut impl Read,
-    num_bytes: usize,
-) -> Result<()> {
-    debug_assert!(
-        num_bytes <= N::BYTE_SIZE,
-        "num_bytes cannot exceed size of integer being decoded into"
-    );
-    // TODO: can probably read direct into buffer? read_big_endian() decodes
-    //       into an intermediary buffer.
-    for _ in 0..expected_num_of_ints {
-        let num = N::read_big_endian(r, num_bytes)?;
-        buffer.push(num);
-    }
-    Ok(())
-}
+unpack_msb_first!(unpack_msb_first_u64, u64);
+unpack_msb_first!(unpack_msb_first_u128, u128);
 
 /// Write bit packed integers, where we expect the `bit_width` to be aligned
 /// by [`get_closest_aligned_bit_width`], and we write the bytes as big endian.
