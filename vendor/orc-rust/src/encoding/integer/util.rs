@@ -56,15 +56,16 @@ pub fn read_ints<N: NInt>(
     );
     let len = (expected_no_of_ints * bit_size).div_ceil(8);
     PACKED.with_borrow_mut(|buf| {
-        if buf.len() < len {
-            buf.resize(len, 0);
+        // Eight bytes past the run stay zero, so every value can be read as one word.
+        if buf.len() < len + 8 {
+            buf.resize(len + 8, 0);
         }
-        let packed = &mut buf[..len];
-        r.read_exact(packed).context(IoSnafu)?;
+        r.read_exact(&mut buf[..len]).context(IoSnafu)?;
+        buf[len..len + 8].fill(0);
         if bit_size <= 56 {
-            unpack_msb_first_u64(buffer, expected_no_of_ints, bit_size, packed);
+            unpack_msb_first_words(buffer, expected_no_of_ints, bit_size, buf);
         } else {
-            unpack_msb_first_u128(buffer, expected_no_of_ints, bit_size, packed);
+            unpack_msb_first_u128(buffer, expected_no_of_ints, bit_size, &buf[..len]);
         }
         Ok(())
     })
@@ -75,30 +76,38 @@ std::thread_local! {
     static PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Appends `n` integers of `bit_size` bits, packed most significant bit first in `packed`,
-/// gathered in an accumulator of type `$acc` wide enough for `bit_size + 7` bits.
-macro_rules! unpack_msb_first {
-    ($name:ident, $acc:ty) => {
-        fn $name<N: NInt>(buffer: &mut Vec<N>, n: usize, bit_size: usize, packed: &[u8]) {
-            buffer.reserve(n);
-            let mask = <$acc>::MAX >> (<$acc>::BITS as usize - bit_size);
-            // `acc`'s low `bits` bits are the ones not yet taken.
-            let (mut acc, mut bits): ($acc, usize) = (0, 0);
-            let mut bytes = packed.iter();
-            for _ in 0..n {
-                while bits < bit_size {
-                    acc = (acc << 8) | <$acc>::from(bytes.next().copied().unwrap_or(0));
-                    bits += 8;
-                }
-                bits -= bit_size;
-                // Truncates to N like the shifts this replaces did.
-                buffer.push(N::from_i64(((acc >> bits) & mask) as i64));
-            }
-        }
-    };
+/// Appends `n` integers of at most 56 bits, packed most significant bit first in `packed`
+/// (followed by at least 8 bytes): each is cut out of the big-endian word at its first byte.
+fn unpack_msb_first_words<N: NInt>(buffer: &mut Vec<N>, n: usize, bit_size: usize, packed: &[u8]) {
+    debug_assert!(bit_size <= 56 && packed.len() >= (n * bit_size).div_ceil(8) + 8);
+    let mask = u64::MAX >> (64 - bit_size);
+    buffer.extend((0..n).map(|i| {
+        let bit = i * bit_size;
+        let at = bit / 8;
+        let word = u64::from_be_bytes(packed[at..at + 8].try_into().unwrap_or_default());
+        // Truncates to N like the shifts this replaces did.
+        N::from_i64(((word >> (64 - bit % 8 - bit_size)) & mask) as i64)
+    }));
 }
-unpack_msb_first!(unpack_msb_first_u64, u64);
-unpack_msb_first!(unpack_msb_first_u128, u128);
+
+/// Appends `n` integers of `bit_size` bits (57 to 64), packed most significant bit first in
+/// `packed`, gathered in an accumulator wide enough for `bit_size + 7` bits.
+fn unpack_msb_first_u128<N: NInt>(buffer: &mut Vec<N>, n: usize, bit_size: usize, packed: &[u8]) {
+    buffer.reserve(n);
+    let mask = u128::MAX >> (128 - bit_size);
+    // `acc`'s low `bits` bits are the ones not yet taken.
+    let (mut acc, mut bits) = (0u128, 0usize);
+    let mut bytes = packed.iter();
+    for _ in 0..n {
+        while bits < bit_size {
+            acc = (acc << 8) | u128::from(bytes.next().copied().unwrap_or(0));
+            bits += 8;
+        }
+        bits -= bit_size;
+        // Truncates to N like the shifts this replaces did.
+        buffer.push(N::from_i64(((acc >> bits) & mask) as i64));
+    }
+}
 
 /// Write bit packed integers, where we expect the `bit_width` to be aligned
 /// by [`get_closest_aligned_bit_width`], and we write the bytes as big endian.
