@@ -313,8 +313,10 @@ impl<'a> Job<'a> {
     }
 
     fn filtered_error(&self, errors: &[LoadError]) -> FrontendError {
+        // Pieces convert in parallel: of the rows seen, name the first in listing order.
         let first = errors
-            .first()
+            .iter()
+            .min_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)))
             .map(|e| format!(". First rejected row: {}", describe(e)))
             .unwrap_or_default();
         FrontendError::new(
@@ -540,7 +542,9 @@ fn convert_source(
                             }
                         };
                         // Two batches convert at once, so even a load of one big file
-                        // (one piece) converts on both cores while the file is read.
+                        // (one piece) converts on both cores while the file is read; their
+                        // results go on in file order, so the first rejected row a strict
+                        // load stops at is the piece's first.
                         let mut converted = stream
                             .map(|batch| {
                                 let (step, file) = (step.clone(), file.clone());
@@ -550,7 +554,7 @@ fn convert_source(
                                         .and_then(|b| step.convert_numbered(&b, &file))
                                 })
                             })
-                            .buffer_unordered(2);
+                            .buffered(2);
                         while let Some(res) = converted.next().await {
                             let res = res.unwrap_or_else(|e| {
                                 Err(FrontendError::new(StatusCode::Internal, e.to_string()))

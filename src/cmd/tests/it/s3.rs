@@ -227,6 +227,11 @@ impl S3Server {
             .await;
         self.put("json/events.jsonl.gz", gzip(json.as_bytes()))
             .await;
+        // Flat records, more than one batch (32K rows) of them.
+        let flat: String = (0..40_000)
+            .map(|i| format!("{{\"n\":{i},\"k\":\"x{}\"}}\n", i % 7))
+            .collect();
+        self.put("json/flat.jsonl", flat.into_bytes()).await;
         self.put("json/bad.jsonl", b"{\"a\": 1}\n{not json\n".to_vec())
             .await;
     }
