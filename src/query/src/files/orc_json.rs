@@ -381,9 +381,10 @@ mod tests {
                 .map(|i| {
                     let x = (next() >> (64 - bits)) as i64;
                     match i % 1000 {
-                        0..=99 => Some(7),                     // a repeated run
-                        100..=199 => Some(i as i64 * 3 - 500), // a delta run
-                        200..=209 => None,
+                        0..=99 => Some(7),                             // a repeated run
+                        100..=199 => Some(i as i64 * 3 - 500),         // a delta run
+                        200..=299 => Some(5000 - i as i64 % 1000 * 7), // a decreasing run
+                        300..=309 => None,
                         _ if i % 2 == 0 => Some(-x),
                         _ => Some(x),
                     }

@@ -33,7 +33,7 @@ use crate::{
         },
         util::read_u8,
     },
-    error::{OrcError, OutOfSpecSnafu, Result},
+    error::{OutOfSpecSnafu, Result},
 };
 
 use super::NInt;
@@ -73,30 +73,37 @@ pub fn read_delta_values<N: NInt, R: Read, S: EncodingSign>(
 
     // Always signed since can be decreasing sequence
     let delta_base = read_varint_zigzagged::<i64, _, SignedEncoding>(reader)?;
-    // TODO: does this get inlined?
-    let op: fn(N, i64) -> Option<N> = if delta_base.is_positive() {
-        |acc, delta| acc.add_i64(delta)
-    } else {
-        |acc, delta| acc.sub_i64(delta)
+    // Strata: the direction is chosen once per run, not through a function pointer per
+    // value; a run of one repeated value (delta 0) is a fill.
+    let increasing = delta_base.is_positive();
+    let step = |acc: N, delta: i64| {
+        if increasing {
+            acc.add_i64(delta)
+        } else {
+            acc.sub_i64(delta)
+        }
+        .context(OutOfSpecSnafu {
+            msg: "over/underflow when decoding delta integer",
+        })
     };
     let delta_base = delta_base.abs(); // TODO: i64::MIN?
 
     if delta_bit_width == 0 {
         // If width is 0 then all values have fixed delta of delta_base
         // Skip first value since that's base_value
-        (1..length).try_fold(base_value, |acc, _| {
-            let acc = op(acc, delta_base).context(OutOfSpecSnafu {
-                msg: "over/underflow when decoding delta integer",
-            })?;
-            out_ints.push(acc);
-            Ok::<_, OrcError>(acc)
-        })?;
+        if delta_base == 0 {
+            out_ints.resize(out_ints.len() + length - 1, base_value);
+        } else {
+            let mut acc = base_value;
+            for _ in 1..length {
+                acc = step(acc, delta_base)?;
+                out_ints.push(acc);
+            }
+        }
     } else {
         deltas.clear();
         // Add delta base and first value
-        let second_value = op(base_value, delta_base).context(OutOfSpecSnafu {
-            msg: "over/underflow when decoding delta integer",
-        })?;
+        let second_value = step(base_value, delta_base)?;
         out_ints.push(second_value);
         // Run length includes base value and first delta, so skip them
         let length = length - 2;
@@ -106,9 +113,7 @@ pub fn read_delta_values<N: NInt, R: Read, S: EncodingSign>(
         let mut acc = second_value;
         // Each element is the delta, so find actual value using running accumulator
         for delta in deltas {
-            acc = op(acc, *delta).context(OutOfSpecSnafu {
-                msg: "over/underflow when decoding delta integer",
-            })?;
+            acc = step(acc, *delta)?;
             out_ints.push(acc);
         }
     }
