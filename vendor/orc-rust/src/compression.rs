@@ -264,21 +264,18 @@ impl DecompressorIter {
             scratch,
         }
     }
+}
 
-    /// Strata: the next `n` bytes of the stream, or an error if it has fewer.
-    fn take(&mut self, n: usize) -> Result<Bytes, OrcError> {
-        if n > self.stream.len() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!(
-                    "compressed stream ends after {} bytes, {n} expected",
-                    self.stream.len()
-                ),
-            ))
-            .context(error::IoSnafu);
-        }
-        Ok(self.stream.split_to(n))
+/// Strata: the next `n` bytes of `stream`, cut without copying; an error if it has fewer.
+fn take(stream: &mut Bytes, n: usize) -> Result<Bytes, OrcError> {
+    if n > stream.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("compressed stream ends after {} bytes, {n} expected", stream.len()),
+        ))
+        .context(error::IoSnafu);
     }
+    Ok(stream.split_to(n))
 }
 
 impl FallibleStreamingIterator for DecompressorIter {
@@ -298,22 +295,20 @@ impl FallibleStreamingIterator for DecompressorIter {
             return Ok(());
         }
 
-        if self.compression.is_none() {
+        let Some(compression) = &self.compression else {
             self.current = Some(State::Original(std::mem::take(&mut self.stream)));
             return Ok(());
-        }
-        let header = self.take(3)?;
+        };
+        let header = take(&mut self.stream, 3)?;
         let header = [header[0], header[1], header[2]];
         match CompressionHeader::decode(header) {
             CompressionHeader::Original(length) => {
-                let original = self.take(length as usize)?;
+                let original = take(&mut self.stream, length as usize)?;
                 self.current = Some(State::Original(original));
             }
             CompressionHeader::Compressed(length) => {
-                let compressed = self.take(length as usize)?;
-                if let Some(compression) = &self.compression {
-                    compression.decompress_block(&compressed, &mut self.scratch)?;
-                }
+                let compressed = take(&mut self.stream, length as usize)?;
+                compression.decompress_block(&compressed, &mut self.scratch)?;
                 self.current = Some(State::Compressed(std::mem::take(&mut self.scratch)));
             }
         };

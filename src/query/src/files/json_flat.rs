@@ -244,10 +244,7 @@ impl Column {
             },
             Values::Str { offsets, bytes } => {
                 p.expect(b'"')?;
-                match p.plain_string() {
-                    Some(s) => bytes.extend_from_slice(s),
-                    None => p.string_into(bytes)?,
-                }
+                p.string_into(bytes)?;
                 offsets.push(i32::try_from(bytes.len()).ok()?);
             }
         }
