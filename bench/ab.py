@@ -5,7 +5,9 @@ the wall time and the server's CPU time (user+system, from /proc) of each load a
     python bench/ab.py --binary A=/path/to/strata --binary B=/other/strata [--pairs 5] FILE
 
 With `--chdb` the same file is also loaded by chDB between the pairs, so the ratio to the
-peer comes from the same minutes. Same data, same table as bench/run.py.
+peer comes from the same minutes. With `--s3-server PATH` (a strata-s3-server binary) a Parquet
+file is uploaded to it and every load, chDB's too, reads it from there. Same data, same table
+as bench/run.py.
 """
 import argparse
 import os
@@ -14,7 +16,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import Strata, files_clause, settle, warm  # noqa: E402
+import shutil  # noqa: E402
+
+from run import Strata, files_clause, settle, start_s3s, warm  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -25,13 +29,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def strata_load(binary, path, fmt):
+def strata_load(binary, path, fmt, s3=None):
     warm(binary)
     st = Strata(binary)
     try:
         warm(path)
         settle()
-        src = files_clause(os.path.abspath(path))
+        src = files_clause(os.path.abspath(path), s3)
         if fmt != "parquet":
             src = src.replace('"format" = "parquet"', f'"format" = "{fmt}"')
         cols = "*"
@@ -60,7 +64,7 @@ class Chdb:
         self.s = session.Session(tempfile.mkdtemp(prefix="chdb-ab-"))
         self.s.query("CREATE DATABASE IF NOT EXISTS b")
 
-    def load(self, path, fmt):
+    def load(self, path, fmt, s3=None):
         self.s.query("DROP TABLE IF EXISTS b.t")
         self.s.query("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, "
                      "BehaviorType String, Timestamp DateTime) ENGINE = MergeTree ORDER BY UserID")
@@ -68,7 +72,10 @@ class Chdb:
         settle()
         t0 = time.perf_counter()
         name = {"parquet": "Parquet", "csv": "CSVWithNames", "orc": "ORC", "json": "JSONEachRow"}
-        self.s.query(f"INSERT INTO b.t SELECT * FROM file('{os.path.abspath(path)}', {name[fmt]})")
+        src = f"file('{os.path.abspath(path)}', {name[fmt]})"
+        if s3:
+            src = f"s3('{s3.endpoint}/{s3.bucket}/{s3.key}', '{s3.ak}', '{s3.sk}', Parquet)"
+        self.s.query(f"INSERT INTO b.t SELECT * FROM {src}")
         return time.perf_counter() - t0
 
 
@@ -78,21 +85,26 @@ def main():
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--format", default="parquet")
     ap.add_argument("--chdb", action="store_true")
+    ap.add_argument("--s3-server", help="load from this strata-s3-server (Parquet only)")
     ap.add_argument("file")
     args = ap.parse_args()
     bins = [b.split("=", 1) for b in args.binary]
     res = {name: [] for name, _ in bins}
     ch = []
     peer = Chdb() if args.chdb else None
+    s3, root = start_s3s(args.s3_server, args.file) if args.s3_server else (None, None)
     for i in range(args.pairs):
         order = bins if i % 2 == 0 else list(reversed(bins))
         for name, path in order:
-            wall, cpu, rss = strata_load(path, args.file, args.format)
+            wall, cpu, rss = strata_load(path, args.file, args.format, s3)
             res[name].append((wall, cpu, rss))
             print(f"{name}: {wall:.3f} s, {cpu:.2f} CPU-s, peak {rss:.0f} MB", flush=True)
         if peer:
-            ch.append(peer.load(args.file, args.format))
+            ch.append(peer.load(args.file, args.format, s3))
             print(f"chDB: {ch[-1]:.3f} s", flush=True)
+    if s3:
+        s3.proc.kill()
+        shutil.rmtree(root, ignore_errors=True)
     for name, rows in res.items():
         wall = statistics.median(r[0] for r in rows)
         cpu = statistics.median(r[1] for r in rows)

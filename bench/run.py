@@ -5,13 +5,17 @@
 
 Loads N generated rows (the seed's user-behaviour schema, bench/gen_user_behavior.py) from a
 local Parquet file with `INSERT INTO t SELECT * FROM FILES(...)` into the seed's declared table,
-from a local S3-compatible server (moto) too, then runs Q1-Q5 over the MySQL protocol.
+from local S3-compatible servers too, then runs Q1-Q5 over the MySQL protocol. The S3 servers:
+`strata-s3-server` (s3s-fs behind s3s, the tests' server, which serves a range by reading it
+from its file) and moto (Python; it copies the whole object for every ranged GET, so its own
+CPU time dominates those loads).
 Peers load the same file: DuckDB `CREATE TABLE AS read_parquet` into a persistent file, chDB
 `INSERT ... FROM file(..., Parquet)` into MergeTree ORDER BY UserID. Prints one table of
 times, ratios Strata/peer and peak RSS, and writes it to bench/RESULTS.latest.md (bench/RESULTS.md
 keeps the runs worth keeping, with what they mean).
 """
 import argparse
+import collections
 import os
 import platform
 import shutil
@@ -148,13 +152,16 @@ class Strata:
         return rss
 
 
+# One S3-compatible server holding the Parquet file: `name` labels its rows in the table.
+S3 = collections.namedtuple("S3", "name proc endpoint bucket key ak sk")
+
+
 def files_clause(path, s3=None):
     if s3 is None:
         return f'FILES("path" = "file://{path}", "format" = "parquet")'
-    endpoint, bucket, key = s3
-    return (f'FILES("path" = "s3://{bucket}/{key}", "format" = "parquet", '
-            f'"aws.s3.endpoint" = "{endpoint}", "aws.s3.access_key" = "testing", '
-            f'"aws.s3.secret_key" = "testing", "aws.s3.region" = "us-east-1")')
+    return (f'FILES("path" = "s3://{s3.bucket}/{s3.key}", "format" = "parquet", '
+            f'"aws.s3.endpoint" = "{s3.endpoint}", "aws.s3.access_key" = "{s3.ak}", '
+            f'"aws.s3.secret_key" = "{s3.sk}", "aws.s3.region" = "us-east-1")')
 
 
 def bench_strata(binary, path, runs, s3, others):
@@ -178,8 +185,10 @@ def bench_strata(binary, path, runs, s3, others):
                 cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
             out[f"load {fmt} file://"] = median_time(load(f"FILES({props})", cols), runs, p)
         out["load file://"] = median_time(load(files_clause(path)), runs, path)
-        if s3:
-            out["load s3 (moto)"] = median_time(load(files_clause(path, s3)), runs)
+        for s in s3:
+            out[f"load s3 ({s.name})"] = median_time(load(files_clause(path, s)), runs)
+        # The loads' own peak (BENCHMARKS.md: "peak RSS of (1)"), before any query runs.
+        out["loads peak RSS MB"] = peak_rss_mb(st.proc.pid)
         n = st.sql("SELECT count(*) FROM t")[0][0]
         assert n > 0, "nothing loaded"
         for q, text in QUERIES.items():
@@ -234,10 +243,9 @@ def bench_chdb(path, runs, s3, others):
         name = names[fmt] if fmt != "csv" or csv_has_header(p) else "CSV"
         out[f"load {fmt} file://"] = median_time(load(f"file('{p}', {name})"), runs, p)
     out["load file://"] = median_time(load(f"file('{path}', Parquet)"), runs, path)
-    if s3:
-        endpoint, bucket, key = s3
-        out["load s3 (moto)"] = median_time(
-            load(f"s3('{endpoint}/{bucket}/{key}', 'testing', 'testing', Parquet)"), runs)
+    for x in s3:
+        out[f"load s3 ({x.name})"] = median_time(
+            load(f"s3('{x.endpoint}/{x.bucket}/{x.key}', '{x.ak}', '{x.sk}', Parquet)"), runs)
     for q, text in QUERIES.items():
         text = text.replace("FROM t", "FROM b.t")
         s.query(text)
@@ -245,6 +253,16 @@ def bench_chdb(path, runs, s3, others):
     s.close()
     shutil.rmtree(d, ignore_errors=True)
     return out
+
+
+def upload(s3, path):
+    """Creates the bucket and uploads the file through a real S3 client (boto3)."""
+    import boto3  # installed with moto
+    c = boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.ak,
+                     aws_secret_access_key=s3.sk, region_name="us-east-1")
+    c.create_bucket(Bucket=s3.bucket)
+    c.upload_file(path, s3.bucket, s3.key)
+    return s3
 
 
 def start_moto(path):
@@ -261,12 +279,19 @@ def start_moto(path):
             break
         except Exception:
             time.sleep(0.1)
-    import boto3  # installed with moto
-    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
-                      aws_secret_access_key="testing", region_name="us-east-1")
-    s3.create_bucket(Bucket="bench")
-    s3.upload_file(path, "bench", "ub.parquet")
-    return proc, (endpoint, "bench", "ub.parquet")
+    return upload(S3("moto", proc, endpoint, "bench", "ub.parquet", "testing", "testing"), path)
+
+
+def start_s3s(binary, path):
+    """Starts `strata-s3-server` on a fresh directory; it prints its endpoint once it listens.
+    Its keys are checked (SigV4), so they are not moto's anything-goes `testing`."""
+    root = tempfile.mkdtemp(prefix="s3s-bench-")
+    ak, sk = "AKIASTRATABENCH00001", "strata/bench/secret/key/000000000000001"
+    proc = subprocess.Popen([binary, "--root", root, "--access-key", ak, "--secret-key", sk],
+                            stdout=subprocess.PIPE, text=True)
+    endpoint = proc.stdout.readline().strip()
+    assert endpoint.startswith("http://"), f"strata-s3-server printed {endpoint!r}"
+    return upload(S3("s3s-fs", proc, endpoint, "bench", "ub.parquet", ak, sk), path), root
 
 
 def fmt(v):
@@ -278,6 +303,7 @@ def main():
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--binary", required=True)
+    ap.add_argument("--s3-server", help="the strata-s3-server binary (run.sh builds it)")
     ap.add_argument("--no-s3", action="store_true")
     ap.add_argument("--formats", default="", help="also load these formats, e.g. csv,orc,json "
                     "(json uses a tenth of the rows)")
@@ -286,16 +312,24 @@ def main():
     others = {}
     for kind in [f for f in args.formats.split(",") if f]:
         others[kind] = generate(args.rows // 10 if kind == "json" else args.rows, kind)
-    moto, s3 = (None, None) if args.no_s3 else start_moto(path)
+    s3, roots = [], []
     try:
+        if not args.no_s3:
+            if args.s3_server:
+                server, root = start_s3s(args.s3_server, path)
+                s3.append(server)
+                roots.append(root)
+            s3.append(start_moto(path))
         strata = bench_strata(args.binary, path, args.runs, s3, others)
         duck = bench_duckdb(path, args.runs)
         ch = bench_chdb(path, args.runs, s3, others)
     finally:
-        if moto:
-            moto.kill()
+        for x in s3:
+            x.proc.kill()
+        for r in roots:
+            shutil.rmtree(r, ignore_errors=True)
     peers_rss = self_peak_rss_mb()
-    ops = (["load file://"] + (["load s3 (moto)"] if s3 else [])
+    ops = (["load file://"] + [f"load s3 ({x.name})" for x in s3]
            + [f"load {f} file://" for f in others] + list(QUERIES))
     cpu = platform.processor() or "unknown"
     try:
@@ -317,8 +351,9 @@ def main():
         r1 = f"{s / d:.2f}×" if s and d else "—"
         r2 = f"{s / c:.2f}×" if s and c else "—"
         lines.append(f"| {op} | {fmt(s)} | {fmt(d)} | {fmt(c)} | {r1} | {r2} |")
-    lines.append(f"| peak RSS | {strata['peak RSS MB']:.0f} MB (server) | "
-                 f"{peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) | | | |")
+    lines.append(f"| peak RSS, loads | {strata['loads peak RSS MB']:.0f} MB (server) | | | | |")
+    lines.append(f"| peak RSS, whole run | {strata['peak RSS MB']:.0f} MB (server, loads then "
+                 f"queries) | {peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) | | | |")
     if s:
         rate = args.rows / strata["load file://"]
         lines.append("")

@@ -1,5 +1,5 @@
-//! A real S3-compatible server (s3s + s3s-fs, SigV4-checking) on 127.0.0.1, and fixtures
-//! uploaded to it through a real S3 client.
+//! A real S3-compatible server (`strata-s3-server`: s3s + s3s-fs, SigV4-checking) on
+//! 127.0.0.1, and fixtures uploaded to it through a real S3 client.
 
 use std::sync::Arc;
 
@@ -41,38 +41,9 @@ impl S3Server {
     pub async fn start_with(ak: &str, sk: &str, bucket: &str) -> Self {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join(bucket)).unwrap();
-        let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
-        let mut b = s3s::service::S3ServiceBuilder::new(fs);
-        b.set_auth(s3s::auth::SimpleAuth::from_single(ak, sk));
-        let service = b.build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    continue;
-                };
-                // Small responses must not wait for delayed ACKs (as with any real server).
-                let _ = sock.set_nodelay(true);
-                let svc = service.clone();
-                let svc = hyper::service::service_fn(move |req| {
-                    let svc = svc.clone();
-                    async move {
-                        match wrong_region(&req) {
-                            Some(refusal) => Ok(refusal),
-                            None => hyper::service::Service::call(&svc, req).await,
-                        }
-                    }
-                });
-                tokio::spawn(async move {
-                    let _ = hyper_util::server::conn::auto::Builder::new(
-                        hyper_util::rt::TokioExecutor::new(),
-                    )
-                    .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
-                    .await;
-                });
-            }
-        });
+        strata_s3_server::spawn(root.path(), ak, sk, listener).unwrap();
         Self {
             endpoint: format!("http://127.0.0.1:{port}"),
             ak: ak.into(),
@@ -235,30 +206,6 @@ impl S3Server {
         self.put("json/bad.jsonl", b"{\"a\": 1}\n{not json\n".to_vec())
             .await;
     }
-}
-
-/// The region the server is in. Like AWS (and MinIO with a region set), a request signed for
-/// another region is refused with `AuthorizationHeaderMalformed`; s3s alone accepts any.
-const SERVER_REGION: &str = "us-east-1";
-
-fn wrong_region<B>(req: &hyper::Request<B>) -> Option<hyper::Response<s3s::Body>> {
-    let auth = req.headers().get("authorization")?.to_str().ok()?;
-    // `AWS4-HMAC-SHA256 Credential=AK/20261125/REGION/s3/aws4_request, ...`
-    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
-    let region = scope.split('/').nth(2)?;
-    if region == SERVER_REGION {
-        return None;
-    }
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AuthorizationHeaderMalformed</Code>\
-         <Message>The authorization header is malformed; the region '{region}' is wrong; \
-         expecting '{SERVER_REGION}'</Message><Region>{SERVER_REGION}</Region></Error>"
-    );
-    hyper::Response::builder()
-        .status(400)
-        .header("content-type", "application/xml")
-        .body(s3s::Body::from(body))
-        .ok()
 }
 
 fn orc(batch: &RecordBatch) -> Vec<u8> {
