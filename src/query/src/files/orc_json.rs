@@ -64,9 +64,13 @@ impl AsyncChunkReader for ObjectChunkReader {
 
     fn get_bytes(&mut self, offset: u64, length: u64) -> BoxFuture<'_, std::io::Result<Bytes>> {
         async move {
-            crate::files::local::get_range(self.store.as_ref(), &self.path, offset..offset + length)
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))
+            crate::files::pooled::get_range(
+                self.store.as_ref(),
+                &self.path,
+                offset..offset + length,
+            )
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
         }
         .boxed()
     }

@@ -1,12 +1,13 @@
-//! Local files for FILES(): object_store's `LocalFileSystem`, whose ranged reads (a Parquet
-//! row group's column chunks) go into reused buffers.
+//! The stores FILES() reads through: object_store's `LocalFileSystem` and `AmazonS3`, whose
+//! ranged reads (a Parquet row group's column chunks, an ORC stripe) go into reused buffers.
 //!
-//! `LocalFileSystem::get_ranges` allocates a fresh buffer per range and zero-fills it before
-//! reading into it. For a load that is a memset, a mapping of new pages and their faults for
-//! every column chunk of every row group, and the mappings' churn made threads wait on the
-//! process's memory-map lock. Here a range is read straight into the spare capacity of a
-//! buffer from a small pool, and the buffer returns to the pool when the last `Bytes` slice of
-//! it is dropped. Everything else is `LocalFileSystem`'s.
+//! Left to themselves, both allocate a fresh buffer per range: `LocalFileSystem` zero-fills it
+//! before reading into it, and `AmazonS3` grows it as the response's chunks arrive. For a load
+//! that is a mapping of new pages and their faults for every row group (and a memset for
+//! local files), and the mappings' churn made threads wait on the process's memory-map lock.
+//! Here a range is read straight into the spare capacity of a buffer from a small pool, and
+//! the buffer returns to the pool when the last `Bytes` slice of it is dropped. Everything
+//! else is the wrapped store's.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -15,12 +16,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use futures::stream::BoxStream;
+use object_store::aws::AmazonS3;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    OBJECT_STORE_COALESCE_DEFAULT, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions,
+    PutPayload, PutResult, Result, coalesce_ranges,
 };
 
 /// Ranges smaller than this are read into buffers of their own: pooling pays for the large
@@ -29,61 +33,58 @@ const POOLED_MIN: usize = 1 << 20;
 /// The pool keeps at most this many bytes of idle buffers.
 const POOL_BYTES: usize = 64 << 20;
 
-/// `LocalFileSystem` with pooled ranged reads.
+/// A store whose `get_ranges` reads into pooled buffers.
 #[derive(Debug)]
-pub struct LocalFiles {
-    inner: LocalFileSystem,
+pub struct Pooled<S> {
+    inner: S,
     pool: Arc<BufferPool>,
 }
 
-impl LocalFiles {
-    /// Local files under `/`, as `LocalFileSystem::new()`.
-    pub fn new() -> Self {
+/// Local files under `/`, as `LocalFileSystem::new()`.
+pub type LocalFiles = Pooled<LocalFileSystem>;
+
+impl<S> Pooled<S> {
+    pub fn new(inner: S) -> Self {
         Self {
-            inner: LocalFileSystem::new(),
+            inner,
             pool: Arc::new(BufferPool::default()),
         }
     }
 }
 
-impl Default for LocalFiles {
-    fn default() -> Self {
-        Self::new()
+impl LocalFiles {
+    pub fn local() -> Self {
+        Self::new(LocalFileSystem::new())
     }
 }
 
-impl std::fmt::Display for LocalFiles {
+impl<S: std::fmt::Display> std::fmt::Display for Pooled<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.inner)
     }
 }
 
+/// How a store reads ranges of an object into the pool's buffers.
 #[async_trait]
-impl ObjectStore for LocalFiles {
-    async fn put_opts(
+pub trait ReadRanges: ObjectStore {
+    async fn read_ranges(
         &self,
         location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
+        ranges: &[Range<u64>],
+        pool: &Arc<BufferPool>,
+    ) -> Result<Vec<Bytes>>;
+}
 
-    async fn put_multipart_opts(
+#[async_trait]
+impl ReadRanges for LocalFileSystem {
+    async fn read_ranges(
         &self,
         location: &Path,
-        opts: PutMultipartOptions,
-    ) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        let path = self.inner.path_to_filesystem(location)?;
-        let (ranges, pool) = (ranges.to_vec(), self.pool.clone());
+        ranges: &[Range<u64>],
+        pool: &Arc<BufferPool>,
+    ) -> Result<Vec<Bytes>> {
+        let path = self.path_to_filesystem(location)?;
+        let (ranges, pool) = (ranges.to_vec(), pool.clone());
         let read = move || {
             let io = |source: std::io::Error| match source.kind() {
                 std::io::ErrorKind::NotFound => object_store::Error::NotFound {
@@ -107,6 +108,76 @@ impl ObjectStore for LocalFiles {
                 store: "LocalFileSystem",
                 source: Box::new(e),
             })?
+    }
+}
+
+#[async_trait]
+impl ReadRanges for AmazonS3 {
+    /// Ranges closer than object_store's coalescing distance share one GET, as in
+    /// `AmazonS3::get_ranges`; each response streams into a pooled buffer.
+    async fn read_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+        pool: &Arc<BufferPool>,
+    ) -> Result<Vec<Bytes>> {
+        let fetch = |range: Range<u64>| async move {
+            let options = GetOptions {
+                range: Some(range.clone().into()),
+                ..GetOptions::default()
+            };
+            let got = self.get_opts(location, options).await?;
+            let GetResultPayload::Stream(mut body) = got.payload else {
+                return got.bytes().await;
+            };
+            let len = (range.end - range.start) as usize;
+            let mut buf = pool.take(len);
+            while let Some(chunk) = body.next().await {
+                buf.extend_from_slice(&chunk?);
+            }
+            if buf.len() != len {
+                return Err(object_store::Error::Generic {
+                    store: "S3",
+                    source: format!(
+                        "{location}: asked for bytes {}..{}, got {} bytes",
+                        range.start,
+                        range.end,
+                        buf.len()
+                    )
+                    .into(),
+                });
+            }
+            Ok(pool.bytes(buf))
+        };
+        coalesce_ranges(ranges, fetch, OBJECT_STORE_COALESCE_DEFAULT).await
+    }
+}
+
+#[async_trait]
+impl<S: ReadRanges> ObjectStore for Pooled<S> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.inner.read_ranges(location, ranges, &self.pool).await
     }
 
     fn delete_stream(
@@ -137,8 +208,8 @@ impl ObjectStore for LocalFiles {
     }
 }
 
-/// One range of an object, through `get_ranges` (which [`LocalFiles`] serves from its pool;
-/// `get_range` goes through `get_opts`, which it leaves to `LocalFileSystem`).
+/// One range of an object, through `get_ranges` (which [`Pooled`] serves from its pool;
+/// `get_range` goes through `get_opts`, which it leaves to the wrapped store).
 pub(crate) async fn get_range(
     store: &dyn ObjectStore,
     location: &Path,
@@ -171,18 +242,12 @@ fn read_range(
             ),
         ));
     }
-    if buf.capacity() < POOLED_MIN {
-        return Ok(Bytes::from(buf));
-    }
-    Ok(Bytes::from_owner(Pooled {
-        buf,
-        pool: pool.clone(),
-    }))
+    Ok(pool.bytes(buf))
 }
 
 /// Idle read buffers.
 #[derive(Debug, Default)]
-struct BufferPool {
+pub struct BufferPool {
     idle: Mutex<Vec<Vec<u8>>>,
 }
 
@@ -205,6 +270,17 @@ impl BufferPool {
         Vec::with_capacity(len)
     }
 
+    /// `buf` as `Bytes`, back to this pool once its last slice is dropped when it is large.
+    fn bytes(self: &Arc<Self>, buf: Vec<u8>) -> Bytes {
+        if buf.capacity() < POOLED_MIN {
+            return Bytes::from(buf);
+        }
+        Bytes::from_owner(PooledBuf {
+            buf,
+            pool: self.clone(),
+        })
+    }
+
     /// Keeps `buf` for a later read while the pool holds under [`POOL_BYTES`]; the smallest
     /// idle buffers make room for a larger one.
     fn give(&self, mut buf: Vec<u8>) {
@@ -221,18 +297,18 @@ impl BufferPool {
 }
 
 /// A pooled buffer behind `Bytes`; back to the pool when the last slice is dropped.
-struct Pooled {
+struct PooledBuf {
     buf: Vec<u8>,
     pool: Arc<BufferPool>,
 }
 
-impl AsRef<[u8]> for Pooled {
+impl AsRef<[u8]> for PooledBuf {
     fn as_ref(&self) -> &[u8] {
         &self.buf
     }
 }
 
-impl Drop for Pooled {
+impl Drop for PooledBuf {
     fn drop(&mut self) {
         self.pool.give(std::mem::take(&mut self.buf));
     }
@@ -248,7 +324,7 @@ mod tests {
         let data: Vec<u8> = (0..(3 << 20)).map(|i| (i % 251) as u8).collect();
         let file = dir.path().join("f.bin");
         std::fs::write(&file, &data).unwrap();
-        let store = LocalFiles::new();
+        let store = LocalFiles::local();
         let path = Path::from_filesystem_path(&file).unwrap();
         let ranges = [0..10, 5..(2 << 20) + 5, (1 << 20)..(3 << 20)];
         for _ in 0..3 {
@@ -265,6 +341,51 @@ mod tests {
         assert!(err.to_string().contains("the file ends at byte"), "{err}");
         let missing = Path::from(dir.path().join("nope").to_str().unwrap());
         let err = get_range(&store, &missing, 0..1).await.unwrap_err();
+        assert!(matches!(err, object_store::Error::NotFound { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn s3_ranges_stream_into_reused_buffers() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("pooled")).unwrap();
+        let data: Vec<u8> = (0..(7 << 20)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(root.path().join("pooled/f.bin"), &data).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        strata_s3_server::spawn(
+            root.path(),
+            "AKIAPOOLEDTEST000001",
+            "pooled/secret",
+            listener,
+        )
+        .unwrap();
+        let s3 = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_region(strata_s3_server::REGION)
+            .with_bucket_name("pooled")
+            .with_access_key_id("AKIAPOOLEDTEST000001")
+            .with_secret_access_key("pooled/secret")
+            .build()
+            .unwrap();
+        let store = Pooled::new(s3);
+        let path = Path::from("f.bin");
+        // The first two overlap and share one GET; the third is far enough for a GET of its own.
+        let ranges = [0..10, 5..(2 << 20) + 5, (5 << 20)..(7 << 20)];
+        for _ in 0..3 {
+            let got = store.get_ranges(&path, &ranges).await.unwrap();
+            for (r, b) in ranges.iter().zip(&got) {
+                assert_eq!(&b[..], &data[r.start as usize..r.end as usize]);
+            }
+        }
+        assert_eq!(store.pool.idle.lock().unwrap().len(), 2);
+        let err = get_range(&store, &path, (7 << 20) - 4..(7 << 20) + 4)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("got 4 bytes"), "{err}");
+        let err = get_range(&store, &Path::from("nope"), 0..1)
+            .await
+            .unwrap_err();
         assert!(matches!(err, object_store::Error::NotFound { .. }), "{err}");
     }
 }

@@ -367,7 +367,7 @@ impl AsyncFileReader for ObjectParquetReader {
         range: std::ops::Range<u64>,
     ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
-            crate::files::local::get_range(self.store.as_ref(), &self.path, range)
+            crate::files::pooled::get_range(self.store.as_ref(), &self.path, range)
                 .await
                 .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
         }

@@ -9,7 +9,7 @@ use object_store::aws::AmazonS3Builder;
 use strata_common::env_first;
 
 use crate::files::FilesError;
-use crate::files::local::LocalFiles;
+use crate::files::pooled::{LocalFiles, Pooled};
 
 /// A parsed `scheme://bucket/key` location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub fn resolve(
 ) -> Result<ResolvedStore, FilesError> {
     if loc.scheme == "file" {
         return Ok(ResolvedStore {
-            store: Arc::new(LocalFiles::new()),
+            store: Arc::new(LocalFiles::local()),
             context: "local file system".into(),
         });
     }
@@ -187,7 +187,7 @@ pub fn resolve(
         ))
     })?;
     Ok(ResolvedStore {
-        store: Arc::new(store),
+        store: Arc::new(Pooled::new(store)),
         context: format!("credentials: {creds}; endpoint: {endpoint_desc}; region: {region}"),
     })
 }
