@@ -98,6 +98,12 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
+def reset_peak_rss(pid):
+    """Starts a new VmHWM for `pid` (Linux: `5` into clear_refs), so each load's peak is its own."""
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
 def self_peak_rss_mb():
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -173,6 +179,11 @@ def bench_strata(binary, path, runs, s3, others):
                 st.sql("TRUNCATE TABLE t")
                 st.sql(f"INSERT INTO t SELECT {cols} FROM {src}")
             return f
+
+        def timed(op, fn, warm_file=None):
+            reset_peak_rss(st.proc.pid)
+            out[op] = median_time(fn, runs, warm_file)
+            out[f"{op} RSS MB"] = peak_rss_mb(st.proc.pid)
         for fmt, p in others.items():
             props = f'"path" = "file://{p}", "format" = "{fmt}"'
             cols = "*"
@@ -183,12 +194,10 @@ def bench_strata(binary, path, runs, s3, others):
                 cols = "$1, $2, $3, $4, $5"
             if fmt == "json":
                 cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
-            out[f"load {fmt} file://"] = median_time(load(f"FILES({props})", cols), runs, p)
-        out["load file://"] = median_time(load(files_clause(path)), runs, path)
+            timed(f"load {fmt} file://", load(f"FILES({props})", cols), p)
+        timed("load file://", load(files_clause(path)), path)
         for s in s3:
-            out[f"load s3 ({s.name})"] = median_time(load(files_clause(path, s)), runs)
-        # The loads' own peak (BENCHMARKS.md: "peak RSS of (1)"), before any query runs.
-        out["loads peak RSS MB"] = peak_rss_mb(st.proc.pid)
+            timed(f"load s3 ({s.name})", load(files_clause(path, s)))
         n = st.sql("SELECT count(*) FROM t")[0][0]
         assert n > 0, "nothing loaded"
         for q, text in QUERIES.items():
@@ -343,17 +352,22 @@ def main():
         "queries: median of 5 (warm). Loads are INSERT ... SELECT FROM FILES into the seed's "
         "declared table (int ids, DATETIME); peers load the same files.",
         "",
-        "| operation | Strata | DuckDB | chDB | Strata/DuckDB | Strata/chDB |",
-        "|---|---|---|---|---|---|",
+        "| operation | Strata | DuckDB | chDB | Strata/DuckDB | Strata/chDB | Strata peak RSS |",
+        "|---|---|---|---|---|---|---|",
     ]
     for op in ops:
         s, d, c = strata.get(op), duck.get(op), ch.get(op)
         r1 = f"{s / d:.2f}×" if s and d else "—"
         r2 = f"{s / c:.2f}×" if s and c else "—"
-        lines.append(f"| {op} | {fmt(s)} | {fmt(d)} | {fmt(c)} | {r1} | {r2} |")
-    lines.append(f"| peak RSS, loads | {strata['loads peak RSS MB']:.0f} MB (server) | | | | |")
+        rss = strata.get(f"{op} RSS MB")
+        rss = f"{rss:.0f} MB" if rss else ""
+        lines.append(f"| {op} | {fmt(s)} | {fmt(d)} | {fmt(c)} | {r1} | {r2} | {rss} |")
     lines.append(f"| peak RSS, whole run | {strata['peak RSS MB']:.0f} MB (server, loads then "
-                 f"queries) | {peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) | | | |")
+                 f"queries) | {peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) "
+                 "| | | | |")
+    lines.append("")
+    lines.append("Strata peak RSS of a load: the server's VmHWM over that load's runs (reset "
+                 "before them), on the one server that runs every load in turn.")
     if s:
         rate = args.rows / strata["load file://"]
         lines.append("")
