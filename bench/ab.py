@@ -16,9 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import shutil  # noqa: E402
-
-from run import Strata, files_clause, settle, start_s3s, warm  # noqa: E402
+from run import Strata, files_clause, settle, start_s3s, stop_s3, warm  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -92,7 +90,7 @@ def main():
     res = {name: [] for name, _ in bins}
     ch = []
     peer = Chdb() if args.chdb else None
-    s3, root = start_s3s(args.s3_server, args.file) if args.s3_server else (None, None)
+    s3 = start_s3s(args.s3_server, args.file) if args.s3_server else None
     for i in range(args.pairs):
         order = bins if i % 2 == 0 else list(reversed(bins))
         for name, path in order:
@@ -103,8 +101,7 @@ def main():
             ch.append(peer.load(args.file, args.format, s3))
             print(f"chDB: {ch[-1]:.3f} s", flush=True)
     if s3:
-        s3.proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_s3(s3)
     for name, rows in res.items():
         wall = statistics.median(r[0] for r in rows)
         cpu = statistics.median(r[1] for r in rows)

@@ -158,8 +158,15 @@ class Strata:
         return rss
 
 
-# One S3-compatible server holding the Parquet file: `name` labels its rows in the table.
-S3 = collections.namedtuple("S3", "name proc endpoint bucket key ak sk")
+# One S3-compatible server holding the Parquet file: `name` labels its rows in the table;
+# `root` is the directory it serves, if it is one of ours to remove.
+S3 = collections.namedtuple("S3", "name proc endpoint bucket key ak sk root")
+
+
+def stop_s3(s3):
+    s3.proc.kill()
+    if s3.root:
+        shutil.rmtree(s3.root, ignore_errors=True)
 
 
 def files_clause(path, s3=None):
@@ -288,7 +295,8 @@ def start_moto(path):
             break
         except Exception:
             time.sleep(0.1)
-    return upload(S3("moto", proc, endpoint, "bench", "ub.parquet", "testing", "testing"), path)
+    return upload(S3("moto", proc, endpoint, "bench", "ub.parquet", "testing", "testing", None),
+                  path)
 
 
 def start_s3s(binary, path):
@@ -300,7 +308,7 @@ def start_s3s(binary, path):
                             stdout=subprocess.PIPE, text=True)
     endpoint = proc.stdout.readline().strip()
     assert endpoint.startswith("http://"), f"strata-s3-server printed {endpoint!r}"
-    return upload(S3("s3s-fs", proc, endpoint, "bench", "ub.parquet", ak, sk), path), root
+    return upload(S3("s3s-fs", proc, endpoint, "bench", "ub.parquet", ak, sk, root), path)
 
 
 def fmt(v):
@@ -321,22 +329,18 @@ def main():
     others = {}
     for kind in [f for f in args.formats.split(",") if f]:
         others[kind] = generate(args.rows // 10 if kind == "json" else args.rows, kind)
-    s3, roots = [], []
+    s3 = []
     try:
         if not args.no_s3:
             if args.s3_server:
-                server, root = start_s3s(args.s3_server, path)
-                s3.append(server)
-                roots.append(root)
+                s3.append(start_s3s(args.s3_server, path))
             s3.append(start_moto(path))
         strata = bench_strata(args.binary, path, args.runs, s3, others)
         duck = bench_duckdb(path, args.runs)
         ch = bench_chdb(path, args.runs, s3, others)
     finally:
         for x in s3:
-            x.proc.kill()
-        for r in roots:
-            shutil.rmtree(r, ignore_errors=True)
+            stop_s3(x)
     peers_rss = self_peak_rss_mb()
     ops = (["load file://"] + [f"load s3 ({x.name})" for x in s3]
            + [f"load {f} file://" for f in others] + list(QUERIES))
