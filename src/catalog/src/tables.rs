@@ -152,19 +152,19 @@ impl Catalog {
         self.with(|c| segments_of(c, table_id))
     }
 
-    /// Buckets holding at least `min_segments` segments of fewer than `small_rows` rows, as
+    /// Buckets holding at least `min_segments` segments of fewer than `small_bytes` bytes, as
     /// (table id, bucket): what compaction would merge. One query, so an idle round is cheap.
     pub fn small_segment_buckets(
         &self,
-        small_rows: u64,
+        small_bytes: u64,
         min_segments: usize,
     ) -> Result<Vec<(i64, u32)>> {
         self.with(|c| {
             let mut st = c.prepare(
-                "SELECT table_id, bucket FROM segments WHERE rows < ?1
+                "SELECT table_id, bucket FROM segments WHERE bytes < ?1
                  GROUP BY table_id, bucket HAVING count(*) >= ?2 ORDER BY table_id, bucket",
             )?;
-            let rows = st.query_map(params![small_rows as i64, min_segments as i64], |r| {
+            let rows = st.query_map(params![small_bytes as i64, min_segments as i64], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

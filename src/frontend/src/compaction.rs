@@ -19,10 +19,58 @@ use strata_storage::{BucketSpec, SegmentWriter, WriterOptions};
 
 use crate::{Frontend, FrontendError, Result, gc};
 
-/// A bucket is compacted when it has at least this many segments...
-const MIN_SEGMENTS: usize = 4;
-/// ...of which only those smaller than this are merged.
-const SMALL_ROWS: u64 = 1_000_000;
+/// Which segments are merged, and how many at once.
+///
+/// Only segments a load flushed early are merged: the tail of a load, a small INSERT, a small
+/// file of a pipe. Segments a load wrote at the writer's flush size are left alone: merging them
+/// would only rewrite the table (a 10M-row load writes 15 segments of 7 MB; merging those took
+/// 1 GB and a CPU-second after every such load). Each merge is bounded in rows and bytes, since
+/// its input is decoded and sorted in memory.
+#[derive(Debug, Clone)]
+pub struct CompactionPolicy {
+    /// A segment is small when its file is under this many bytes.
+    pub small_bytes: u64,
+    /// A bucket is merged once it has at least this many small segments...
+    pub min_segments: usize,
+    /// ...taking, oldest first, those that fit under this many rows in all...
+    pub merge_rows: u64,
+    /// ...and this many bytes on disk in all.
+    pub merge_bytes: u64,
+}
+
+impl Default for CompactionPolicy {
+    fn default() -> Self {
+        Self {
+            small_bytes: 1 << 20,
+            min_segments: 4,
+            merge_rows: 2_000_000,
+            merge_bytes: 16 << 20,
+        }
+    }
+}
+
+impl CompactionPolicy {
+    /// The small segments of one bucket to merge in one go, oldest first; empty when fewer
+    /// than `min_segments` fit. Every merge turns at least `min_segments` segments into one,
+    /// so rounds end even when the merged segment is small again.
+    fn pick(&self, segments: Vec<Segment>) -> Vec<Segment> {
+        let (mut rows, mut bytes) = (0, 0);
+        let mut picked = Vec::new();
+        for s in segments {
+            let fits = rows + s.rows <= self.merge_rows && bytes + s.bytes <= self.merge_bytes;
+            if s.bytes < self.small_bytes && fits {
+                rows += s.rows;
+                bytes += s.bytes;
+                picked.push(s);
+            }
+        }
+        if picked.len() < self.min_segments {
+            picked.clear();
+        }
+        picked
+    }
+}
+
 /// Seconds between background rounds.
 const INTERVAL: Duration = Duration::from_secs(10);
 
@@ -30,10 +78,11 @@ const INTERVAL: Duration = Duration::from_secs(10);
 pub(crate) fn spawn_background(fe: &Arc<Frontend>) {
     let weak = Arc::downgrade(fe);
     tokio::spawn(async move {
+        let policy = CompactionPolicy::default();
         loop {
             tokio::time::sleep(INTERVAL).await;
             let Some(fe) = weak.upgrade() else { return };
-            if let Err(e) = compact_once(&fe).await {
+            if let Err(e) = compact_once(&fe, &policy).await {
                 tracing::warn!(error = %e, "compaction round failed");
             }
             if let Err(e) = gc::collect_garbage(&fe.catalog, &fe.store, false).await {
@@ -44,8 +93,10 @@ pub(crate) fn spawn_background(fe: &Arc<Frontend>) {
 }
 
 /// One compaction round over every table; returns the number of buckets merged.
-pub async fn compact_once(fe: &Frontend) -> Result<usize> {
-    let candidates = fe.catalog.small_segment_buckets(SMALL_ROWS, MIN_SEGMENTS)?;
+pub async fn compact_once(fe: &Frontend, policy: &CompactionPolicy) -> Result<usize> {
+    let candidates = fe
+        .catalog
+        .small_segment_buckets(policy.small_bytes, policy.min_segments)?;
     if candidates.is_empty() {
         return Ok(0);
     }
@@ -55,13 +106,14 @@ pub async fn compact_once(fe: &Frontend) -> Result<usize> {
         let Some(table) = tables.iter().find(|t| t.id == table_id) else {
             continue;
         };
-        let segs: Vec<Segment> = fe
-            .catalog
-            .segments(table_id)?
-            .into_iter()
-            .filter(|s| s.bucket == bucket && s.rows < SMALL_ROWS)
-            .collect();
-        if segs.len() >= MIN_SEGMENTS && merge_bucket(fe, table, bucket, &segs).await? {
+        let segs = policy.pick(
+            fe.catalog
+                .segments(table_id)?
+                .into_iter()
+                .filter(|s| s.bucket == bucket)
+                .collect(),
+        );
+        if !segs.is_empty() && merge_bucket(fe, table, bucket, &segs).await? {
             merged += 1;
         }
     }

@@ -24,7 +24,7 @@ use strata_protocol_mysql::{Credential, Output, QueryHandler};
 use strata_query::{LiveLoads, QueryEngine};
 use strata_storage::DataStore;
 
-pub use compaction::compact_once;
+pub use compaction::{CompactionPolicy, compact_once};
 pub use error::{FrontendError, Result};
 pub use gc::collect_garbage;
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use strata_catalog::Catalog;
+use strata_frontend::CompactionPolicy;
 use strata_storage::Fault;
 
 use crate::harness::{TestServer, connect, exec, fresh_table, start_at};
@@ -251,7 +252,7 @@ async fn compaction_merges_small_segments_and_keeps_every_row() {
     );
     let before: Vec<(i32, String)> = c.query("SELECT k, v FROM t ORDER BY k, v").await.unwrap();
 
-    let merged = strata_frontend::compact_once(&server.frontend)
+    let merged = strata_frontend::compact_once(&server.frontend, &CompactionPolicy::default())
         .await
         .unwrap();
     assert_eq!(merged, 1);
@@ -268,6 +269,63 @@ async fn compaction_merges_small_segments_and_keeps_every_row() {
     let _server = start_at(dir.path()).await;
     assert_eq!(files_on_disk(dir.path()), referenced(dir.path()));
     assert_eq!(files_on_disk(dir.path()).len(), 1);
+}
+
+/// Segments at a load's flush size are never rewritten, and one merge takes only as many small
+/// segments as fit its bounds: rounds stop once fewer than `min_segments` small ones are left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_leaves_large_segments_and_bounds_each_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_at(dir.path()).await;
+    let mut c = connect(server.mysql_addr.port(), None).await;
+    fresh_table(
+        &mut c,
+        "CREATE TABLE t (k INT, v VARCHAR(10)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1",
+    )
+    .await;
+    exec(
+        &mut c,
+        "INSERT INTO t SELECT value, 'big' FROM generate_series(1, 20000)",
+    )
+    .await;
+    for i in 0..6 {
+        exec(
+            &mut c,
+            &format!("INSERT INTO t SELECT value, 's{i}' FROM generate_series(1, 10)"),
+        )
+        .await;
+    }
+    let catalog = server.frontend.catalog();
+    let table = catalog.get_table("d", "t").unwrap().unwrap();
+    let segs = catalog.segments(table.id).unwrap();
+    assert_eq!(segs.len(), 7);
+    let large = segs[0].clone();
+    assert_eq!(large.rows, 20000);
+    assert!(segs[1..].iter().all(|s| s.bytes < large.bytes));
+    let before: Vec<(i32, String)> = c.query("SELECT k, v FROM t ORDER BY k, v").await.unwrap();
+
+    // The 20000-row segment is not small; of the six small ones, four fit a merge of 40 rows.
+    let policy = CompactionPolicy {
+        small_bytes: large.bytes,
+        min_segments: 4,
+        merge_rows: 40,
+        merge_bytes: u64::MAX,
+    };
+    let merged = strata_frontend::compact_once(&server.frontend, &policy)
+        .await
+        .unwrap();
+    assert_eq!(merged, 1);
+    let segs = catalog.segments(table.id).unwrap();
+    let rows: Vec<u64> = segs.iter().map(|s| s.rows).collect();
+    assert_eq!(rows, [20000, 10, 10, 40]);
+    assert_eq!(segs[0], large);
+    // Three small segments are left, under `min_segments`: the next round merges nothing.
+    let merged = strata_frontend::compact_once(&server.frontend, &policy)
+        .await
+        .unwrap();
+    assert_eq!(merged, 0);
+    let after: Vec<(i32, String)> = c.query("SELECT k, v FROM t ORDER BY k, v").await.unwrap();
+    assert_eq!(before, after);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
