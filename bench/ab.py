@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import Strata, files_clause, settle, start_s3s, stop_s3, warm  # noqa: E402
+from run import Chdb, Strata, files_clause, settle, start_s3s, stop_s3, warm  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -53,30 +53,6 @@ def strata_load(binary, path, fmt, s3=None):
     return wall, cpu, rss
 
 
-class Chdb:
-    """One chDB session for the whole run (chDB allows one per process)."""
-
-    def __init__(self):
-        import tempfile
-        from chdb import session
-        self.s = session.Session(tempfile.mkdtemp(prefix="chdb-ab-"))
-        self.s.query("CREATE DATABASE IF NOT EXISTS b")
-
-    def load(self, path, fmt, s3=None):
-        self.s.query("DROP TABLE IF EXISTS b.t")
-        self.s.query("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, "
-                     "BehaviorType String, Timestamp DateTime) ENGINE = MergeTree ORDER BY UserID")
-        warm(path)
-        settle()
-        t0 = time.perf_counter()
-        name = {"parquet": "Parquet", "csv": "CSVWithNames", "orc": "ORC", "json": "JSONEachRow"}
-        src = f"file('{os.path.abspath(path)}', {name[fmt]})"
-        if s3:
-            src = f"s3('{s3.endpoint}/{s3.bucket}/{s3.key}', '{s3.ak}', '{s3.sk}', Parquet)"
-        self.s.query(f"INSERT INTO b.t SELECT * FROM {src}")
-        return time.perf_counter() - t0
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", action="append", required=True, help="NAME=PATH")
@@ -98,7 +74,12 @@ def main():
             res[name].append((wall, cpu, rss))
             print(f"{name}: {wall:.3f} s, {cpu:.2f} CPU-s, peak {rss:.0f} MB", flush=True)
         if peer:
-            ch.append(peer.load(args.file, args.format, s3))
+            load = peer.load(Chdb.source(os.path.abspath(args.file), args.format, s3))
+            warm(args.file)
+            settle()
+            t0 = time.perf_counter()
+            load()
+            ch.append(time.perf_counter() - t0)
             print(f"chDB: {ch[-1]:.3f} s", flush=True)
     if s3:
         stop_s3(s3)

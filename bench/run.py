@@ -10,8 +10,9 @@ from local S3-compatible servers too, then runs Q1-Q5 over the MySQL protocol. T
 from its file) and moto (Python; it copies the whole object for every ranged GET, so its own
 CPU time dominates those loads).
 Peers load the same file: DuckDB `CREATE TABLE AS read_parquet` into a persistent file, chDB
-`INSERT ... FROM file(..., Parquet)` into MergeTree ORDER BY UserID. Prints one table of
-times, ratios Strata/peer and peak RSS, and writes it to bench/RESULTS.latest.md (bench/RESULTS.md
+`INSERT ... FROM file(..., Parquet)` into MergeTree ORDER BY UserID. The systems take turns,
+run by run, on every load and query (`interleaved`). Prints one table of times, rows/s, ratios
+Strata/peer and peak RSS, and writes it to bench/RESULTS.latest.md (bench/RESULTS.md
 keeps the runs worth keeping, with what they mean).
 """
 import argparse
@@ -52,9 +53,12 @@ def free_port():
 
 
 def settle(limit=10.0):
-    """Waits until the machine is idle (under 10% of one core busy over 0.3 s), at most
-    `limit` seconds: chDB goes on merging parts in the background after its INSERT returns,
-    and a run measured meanwhile would share the cores with the previous one's leftovers."""
+    """Flushes dirty pages to disk, then waits until the machine is idle (under 10% of one core
+    busy over 0.3 s), at most `limit` seconds. Each run must start clean of the previous one's
+    leftovers: chDB and DuckDB do not fsync, so their files would be written back during the
+    next system's run (and slow its fsyncs), and chDB goes on merging parts in the background
+    after its INSERT returns."""
+    os.sync()
     def busy():
         with open("/proc/stat") as f:
             x = [int(v) for v in f.readline().split()[1:]]
@@ -78,16 +82,23 @@ def warm(path):
             pass
 
 
-def median_time(fn, runs, warm_file=None):
-    times = []
-    for _ in range(runs):
-        if warm_file:
-            warm(warm_file)
-        settle()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def interleaved(systems, runs, warm_file=None):
+    """Times each system's `fn` once per round, `runs` rounds, and returns each one's median.
+
+    The systems take turns (the order reversed every other round) instead of one finishing all
+    its runs before the next starts: this machine's speed drifts by up to 20% over minutes, and
+    a ratio between two systems measured minutes apart would carry that drift."""
+    times = {name: [] for name in systems}
+    order = list(systems)
+    for i in range(runs):
+        for name in (order if i % 2 == 0 else reversed(order)):
+            if warm_file:
+                warm(warm_file)
+            settle()
+            t0 = time.perf_counter()
+            systems[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def peak_rss_mb(pid):
@@ -177,98 +188,136 @@ def files_clause(path, s3=None):
             f'"aws.s3.secret_key" = "{s3.sk}", "aws.s3.region" = "us-east-1")')
 
 
-def bench_strata(binary, path, runs, s3, others):
-    out = {}
-    st = Strata(binary)
-    try:
-        def load(src, cols="*"):
-            def f():
-                st.sql("TRUNCATE TABLE t")
-                st.sql(f"INSERT INTO t SELECT {cols} FROM {src}")
-            return f
-
-        def timed(op, fn, warm_file=None):
-            reset_peak_rss(st.proc.pid)
-            out[op] = median_time(fn, runs, warm_file)
-            out[f"{op} RSS MB"] = peak_rss_mb(st.proc.pid)
-        for fmt, p in others.items():
-            props = f'"path" = "file://{p}", "format" = "{fmt}"'
-            cols = "*"
-            if fmt == "csv":
-                props += ', "csv.column_separator" = ",", "csv.enclose" = \'"\''
-                if csv_has_header(p):
-                    props += ', "csv.skip_header" = "1"'
-                cols = "$1, $2, $3, $4, $5"
-            if fmt == "json":
-                cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
-            timed(f"load {fmt} file://", load(f"FILES({props})", cols), p)
-        timed("load file://", load(files_clause(path)), path)
-        for s in s3:
-            timed(f"load s3 ({s.name})", load(files_clause(path, s)))
-        n = st.sql("SELECT count(*) FROM t")[0][0]
-        assert n > 0, "nothing loaded"
-        for q, text in QUERIES.items():
-            st.sql(text)
-            out[q] = median_time(lambda: st.sql(text), 5)
-    finally:
-        out["peak RSS MB"] = st.stop()
-    return out
-
-
-def bench_duckdb(path, runs):
-    import duckdb
-    out = {}
-    d = tempfile.mkdtemp(prefix="duck-bench-")
-    db = os.path.join(d, "b.duckdb")
-
-    def load():
-        if os.path.exists(db):
-            os.remove(db)
-        con = duckdb.connect(db)
-        con.execute(f"""CREATE TABLE t AS SELECT UserID::INT AS UserID, ItemID::INT AS ItemID,
-            CategoryID::INT AS CategoryID, BehaviorType, Timestamp::TIMESTAMP AS Timestamp
-            FROM read_parquet('{path}')""")
-        con.close()
-    out["load file://"] = median_time(load, runs, path)
-    con = duckdb.connect(db)
-    for q, text in QUERIES.items():
-        con.execute(text).fetchall()
-        out[q] = median_time(lambda: con.execute(text).fetchall(), 5)
-    con.close()
-    shutil.rmtree(d, ignore_errors=True)
-    return out
-
-
-def bench_chdb(path, runs, s3, others):
-    from chdb import session
-    out = {}
-    d = tempfile.mkdtemp(prefix="chdb-bench-")
-    s = session.Session(d)
-    s.query("CREATE DATABASE IF NOT EXISTS b")
-    ddl = ("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, BehaviorType String, "
-           "Timestamp DateTime) ENGINE = MergeTree ORDER BY UserID")
-
-    def load(src):
+def strata_loads(st, path, s3, others):
+    """Strata's loads, by operation name: (function, file to warm first)."""
+    def load(src, cols="*"):
         def f():
-            s.query("DROP TABLE IF EXISTS b.t")
-            s.query(ddl)
-            s.query(f"INSERT INTO b.t SELECT * FROM {src}")
+            st.sql("TRUNCATE TABLE t")
+            st.sql(f"INSERT INTO t SELECT {cols} FROM {src}")
         return f
-    names = {"csv": "CSVWithNames", "orc": "ORC", "json": "JSONEachRow"}
+    ops = {}
     for fmt, p in others.items():
-        name = names[fmt] if fmt != "csv" or csv_has_header(p) else "CSV"
-        out[f"load {fmt} file://"] = median_time(load(f"file('{p}', {name})"), runs, p)
-    out["load file://"] = median_time(load(f"file('{path}', Parquet)"), runs, path)
+        props = f'"path" = "file://{p}", "format" = "{fmt}"'
+        cols = "*"
+        if fmt == "csv":
+            props += ', "csv.column_separator" = ",", "csv.enclose" = \'"\''
+            if csv_has_header(p):
+                props += ', "csv.skip_header" = "1"'
+            cols = "$1, $2, $3, $4, $5"
+        if fmt == "json":
+            cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
+        ops[f"load {fmt} file://"] = (load(f"FILES({props})", cols), p)
+    ops["load file://"] = (load(files_clause(path)), path)
     for x in s3:
-        out[f"load s3 ({x.name})"] = median_time(
-            load(f"s3('{x.endpoint}/{x.bucket}/{x.key}', '{x.ak}', '{x.sk}', Parquet)"), runs)
-    for q, text in QUERIES.items():
+        ops[f"load s3 ({x.name})"] = (load(files_clause(path, x)), None)
+    return ops
+
+
+class Duck:
+    """DuckDB: `CREATE TABLE AS read_parquet` into a persistent file, timed with `close()`."""
+
+    def __init__(self):
+        import duckdb
+        self.duckdb = duckdb
+        self.dir = tempfile.mkdtemp(prefix="duck-bench-")
+        self.db = os.path.join(self.dir, "b.duckdb")
+        self.con = None
+
+    def load(self, path):
+        def f():
+            if self.con:
+                self.con.close()
+                self.con = None
+            if os.path.exists(self.db):
+                os.remove(self.db)
+            con = self.duckdb.connect(self.db)
+            con.execute(f"""CREATE TABLE t AS SELECT UserID::INT AS UserID,
+                ItemID::INT AS ItemID, CategoryID::INT AS CategoryID, BehaviorType,
+                Timestamp::TIMESTAMP AS Timestamp FROM read_parquet('{path}')""")
+            con.close()
+        return f
+
+    def query(self, text):
+        if self.con is None:
+            self.con = self.duckdb.connect(self.db)
+        return lambda: self.con.execute(text).fetchall()
+
+    def close(self):
+        if self.con:
+            self.con.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Chdb:
+    """chDB: `INSERT ... SELECT` into `MergeTree ORDER BY UserID`; one session for the whole
+    run (chDB allows one per process)."""
+    NAMES = {"parquet": "Parquet", "csv": "CSVWithNames", "orc": "ORC", "json": "JSONEachRow"}
+
+    def __init__(self):
+        from chdb import session
+        self.dir = tempfile.mkdtemp(prefix="chdb-bench-")
+        self.s = session.Session(self.dir)
+        self.s.query("CREATE DATABASE IF NOT EXISTS b")
+
+    def load(self, src):
+        def f():
+            self.s.query("DROP TABLE IF EXISTS b.t")
+            self.s.query("CREATE TABLE b.t (UserID Int32, ItemID Int32, CategoryID Int32, "
+                         "BehaviorType String, Timestamp DateTime) "
+                         "ENGINE = MergeTree ORDER BY UserID")
+            self.s.query(f"INSERT INTO b.t SELECT * FROM {src}")
+        return f
+
+    @classmethod
+    def source(cls, path, fmt="parquet", s3=None):
+        if s3:
+            return f"s3('{s3.endpoint}/{s3.bucket}/{s3.key}', '{s3.ak}', '{s3.sk}', Parquet)"
+        name = cls.NAMES[fmt] if fmt != "csv" or csv_has_header(path) else "CSV"
+        return f"file('{path}', {name})"
+
+    def query(self, text):
         text = text.replace("FROM t", "FROM b.t")
-        s.query(text)
-        out[q] = median_time(lambda: s.query(text), 5)
-    s.close()
-    shutil.rmtree(d, ignore_errors=True)
-    return out
+        return lambda: self.s.query(text)
+
+    def close(self):
+        self.s.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def bench(binary, path, runs, s3, others):
+    """Every load, then every query, each system taking turns (see `interleaved`). Returns
+    {operation: {system: median seconds}} and Strata's peak RSS per operation and overall."""
+    st, duck, ch = Strata(binary), Duck(), Chdb()
+    times, rss = {}, {}
+    try:
+        for op, (fn, warm_file) in strata_loads(st, path, s3, others).items():
+            systems = {"Strata": fn}
+            if op == "load file://":
+                systems["DuckDB"] = duck.load(path)
+                systems["chDB"] = ch.load(Chdb.source(path))
+            elif op.startswith("load s3"):
+                x = next(x for x in s3 if op == f"load s3 ({x.name})")
+                systems["chDB"] = ch.load(Chdb.source(path, s3=x))
+            else:
+                fmt = op.split()[1]
+                systems["chDB"] = ch.load(Chdb.source(others[fmt], fmt))
+            print(f"{time.strftime('%H:%M:%S')} {op}", file=sys.stderr, flush=True)
+            reset_peak_rss(st.proc.pid)
+            times[op] = interleaved(systems, runs, warm_file)
+            rss[op] = peak_rss_mb(st.proc.pid)
+        # The tables now hold what each system loaded last: the same 10M rows.
+        assert st.sql("SELECT count(*) FROM t")[0][0] > 0, "nothing loaded"
+        for q, text in QUERIES.items():
+            systems = {"Strata": lambda text=text: st.sql(text), "DuckDB": duck.query(text),
+                       "chDB": ch.query(text)}
+            for fn in systems.values():
+                fn()
+            times[q] = interleaved(systems, 5)
+    finally:
+        rss["whole run"] = st.stop()
+        duck.close()
+        ch.close()
+    return times, rss
 
 
 def upload(s3, path):
@@ -335,15 +384,11 @@ def main():
             if args.s3_server:
                 s3.append(start_s3s(args.s3_server, path))
             s3.append(start_moto(path))
-        strata = bench_strata(args.binary, path, args.runs, s3, others)
-        duck = bench_duckdb(path, args.runs)
-        ch = bench_chdb(path, args.runs, s3, others)
+        times, rss = bench(args.binary, path, args.runs, s3, others)
     finally:
         for x in s3:
             stop_s3(x)
     peers_rss = self_peak_rss_mb()
-    ops = (["load file://"] + [f"load s3 ({x.name})" for x in s3]
-           + [f"load {f} file://" for f in others] + list(QUERIES))
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -353,29 +398,30 @@ def main():
     lines = [
         f"Machine: {os.cpu_count()} cores, {cpu}. Date: {time.strftime('%Y-%m-%d')}. "
         f"Rows: {args.rows:,} (JSON: {args.rows // 10:,}); loads: median of {args.runs}, "
-        "queries: median of 5 (warm). Loads are INSERT ... SELECT FROM FILES into the seed's "
-        "declared table (int ids, DATETIME); peers load the same files.",
+        "queries: median of 5 (warm); the systems take turns run by run. Loads are INSERT ... "
+        "SELECT FROM FILES into the seed's declared table (int ids, DATETIME); peers load the "
+        "same files.",
         "",
-        "| operation | Strata | DuckDB | chDB | Strata/DuckDB | Strata/chDB | Strata peak RSS |",
-        "|---|---|---|---|---|---|---|",
+        "| operation | Strata | Strata rows/s | DuckDB | chDB | Strata/DuckDB | Strata/chDB "
+        "| Strata peak RSS |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for op in ops:
-        s, d, c = strata.get(op), duck.get(op), ch.get(op)
+    for op, t in times.items():
+        s, d, c = t.get("Strata"), t.get("DuckDB"), t.get("chDB")
         r1 = f"{s / d:.2f}×" if s and d else "—"
         r2 = f"{s / c:.2f}×" if s and c else "—"
-        rss = strata.get(f"{op} RSS MB")
-        rss = f"{rss:.0f} MB" if rss else ""
-        lines.append(f"| {op} | {fmt(s)} | {fmt(d)} | {fmt(c)} | {r1} | {r2} | {rss} |")
-    lines.append(f"| peak RSS, whole run | {strata['peak RSS MB']:.0f} MB (server, loads then "
-                 f"queries) | {peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) "
+        rows = ""
+        if op.startswith("load"):
+            n = args.rows // 10 if op.startswith("load json") else args.rows
+            rows = f"{n / s:,.0f}"
+        mb = f"{rss[op]:.0f} MB" if op in rss else ""
+        lines.append(f"| {op} | {fmt(s)} | {rows} | {fmt(d)} | {fmt(c)} | {r1} | {r2} | {mb} |")
+    lines.append(f"| peak RSS, whole run | {rss['whole run']:.0f} MB (server, loads then "
+                 f"queries) | | {peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) "
                  "| | | | |")
     lines.append("")
     lines.append("Strata peak RSS of a load: the server's VmHWM over that load's runs (reset "
                  "before them), on the one server that runs every load in turn.")
-    if s:
-        rate = args.rows / strata["load file://"]
-        lines.append("")
-        lines.append(f"Strata load rate (file://): {rate:,.0f} rows/s.")
     text = "\n".join(lines)
     print(text)
     # The latest run goes to RESULTS.latest.md; RESULTS.md is the curated history.
