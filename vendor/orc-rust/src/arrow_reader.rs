@@ -67,6 +67,12 @@ impl<R> ArrowReaderBuilder<R> {
         &self.file_metadata
     }
 
+    /// Strata: a builder over the same file, its metadata already read, through another
+    /// reader (two readers decode disjoint columns of one stripe at the same time).
+    pub fn reopen<R2>(&self, reader: R2) -> ArrowReaderBuilder<R2> {
+        ArrowReaderBuilder::new(reader, self.file_metadata.clone())
+    }
+
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
         self
