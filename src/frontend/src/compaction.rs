@@ -23,9 +23,9 @@ use crate::{Frontend, FrontendError, Result, gc};
 ///
 /// Only segments a load flushed early are merged: the tail of a load, a small INSERT, a small
 /// file of a pipe. Segments a load wrote at the writer's flush size are left alone: merging them
-/// would only rewrite the table (a 10M-row load writes 15 segments of 7 MB; merging those took
-/// 1 GB and a CPU-second after every such load). Each merge is bounded in rows and bytes, since
-/// its input is decoded and sorted in memory.
+/// would only rewrite the table (a 10M-row load writes 15 segments of 7 MB; merging those
+/// rewrote the whole table after every such load, with up to 1 GB resident). Each merge is
+/// bounded in rows and bytes, since its input is decoded and sorted in memory.
 #[derive(Debug, Clone)]
 pub struct CompactionPolicy {
     /// A segment is small when its file is under this many bytes.
