@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import Chdb, Strata, files_clause, settle, start_s3s, stop_s3, warm  # noqa: E402
+from run import Chdb, Strata, settle, start_s3s, stop_s3, strata_loads, warm  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -28,24 +28,20 @@ def cpu_seconds(pid):
 
 
 def strata_load(binary, path, fmt, s3=None):
+    """One load on a fresh server, the same statement as bench/run.py's (`strata_loads`)."""
     warm(binary)
     st = Strata(binary)
     try:
+        path = os.path.abspath(path)
+        others = {} if fmt == "parquet" else {fmt: path}
+        op = (f"load s3 ({s3.name})" if s3 else
+              "load file://" if fmt == "parquet" else f"load {fmt} file://")
+        load, _ = strata_loads(st, path, [s3] if s3 else [], others)[op]
         warm(path)
         settle()
-        src = files_clause(os.path.abspath(path), s3)
-        if fmt != "parquet":
-            src = src.replace('"format" = "parquet"', f'"format" = "{fmt}"')
-        cols = "*"
-        if fmt == "csv":
-            src = src.replace(")", ', "csv.column_separator" = ",", "csv.enclose" = \'"\', '
-                              '"csv.skip_header" = "1")')
-            cols = "$1, $2, $3, $4, $5"
-        if fmt == "json":
-            cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
         c0 = cpu_seconds(st.proc.pid)
         t0 = time.perf_counter()
-        st.sql(f"INSERT INTO t SELECT {cols} FROM {src}")
+        load()
         wall = time.perf_counter() - t0
         cpu = cpu_seconds(st.proc.pid) - c0
     finally:

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
+use strata::Server;
 use strata_catalog::Catalog;
 use strata_frontend::CompactionPolicy;
 use strata_storage::Fault;
@@ -223,8 +224,9 @@ async fn kill_9_during_insert_select_is_all_or_nothing() {
     let _ = child.wait();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compaction_merges_small_segments_and_keeps_every_row() {
+/// A server on a fresh directory with `d.t (k INT, v VARCHAR(10))` in one bucket, and a
+/// connection to it: every segment lands in the same bucket, where compaction merges.
+async fn one_bucket_table() -> (tempfile::TempDir, Server, mysql_async::Conn) {
     let dir = tempfile::tempdir().unwrap();
     let server = start_at(dir.path()).await;
     let mut c = connect(server.mysql_addr.port(), None).await;
@@ -233,6 +235,12 @@ async fn compaction_merges_small_segments_and_keeps_every_row() {
         "CREATE TABLE t (k INT, v VARCHAR(10)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1",
     )
     .await;
+    (dir, server, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_merges_small_segments_and_keeps_every_row() {
+    let (dir, server, mut c) = one_bucket_table().await;
     for i in 0..5 {
         exec(
             &mut c,
@@ -275,14 +283,7 @@ async fn compaction_merges_small_segments_and_keeps_every_row() {
 /// segments as fit its bounds: rounds stop once fewer than `min_segments` small ones are left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_leaves_large_segments_and_bounds_each_merge() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start_at(dir.path()).await;
-    let mut c = connect(server.mysql_addr.port(), None).await;
-    fresh_table(
-        &mut c,
-        "CREATE TABLE t (k INT, v VARCHAR(10)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1",
-    )
-    .await;
+    let (_dir, server, mut c) = one_bucket_table().await;
     exec(
         &mut c,
         "INSERT INTO t SELECT value, 'big' FROM generate_series(1, 20000)",

@@ -377,6 +377,9 @@ impl ChunkFormat for JsonChunks {
 
 #[cfg(test)]
 mod tests {
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
 
     #[test]
     fn columns_split_in_two_groups_of_about_equal_work() {
@@ -393,10 +396,6 @@ mod tests {
         let (a, b) = split_work(cols(&[("only", 5)]));
         assert_eq!((a.len(), b.len()), (1, 0));
     }
-
-    use arrow::datatypes::{DataType, Field, Schema};
-
-    use super::*;
 
     fn format() -> JsonChunks {
         JsonChunks {
