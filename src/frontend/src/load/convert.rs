@@ -295,14 +295,18 @@ pub(crate) fn convert_array(
 /// a plain narrowing copy; otherwise the checked cast, which makes the misfits NULL.
 fn narrow_int64(input: &ArrayRef, opts: &CastOptions) -> Result<ArrayRef, String> {
     let a = input.as_primitive::<Int64Type>();
-    // Narrowed in one pass, then checked against the input: a value that does not fit (or
-    // the arbitrary value under a NULL) sends the batch to the checked cast.
+    // Narrowed and checked in one pass over the input (a second pass cost a tenth of an ORC
+    // load's conversion): a value that does not fit (or the arbitrary value under a NULL)
+    // sends the batch to the checked cast.
     let values = a.values();
-    let narrow: Vec<i32> = values.iter().map(|&v| v as i32).collect();
-    let changed = values
+    let mut changed = 0i64;
+    let narrow: Vec<i32> = values
         .iter()
-        .zip(&narrow)
-        .fold(0i64, |acc, (&v, &w)| acc | (v ^ i64::from(w)));
+        .map(|&v| {
+            changed |= v ^ i64::from(v as i32);
+            v as i32
+        })
+        .collect();
     if changed == 0 {
         return Ok(Arc::new(Int32Array::new(narrow.into(), a.nulls().cloned())));
     }

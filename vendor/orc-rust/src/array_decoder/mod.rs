@@ -104,17 +104,19 @@ impl<T: ArrowPrimitiveType> PrimitiveArrayDecoder<T> {
     ) -> Result<PrimitiveArray<T>> {
         let present =
             derive_present_vec(&mut self.present, parent_present, batch_size).transpose()?;
-        let mut data = vec![T::Native::ZERO; batch_size];
         match present {
             Some(present) => {
+                let mut data = vec![T::Native::ZERO; batch_size];
                 self.iter.decode_spaced(data.as_mut_slice(), &present)?;
                 let array = PrimitiveArray::<T>::new(data.into(), Some(present));
                 Ok(array)
             }
             None => {
-                self.iter.decode(data.as_mut_slice())?;
-                let array = PrimitiveArray::<T>::from_iter_values(data);
-                Ok(array)
+                // Strata: decoded onto an empty vector (no zero-fill), which then becomes
+                // the array's buffer (no copy).
+                let mut data = Vec::new();
+                self.iter.decode_to_vec(batch_size, &mut data)?;
+                Ok(PrimitiveArray::<T>::new(data.into(), None))
             }
         }
     }

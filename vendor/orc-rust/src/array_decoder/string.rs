@@ -116,12 +116,16 @@ impl<T: ByteArrayType> GenericByteArrayDecoder<T> {
         let present =
             derive_present_vec(&mut self.present, parent_present, batch_size).transpose()?;
 
-        let mut lengths = vec![0; batch_size];
-        if let Some(present) = &present {
+        let lengths = if let Some(present) = &present {
+            let mut lengths = vec![0; batch_size];
             self.lengths.decode_spaced(&mut lengths, present)?;
+            lengths
         } else {
-            self.lengths.decode(&mut lengths)?;
-        }
+            // Strata: no zero-fill first.
+            let mut lengths = Vec::new();
+            self.lengths.decode_to_vec(batch_size, &mut lengths)?;
+            lengths
+        };
         let total_length: i64 = lengths.iter().sum();
         ensure!(
             total_length <= i32::MAX as i64,

@@ -105,4 +105,32 @@ impl<V: Copy, G: GenericRle<V> + sealed::Rle> PrimitiveValueDecoder<V> for G {
             Ok(())
         }
     }
+
+    // Strata: appends from the internal buffer instead of copying into a zero-filled one.
+    fn decode_to_vec(&mut self, n: usize, out: &mut Vec<V>) -> Result<()>
+    where
+        V: Copy + Default,
+    {
+        out.reserve(n);
+        let mut left = n;
+        while left > 0 {
+            if self.available().is_empty() {
+                self.decode_batch()?;
+                if self.available().is_empty() {
+                    break;
+                }
+            }
+            let copying = self.available().len().min(left);
+            out.extend_from_slice(&self.available()[..copying]);
+            self.advance(copying);
+            left -= copying;
+        }
+        if left != 0 {
+            return OutOfSpecSnafu {
+                msg: "Array length less than expected",
+            }
+            .fail();
+        }
+        Ok(())
+    }
 }
