@@ -8,6 +8,13 @@ use tracing_subscriber::EnvFilter;
 // Before logging is set up, the terminal is the only place to report a bad configuration.
 #[allow(clippy::print_stderr)]
 fn main() -> std::process::ExitCode {
+    if let Some(missing) = missing_cpu_features() {
+        eprintln!(
+            "strata: this build needs an x86-64-v3 CPU, and this one lacks {missing}; \
+             rebuild for any x86-64 CPU with RUSTFLAGS=\"-C target-cpu=x86-64\" (see .cargo/config.toml)"
+        );
+        return std::process::ExitCode::from(2);
+    }
     limit_malloc_arenas();
     let args = strata::Args::parse();
     let config = match Config::from_args(args) {
@@ -40,6 +47,30 @@ fn main() -> std::process::ExitCode {
         server.shutdown().await;
         std::process::ExitCode::SUCCESS
     })
+}
+
+/// The instruction-set extensions this binary was compiled to use (`.cargo/config.toml`) that
+/// the CPU it runs on does not have, so that an old CPU gets a message instead of SIGILL in the
+/// middle of a load.
+fn missing_cpu_features() -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut missing = Vec::new();
+        macro_rules! need {
+            ($($f:tt),*) => {$(
+                if cfg!(target_feature = $f) && !std::arch::is_x86_feature_detected!($f) {
+                    missing.push($f);
+                }
+            )*};
+        }
+        need!(
+            "avx", "avx2", "bmi1", "bmi2", "fma", "lzcnt", "movbe", "f16c"
+        );
+        if !missing.is_empty() {
+            return Some(missing.join(", "));
+        }
+    }
+    None
 }
 
 /// glibc gives threads that allocate at the same time arenas of their own, up to eight per
