@@ -291,13 +291,13 @@ pub(crate) fn convert_array(
     })
 }
 
-/// BIGINT → INT: when every value fits (found by a min/max pass the compiler vectorises),
-/// a plain narrowing copy; otherwise the checked cast, which makes the misfits NULL.
+/// BIGINT → INT: when every value fits, a plain narrowing copy; otherwise the checked cast,
+/// which makes the misfits NULL.
 fn narrow_int64(input: &ArrayRef, opts: &CastOptions) -> Result<ArrayRef, String> {
     let a = input.as_primitive::<Int64Type>();
-    // Narrowed and checked in one pass over the input (a second pass cost a tenth of an ORC
-    // load's conversion): a value that does not fit (or the arbitrary value under a NULL)
-    // sends the batch to the checked cast.
+    // Narrowed and checked in one vectorised pass over the input, not a second pass over
+    // both: a value that does not fit (or the arbitrary value under a NULL) sends the batch
+    // to the checked cast.
     let values = a.values();
     let mut changed = 0i64;
     let narrow: Vec<i32> = values
