@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import Chdb, Strata, settle, start_s3s, stop_s3, strata_loads, warm  # noqa: E402
+from run import Chdb, Strata, settle, start_s3s, stop_s3, strata_loads, timed, warm  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -36,7 +36,7 @@ def strata_load(binary, path, fmt, s3=None):
         others = {} if fmt == "parquet" else {fmt: path}
         op = (f"load s3 ({s3.name})" if s3 else
               "load file://" if fmt == "parquet" else f"load {fmt} file://")
-        load, _ = strata_loads(st, path, [s3] if s3 else [], others)[op]
+        load = strata_loads(st, path, [s3] if s3 else [], others)[op].fn
         warm(path)
         settle()
         c0 = cpu_seconds(st.proc.pid)
@@ -71,11 +71,7 @@ def main():
             print(f"{name}: {wall:.3f} s, {cpu:.2f} CPU-s, peak {rss:.0f} MB", flush=True)
         if peer:
             load = peer.load(Chdb.source(os.path.abspath(args.file), args.format, s3))
-            warm(args.file)
-            settle()
-            t0 = time.perf_counter()
-            load()
-            ch.append(time.perf_counter() - t0)
+            ch.append(timed(load, args.file))
             print(f"chDB: {ch[-1]:.3f} s", flush=True)
     if s3:
         stop_s3(s3)

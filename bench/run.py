@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Callable, NamedTuple, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -82,6 +83,16 @@ def warm(path):
             pass
 
 
+def timed(fn, warm_file=None):
+    """Seconds `fn` takes, started with `warm_file` in the page cache and the machine settled."""
+    if warm_file:
+        warm(warm_file)
+    settle()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def interleaved(systems, runs, warm_file=None):
     """Times each system's `fn` once per round, `runs` rounds, and returns each one's median.
 
@@ -92,12 +103,7 @@ def interleaved(systems, runs, warm_file=None):
     order = list(systems)
     for i in range(runs):
         for name in (order if i % 2 == 0 else reversed(order)):
-            if warm_file:
-                warm(warm_file)
-            settle()
-            t0 = time.perf_counter()
-            systems[name]()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(timed(systems[name], warm_file))
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -188,8 +194,16 @@ def files_clause(path, s3=None):
             f'"aws.s3.secret_key" = "{s3.sk}", "aws.s3.region" = "us-east-1")')
 
 
+class Load(NamedTuple):
+    """One of Strata's loads: its function, the file to warm first, and its source as
+    `Chdb.source` takes it (path, format, S3 server), for the peers to load the same."""
+    fn: Callable[[], None]
+    warm_file: Optional[str]
+    source: tuple
+
+
 def strata_loads(st, path, s3, others):
-    """Strata's loads, by operation name: (function, file to warm first)."""
+    """Strata's loads, by operation name ([`Load`])."""
     def load(src, cols="*"):
         def f():
             st.sql("TRUNCATE TABLE t")
@@ -206,10 +220,10 @@ def strata_loads(st, path, s3, others):
             cols = "$1, $2, $3, $4, $5"
         if fmt == "json":
             cols = "UserID, ItemID, CategoryID, BehaviorType, Timestamp"
-        ops[f"load {fmt} file://"] = (load(f"FILES({props})", cols), p)
-    ops["load file://"] = (load(files_clause(path)), path)
+        ops[f"load {fmt} file://"] = Load(load(f"FILES({props})", cols), p, (p, fmt, None))
+    ops["load file://"] = Load(load(files_clause(path)), path, (path, "parquet", None))
     for x in s3:
-        ops[f"load s3 ({x.name})"] = (load(files_clause(path, x)), None)
+        ops[f"load s3 ({x.name})"] = Load(load(files_clause(path, x)), None, (path, "parquet", x))
     return ops
 
 
@@ -290,20 +304,14 @@ def bench(binary, path, runs, s3, others):
     st, duck, ch = Strata(binary), Duck(), Chdb()
     times, rss = {}, {}
     try:
-        for op, (fn, warm_file) in strata_loads(st, path, s3, others).items():
-            systems = {"Strata": fn}
-            if op == "load file://":
+        for op, load in strata_loads(st, path, s3, others).items():
+            systems = {"Strata": load.fn}
+            if load.source == (path, "parquet", None):
                 systems["DuckDB"] = duck.load(path)
-                systems["chDB"] = ch.load(Chdb.source(path))
-            elif op.startswith("load s3"):
-                x = next(x for x in s3 if op == f"load s3 ({x.name})")
-                systems["chDB"] = ch.load(Chdb.source(path, s3=x))
-            else:
-                fmt = op.split()[1]
-                systems["chDB"] = ch.load(Chdb.source(others[fmt], fmt))
+            systems["chDB"] = ch.load(Chdb.source(*load.source))
             print(f"{time.strftime('%H:%M:%S')} {op}", file=sys.stderr, flush=True)
             reset_peak_rss(st.proc.pid)
-            times[op] = interleaved(systems, runs, warm_file)
+            times[op] = interleaved(systems, runs, load.warm_file)
             rss[op] = peak_rss_mb(st.proc.pid)
         # The tables now hold what each system loaded last: the same 10M rows.
         assert st.sql("SELECT count(*) FROM t")[0][0] > 0, "nothing loaded"
