@@ -30,7 +30,7 @@ use object_store::{
 /// Ranges smaller than this are read into buffers of their own: pooling pays for the large
 /// reads only.
 const POOLED_MIN: usize = 1 << 20;
-/// The pool keeps at most this many bytes of idle buffers.
+/// The pool keeps at most this many bytes of idle buffers (held by the process between loads).
 const POOL_BYTES: usize = 64 << 20;
 
 /// A store whose `get_ranges` reads into pooled buffers.
@@ -44,7 +44,21 @@ pub struct Pooled<S> {
 pub type LocalFiles = Pooled<LocalFileSystem>;
 
 impl<S> Pooled<S> {
+    /// `inner`, reading into the process's pool: its buffers outlive a statement, so that
+    /// each load (every FILES() call has a store of its own) does not map and fault in its
+    /// stripe-sized buffers again.
     pub fn new(inner: S) -> Self {
+        static SHARED: std::sync::LazyLock<Arc<BufferPool>> =
+            std::sync::LazyLock::new(Arc::default);
+        Self {
+            inner,
+            pool: Arc::clone(&SHARED),
+        }
+    }
+
+    /// `inner` with a pool of its own, which tests can inspect.
+    #[cfg(test)]
+    fn with_own_pool(inner: S) -> Self {
         Self {
             inner,
             pool: Arc::new(BufferPool::default()),
@@ -339,7 +353,7 @@ mod tests {
         let data: Vec<u8> = (0..(3 << 20)).map(|i| (i % 251) as u8).collect();
         let file = dir.path().join("f.bin");
         std::fs::write(&file, &data).unwrap();
-        let store = LocalFiles::local();
+        let store = Pooled::with_own_pool(LocalFileSystem::new());
         let path = Path::from_filesystem_path(&file).unwrap();
         let ranges = [0..10, 5..(2 << 20) + 5, (1 << 20)..(3 << 20)];
         // The two large buffers came back and were reused, not piled up.
@@ -377,7 +391,7 @@ mod tests {
             .with_secret_access_key("pooled/secret")
             .build()
             .unwrap();
-        let store = Pooled::new(s3);
+        let store = Pooled::with_own_pool(s3);
         let path = Path::from("f.bin");
         // The first two overlap and share one GET; the third is far enough for a GET of its own.
         let ranges = [0..10, 5..(2 << 20) + 5, (5 << 20)..(7 << 20)];
