@@ -94,7 +94,7 @@ impl<'a> Values<'a> {
     }
 
     /// The bytes of value `i`.
-    #[inline]
+    #[inline(always)]
     fn get(&self, i: usize) -> &'a [u8] {
         match self {
             Values::Offsets { offsets, data } => {
@@ -210,7 +210,7 @@ fn hash_bytes(v: &[u8]) -> u64 {
 /// A value of up to 15 bytes and its length as one integer (the length in the top byte).
 /// Built from overlapping word loads: copying the bytes into a buffer and reading it back
 /// whole stalls on store forwarding, which cost more than the hash-table probe.
-#[inline]
+#[inline(always)]
 fn pack_short(v: &[u8]) -> u128 {
     let n = v.len();
     debug_assert!(n < 16);
@@ -283,14 +283,21 @@ impl Dict {
         id
     }
 
-    /// The id of `v`, whose [`pack_short`] form is `key`.
-    #[inline]
+    /// The id of `v`, whose [`pack_short`] form is `key`. Inlined into the row loops: the
+    /// common case is one multiply, one load and one comparison.
+    #[inline(always)]
     fn intern_short(&mut self, key: u128, v: &[u8]) -> u32 {
         let slot = ((key as u64 ^ (key >> 64) as u64).wrapping_mul(K1) >> 58) as usize;
         let (seen, id) = self.recent[slot];
         if seen == key && id != NONE {
             return id;
         }
+        self.intern_short_slow(slot, key, v)
+    }
+
+    /// [`Self::intern_short`] of a value not among the recent ones.
+    #[inline(never)]
+    fn intern_short_slow(&mut self, slot: usize, key: u128, v: &[u8]) -> u32 {
         let id = match self.short.get(&key) {
             Some(&id) => id,
             None => {
@@ -303,11 +310,17 @@ impl Dict {
         id
     }
 
-    #[inline]
+    #[inline(always)]
     fn intern(&mut self, v: &[u8]) -> u32 {
         if v.len() < 16 {
             return self.intern_short(pack_short(v), v);
         }
+        self.intern_long(v)
+    }
+
+    /// [`Self::intern`] of a value of 16 bytes or more.
+    #[inline(never)]
+    fn intern_long(&mut self, v: &[u8]) -> u32 {
         let h = hash_bytes(v);
         let head = self.long.get(&h).copied().unwrap_or(NONE);
         let mut id = head;
