@@ -73,7 +73,7 @@ fn missing_cpu_features() -> Option<String> {
     None
 }
 
-/// Two settings of glibc's allocator, each unless its environment variable sets it.
+/// Settings of glibc's allocator, of two kinds, each unless its environment variable sets it.
 ///
 /// - **Arenas.** glibc gives threads that allocate at the same time arenas of their own, up
 ///   to eight per core, and each arena keeps what it frees. A server that runs loads of every
@@ -81,9 +81,10 @@ fn missing_cpu_features() -> Option<String> {
 ///   once: a benchmark run grew to 1.2 GB although no single load or query passed 600 MB.
 ///   With one arena per core (`MALLOC_ARENA_MAX`) the same run peaks at 0.7 GB, no slower.
 /// - **Giving memory back.** By default an arena returns the free memory at its top to the
-///   kernel once it passes 128 KB or so, and blocks from 128 KB to 32 MB are mapped and
-///   unmapped on their own: a load's batches then fault in fresh pages all the time (7% of
-///   an ORC load's CPU samples were in page faults, in `perf`). Here blocks up to 32 MB
+///   kernel once it passes 128 KB or so, and blocks over 128 KB are mapped and unmapped on
+///   their own (glibc raises that threshold as such blocks are freed, up to 32 MB): a load's
+///   batches then fault in fresh pages all the time (7% of an ORC load's CPU samples were in
+///   page faults, in `perf`). Here blocks up to 32 MB
 ///   come from the arenas, and an arena keeps up to 512 MB free at its top
 ///   (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TOP_PAD_`). A server's
 ///   memory then stays at the peak of its loads and queries instead of shrinking between

@@ -367,6 +367,15 @@ mod tests {
         assert!(matches!(err, object_store::Error::NotFound { .. }), "{err}");
     }
 
+    /// Stores made for different statements read into one pool, so buffers outlive them.
+    #[test]
+    fn stores_share_the_process_pool() {
+        let (a, b) = (LocalFiles::local(), LocalFiles::local());
+        assert!(Arc::ptr_eq(&a.pool, &b.pool));
+        let own = Pooled::with_own_pool(LocalFileSystem::new());
+        assert!(!Arc::ptr_eq(&a.pool, &own.pool));
+    }
+
     #[tokio::test]
     async fn s3_ranges_stream_into_reused_buffers() {
         let root = tempfile::tempdir().unwrap();
