@@ -185,6 +185,7 @@ impl S3Server {
 
         self.put("orc/ub.orc", orc(&user_behavior(0, 1000))).await;
         self.put("orc/small_ints.orc", orc(&small_ints())).await;
+        self.put("bad/short.orc", orc_claiming_more_rows()).await;
         let mut json = String::new();
         for i in 0..100 {
             json.push_str(&format!(
@@ -216,6 +217,28 @@ fn orc(batch: &RecordBatch) -> Vec<u8> {
     w.write(batch).unwrap();
     w.close().unwrap();
     buf
+}
+
+/// An ORC file whose one stripe claims 2000 rows while its streams hold 1000: its tail is
+/// intact, its data runs out half way.
+fn orc_claiming_more_rows() -> Vec<u8> {
+    let mut file = orc(&user_behavior(0, 1000));
+    // The stripe's `numberOfRows` (StripeInformation field 5, a varint) in the file footer,
+    // which the writer leaves uncompressed; 2000 is a varint of the same two bytes.
+    let (rows_1000, rows_2000) = ([0x28, 0xe8, 0x07], [0x28, 0xd0, 0x0f]);
+    let at: Vec<usize> = file
+        .windows(3)
+        .enumerate()
+        .filter(|(_, w)| *w == rows_1000)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        at.len(),
+        1,
+        "the stripe's row count appears once in the file"
+    );
+    file[at[0]..at[0] + 3].copy_from_slice(&rows_2000);
+    file
 }
 
 fn small_ints() -> RecordBatch {
