@@ -17,10 +17,9 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import Chdb, Strata, settle, start_s3s, stop_s3, strata_loads, timed, warm  # noqa: E402
+from run import Chdb, Strata, start_s3s, stop_s3, strata_loads, timed, warm  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -42,13 +41,9 @@ def server_load(st, path, fmt, s3=None):
 
 
 def measured(st, load, path):
-    """Runs `load` on `st` after warming `path`: (wall s, CPU s, page faults)."""
-    warm(path)
-    settle()
+    """Times `load` on `st` as bench/run.py does (`timed`): (wall s, CPU s, page faults)."""
     c0, f0 = cpu_and_faults(st.proc.pid)
-    t0 = time.perf_counter()
-    load()
-    wall = time.perf_counter() - t0
+    wall = timed(load, path)
     c1, f1 = cpu_and_faults(st.proc.pid)
     return wall, c1 - c0, f1 - f0
 
@@ -101,8 +96,8 @@ def main():
             print(f"{name}: {wall:.3f} s, {cpu:.2f} CPU-s, {faults} page faults{peak}",
                   flush=True)
         if peer:
-            load = peer.load(Chdb.source(os.path.abspath(args.file), args.format, s3))
-            ch.append(timed(load, args.file))
+            peer_load = peer.load(Chdb.source(os.path.abspath(args.file), args.format, s3))
+            ch.append(timed(peer_load, args.file))
             print(f"chDB: {ch[-1]:.3f} s", flush=True)
     if s3:
         stop_s3(s3)

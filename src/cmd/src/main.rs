@@ -84,11 +84,10 @@ fn missing_cpu_features() -> Option<String> {
 ///   kernel once it passes 128 KB or so, and blocks over 128 KB are mapped and unmapped on
 ///   their own (glibc raises that threshold as such blocks are freed, up to 32 MB): a load's
 ///   batches then fault in fresh pages all the time (7% of an ORC load's CPU samples were in
-///   page faults, in `perf`). Here blocks up to 32 MB
-///   come from the arenas, and an arena keeps up to 512 MB free at its top
-///   (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TOP_PAD_`). A server's
-///   memory then stays at the peak of its loads and queries instead of shrinking between
-///   them.
+///   page faults, in `perf`). Here blocks up to 32 MB come from the arenas, and an arena
+///   keeps up to 512 MB free at its top (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`,
+///   `MALLOC_TOP_PAD_`). A server's memory then stays at the peak of its loads and queries
+///   instead of shrinking between them.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn tune_malloc() {
