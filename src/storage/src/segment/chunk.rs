@@ -1,6 +1,7 @@
 //! One column chunk, built page by page: each page compressed and written with its header,
 //! then the chunk's metadata, statistics, column index and offset index.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 
 use bytes::Bytes;
@@ -71,7 +72,6 @@ pub(super) struct Chunk {
     descr: ColumnDescPtr,
     kind: StatKind,
     sink: TrackedWrite<Vec<u8>>,
-    scratch: Vec<u8>,
     encodings: Vec<Encoding>,
     encoding_stats: Vec<PageEncodingStats>,
     dictionary_offset: Option<i64>,
@@ -88,12 +88,13 @@ pub(super) struct Chunk {
 }
 
 impl Chunk {
-    pub fn new(descr: &ColumnDescPtr, kind: StatKind) -> Self {
+    /// A chunk expected to take about `capacity` bytes: they are reserved up front, so that
+    /// appending pages does not move the ones before.
+    pub fn new(descr: &ColumnDescPtr, kind: StatKind, capacity: usize) -> Self {
         Self {
             descr: descr.clone(),
             kind,
-            sink: TrackedWrite::new(Vec::new()),
-            scratch: Vec::new(),
+            sink: TrackedWrite::new(Vec::with_capacity(capacity)),
             encodings: vec![Encoding::RLE],
             encoding_stats: Vec::new(),
             dictionary_offset: None,
@@ -112,8 +113,7 @@ impl Chunk {
     /// Writes the dictionary page (PLAIN-encoded values); it must come before any data page.
     pub fn dictionary_page(&mut self, plain: &[u8], values: usize) -> Result<(), ParquetError> {
         debug_assert!(self.data_offset.is_none());
-        let n = self.compress(plain);
-        let buf = Bytes::copy_from_slice(&self.scratch[..n]);
+        let buf = compressed(plain, Bytes::copy_from_slice);
         let page = Page::DictionaryPage {
             buf,
             num_values: values as u32,
@@ -131,16 +131,14 @@ impl Chunk {
 
     /// Writes a data page (v2: levels uncompressed, values LZ4 unless that saves nothing).
     pub fn data_page(&mut self, p: DataPage<'_>) -> Result<(), ParquetError> {
-        let n = self.compress(p.values);
-        let is_compressed = n < p.values.len();
-        let body = if is_compressed {
-            &self.scratch[..n]
-        } else {
-            p.values
-        };
-        let mut buf = Vec::with_capacity(p.levels.len() + body.len());
-        buf.extend_from_slice(p.levels);
-        buf.extend_from_slice(body);
+        let (buf, is_compressed) = compressed(p.values, |body| {
+            let is_compressed = body.len() < p.values.len();
+            let body = if is_compressed { body } else { p.values };
+            let mut buf = Vec::with_capacity(p.levels.len() + body.len());
+            buf.extend_from_slice(p.levels);
+            buf.extend_from_slice(body);
+            (buf, is_compressed)
+        });
         let page = Page::DataPageV2 {
             buf: Bytes::from(buf),
             num_values: p.rows as u32,
@@ -233,17 +231,6 @@ impl Chunk {
         Ok((bytes, close))
     }
 
-    /// Compresses `data` with LZ4 (raw block) into the start of `scratch`, a buffer reused
-    /// across pages; returns the compressed length.
-    fn compress(&mut self, data: &[u8]) -> usize {
-        let bound = lz4_flex::block::get_maximum_output_size(data.len());
-        if self.scratch.len() < bound {
-            self.scratch.resize(bound, 0);
-        }
-        lz4_flex::block::compress_into(data, &mut self.scratch)
-            .expect("the buffer holds the largest possible output")
-    }
-
     fn note_encoding(&mut self, page_type: PageType, encoding: Encoding) {
         if !self.encodings.contains(&encoding) {
             self.encodings.push(encoding);
@@ -290,6 +277,25 @@ impl Chunk {
             _ => v.to_vec(),
         }
     }
+}
+
+thread_local! {
+    /// LZ4 output of the page being written: one buffer per encoding thread, zero-filled
+    /// when it grows, not for every chunk.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `f` of `data` compressed with LZ4 (raw block).
+fn compressed<R>(data: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let bound = lz4_flex::block::get_maximum_output_size(data.len());
+        if scratch.len() < bound {
+            scratch.resize(bound, 0);
+        }
+        let n = lz4_flex::block::compress_into(data, scratch)
+            .expect("the buffer holds the largest possible output");
+        f(&scratch[..n])
+    })
 }
 
 /// The longest prefix of `v` of at most [`STATS_TRUNCATE`] bytes (whole characters when

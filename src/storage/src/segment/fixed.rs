@@ -181,7 +181,8 @@ fn encode<T: Fixed>(
     values_of: impl Fn(&ArrayRef, &mut Vec<T>) -> Result<(), ParquetError>,
 ) -> Result<Encoded, ParquetError> {
     let nullable = descr.max_def_level() > 0;
-    let mut chunk = Chunk::new(descr, T::KIND);
+    let rows: usize = column.iter().map(|a| a.len()).sum();
+    let mut chunk = Chunk::new(descr, T::KIND, rows * std::mem::size_of::<T>());
     let (mut min, mut max, mut nulls) = (None::<T>, None::<T>, 0u64);
     let mut values: Vec<T> = Vec::with_capacity(PAGE_ROWS);
     let (mut levels, mut encoded) = (Vec::new(), Vec::new());

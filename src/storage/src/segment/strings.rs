@@ -283,16 +283,17 @@ impl Dict {
         id
     }
 
-    /// The id of `v`, whose [`pack_short`] form is `key`. Inlined into the row loops: the
-    /// common case is one multiply, one load and one comparison.
+    /// The id of the value `v()`, whose [`pack_short`] form is `key`. Inlined into the row
+    /// loops: the common case is one multiply, one load and one comparison, and the value's
+    /// bytes are only looked up for a value not among the recent ones.
     #[inline(always)]
-    fn intern_short(&mut self, key: u128, v: &[u8]) -> u32 {
+    fn intern_short<'v>(&mut self, key: u128, v: impl FnOnce() -> &'v [u8]) -> u32 {
         let slot = ((key as u64 ^ (key >> 64) as u64).wrapping_mul(K1) >> 58) as usize;
         let (seen, id) = self.recent[slot];
         if seen == key && id != NONE {
             return id;
         }
-        self.intern_short_slow(slot, key, v)
+        self.intern_short_slow(slot, key, v())
     }
 
     /// [`Self::intern_short`] of a value not among the recent ones.
@@ -313,7 +314,7 @@ impl Dict {
     #[inline(always)]
     fn intern(&mut self, v: &[u8]) -> u32 {
         if v.len() < 16 {
-            return self.intern_short(pack_short(v), v);
+            return self.intern_short(pack_short(v), || v);
         }
         self.intern_long(v)
     }
@@ -423,7 +424,18 @@ fn intern(pieces: &[Rows<'_>]) -> Interned {
             remap.resize(values.len(), NONE);
             remap_of = Some(values);
         }
-        for row in 0..p.len {
+        let mut start = 0;
+        if p.keys.is_none() && p.nulls.is_none() && dict_rows.is_none() {
+            match intern_plain(&mut dict, &mut ids, &p.values, p.len, &mut value_bytes) {
+                // The rest of the piece is only counted, below.
+                Some(row) => {
+                    dict_rows = Some(rows + row);
+                    start = row + 1;
+                }
+                None => start = p.len,
+            }
+        }
+        for row in start..p.len {
             if !p.valid(row) {
                 continue;
             }
@@ -443,7 +455,7 @@ fn intern(pieces: &[Rows<'_>]) -> Interned {
                     id => id,
                 }
             } else if let Some(key) = p.values.short_key(entry) {
-                dict.intern_short(key, v)
+                dict.intern_short(key, || v)
             } else {
                 dict.intern(v)
             };
@@ -466,6 +478,54 @@ fn intern(pieces: &[Rows<'_>]) -> Interned {
     }
 }
 
+/// [`intern`]'s loop for the common piece, one without NULLs or a source dictionary: interns
+/// its `len` rows, adding their lengths to `value_bytes`, and returns the row at which the
+/// dictionary passed [`DICTIONARY_LIMIT`], if it did (that row's id is not pushed).
+fn intern_plain(
+    dict: &mut Dict,
+    ids: &mut Vec<u32>,
+    values: &Values<'_>,
+    len: usize,
+    value_bytes: &mut i64,
+) -> Option<usize> {
+    ids.reserve(len);
+    let mut one = |dict: &mut Dict, id: u32| {
+        let over = dict.page.len() > DICTIONARY_LIMIT;
+        if !over {
+            ids.push(id);
+        }
+        over
+    };
+    match values {
+        Values::Views { views, .. } => {
+            for (row, &v) in views[..len].iter().enumerate() {
+                let n = v as u32;
+                *value_bytes += i64::from(n);
+                // A value of up to 12 bytes is keyed by its view, as `Values::short_key` says.
+                let id = if n <= 12 {
+                    dict.intern_short((v >> 32) | (u128::from(n) << 120), || values.get(row))
+                } else {
+                    dict.intern(values.get(row))
+                };
+                if one(dict, id) {
+                    return Some(row);
+                }
+            }
+        }
+        Values::Offsets { offsets, data } => {
+            for (row, w) in offsets[..=len].windows(2).enumerate() {
+                let v = &data[w[0] as usize..w[1] as usize];
+                *value_bytes += v.len() as i64;
+                let id = dict.intern(v);
+                if one(dict, id) {
+                    return Some(row);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Encodes a column chunk of strings or binary values.
 pub(super) fn encode(descr: &ColumnDescPtr, column: &[ArrayRef]) -> Result<Encoded, ParquetError> {
     let utf8 = matches!(descr.logical_type_ref(), Some(LogicalType::String));
@@ -485,7 +545,9 @@ pub(super) fn encode(descr: &ColumnDescPtr, column: &[ArrayRef]) -> Result<Encod
             descr.name()
         )));
     }
-    let mut chunk = Chunk::new(descr, StatKind::Bytes { utf8 });
+    // Room for every value stored plain, with its length; a dictionary's pages take less.
+    let capacity = first.dict.page.len() + first.value_bytes as usize + 4 * first.rows;
+    let mut chunk = Chunk::new(descr, StatKind::Bytes { utf8 }, capacity);
     let mut bounds = Bounds::default();
     let page_levels = |from: usize, rows: usize, out: &mut Vec<u8>| -> usize {
         let v = first.validity.as_ref().map(|v| v.slice(from, rows));

@@ -13,6 +13,7 @@ use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef,
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::basic::Encoding;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::page_index::offset_index::OffsetIndexMetaData;
@@ -347,6 +348,53 @@ fn string_views_encode_as_their_values() {
     let got = concat_batches(&schema, &got).unwrap();
     let want = StringArray::from_iter(texts.iter().map(|t| t.as_deref()));
     assert_eq!(got.column(0).as_ref(), &want as &dyn Array);
+}
+
+/// Strings without NULLs (interned by a loop of their own), as views and as offsets, short
+/// and long, past the dictionary limit in the middle of a piece: the values read back, and
+/// the chunk counts every value's bytes.
+#[test]
+fn strings_without_nulls_encode_as_their_values() {
+    let texts: Vec<String> = (0..12_000)
+        .map(|i| {
+            if i % 3 == 0 {
+                format!("s{}", i % 4)
+            } else {
+                format!("a longer value {i}")
+            }
+        })
+        .collect();
+    let total: usize = texts.iter().map(String::len).sum();
+    let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false)]));
+    let view = StringViewArray::from_iter_values(texts.iter());
+    let offsets = StringArray::from_iter_values(texts.iter());
+    for a in [Arc::new(view) as ArrayRef, Arc::new(offsets)] {
+        let ty = a.data_type().clone();
+        let piece_schema = Arc::new(Schema::new(vec![Field::new("s", ty.clone(), false)]));
+        let b = RecordBatch::try_new(piece_schema, vec![a]).unwrap();
+        let bytes = write_segment(
+            Vec::new(),
+            &schema,
+            &[&b.slice(0, 1234), &b.slice(1234, 12_000 - 1234)],
+            12_000,
+            &Default::default(),
+        )
+        .unwrap();
+        let (got, meta) = read(Bytes::from(bytes));
+        let got = concat_batches(&schema, &got).unwrap();
+        let want = StringArray::from_iter_values(texts.iter());
+        assert_eq!(got.column(0).as_ref(), &want as &dyn Array, "{ty}");
+        let chunk = meta.row_group(0).column(0);
+        assert_eq!(
+            chunk.unencoded_byte_array_data_bytes(),
+            Some(total as i64),
+            "{ty}"
+        );
+        // The dictionary was given up part way: both page kinds are there.
+        let kinds: Vec<_> = chunk.encodings().collect();
+        assert!(kinds.contains(&Encoding::RLE_DICTIONARY), "{ty}: {kinds:?}");
+        assert!(kinds.contains(&Encoding::PLAIN), "{ty}: {kinds:?}");
+    }
 }
 
 #[test]
