@@ -78,17 +78,11 @@ impl<'a> Values<'a> {
         })
     }
 
-    /// For a view of up to 12 bytes, [`pack_short`] of its value, read off the view itself
-    /// (its length, then the bytes, zero-padded). Were a producer to leave the padding
-    /// unzeroed, equal values would only get two dictionary entries.
+    /// For a view of up to 12 bytes, [`short_view_key`].
     #[inline]
     fn short_key(&self, i: usize) -> Option<u128> {
         match self {
-            Values::Views { views, .. } => {
-                let v = views[i];
-                let len = v as u32;
-                (len <= 12).then(|| (v >> 32) | (u128::from(len) << 120))
-            }
+            Values::Views { views, .. } => short_view_key(views[i]),
             Values::Offsets { .. } => None,
         }
     }
@@ -117,6 +111,15 @@ impl<'a> Values<'a> {
             }
         }
     }
+}
+
+/// For a view of up to 12 bytes, [`pack_short`] of its value, read off the view itself (its
+/// length, then the bytes, zero-padded). Were a producer to leave the padding unzeroed, equal
+/// values would only get two dictionary entries.
+#[inline(always)]
+fn short_view_key(v: u128) -> Option<u128> {
+    let len = v as u32;
+    (len <= 12).then(|| (v >> 32) | (u128::from(len) << 120))
 }
 
 /// One array slice of the chunk, read row by row.
@@ -489,25 +492,23 @@ fn intern_plain(
     value_bytes: &mut i64,
 ) -> Option<usize> {
     ids.reserve(len);
-    let mut one = |dict: &mut Dict, id: u32| {
+    // Keeps a row's id, unless interning it took the dictionary past its limit.
+    let mut keep = |dict: &Dict, id: u32| {
         let over = dict.page.len() > DICTIONARY_LIMIT;
         if !over {
             ids.push(id);
         }
-        over
+        !over
     };
     match values {
         Values::Views { views, .. } => {
             for (row, &v) in views[..len].iter().enumerate() {
-                let n = v as u32;
-                *value_bytes += i64::from(n);
-                // A value of up to 12 bytes is keyed by its view, as `Values::short_key` says.
-                let id = if n <= 12 {
-                    dict.intern_short((v >> 32) | (u128::from(n) << 120), || values.get(row))
-                } else {
-                    dict.intern(values.get(row))
+                *value_bytes += i64::from(v as u32);
+                let id = match short_view_key(v) {
+                    Some(key) => dict.intern_short(key, || values.get(row)),
+                    None => dict.intern(values.get(row)),
                 };
-                if one(dict, id) {
+                if !keep(dict, id) {
                     return Some(row);
                 }
             }
@@ -517,7 +518,7 @@ fn intern_plain(
                 let v = &data[w[0] as usize..w[1] as usize];
                 *value_bytes += v.len() as i64;
                 let id = dict.intern(v);
-                if one(dict, id) {
+                if !keep(dict, id) {
                     return Some(row);
                 }
             }
