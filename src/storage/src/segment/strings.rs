@@ -229,12 +229,15 @@ fn pack_short(v: &[u8]) -> u128 {
             word(n - 8).checked_shr((16 - n as u32) * 8).unwrap_or(0),
         ),
         4.. => (half(0) | (half(n - 4) << ((n - 4) * 8)), 0),
-        _ => (
-            v.iter()
-                .enumerate()
-                .fold(0u64, |acc, (i, &b)| acc | (u64::from(b) << (i * 8))),
+        // One to three bytes: the first, the middle and the last, which overlap when there
+        // are fewer; three loads rather than a loop over the bytes.
+        1.. => (
+            u64::from(v[0])
+                | u64::from(v[n / 2]) << (n / 2 * 8)
+                | u64::from(v[n - 1]) << ((n - 1) * 8),
             0,
         ),
+        0 => (0, 0),
     };
     u128::from(lo) | (u128::from(hi) << 64) | ((n as u128) << 120)
 }
