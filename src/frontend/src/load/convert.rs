@@ -318,6 +318,12 @@ fn parse_datetimes(input: &ArrayRef) -> TimestampMicrosecondArray {
     // No datetime is this many microseconds: it marks a value that is not one until the
     // validity bitmap is made, in one pass and only if some value failed.
     const NOT_A_DATETIME: i64 = i64::MIN;
+    /// A value not in the canonical form (or not a datetime at all).
+    #[cold]
+    #[inline(never)]
+    fn other(text: &str) -> i64 {
+        parse_other_datetime(text).unwrap_or(NOT_A_DATETIME)
+    }
     let mut parser = DatetimeParser::default();
     // Straight from the buffers, with only the 19-byte canonical form parsed in the loop;
     // any other text goes to `other`, out of line. The text under a NULL is parsed like any
@@ -362,12 +368,6 @@ fn parse_datetimes(input: &ArrayRef) -> TimestampMicrosecondArray {
                 .collect()
         }
     };
-    /// A value not in the canonical form (or not a datetime at all).
-    #[cold]
-    #[inline(never)]
-    fn other(text: &str) -> i64 {
-        parse_other_datetime(text).unwrap_or(NOT_A_DATETIME)
-    }
     if let Some(nulls) = input.logical_nulls().filter(|n| n.null_count() > 0) {
         for (v, valid) in values.iter_mut().zip(nulls.iter()) {
             if !valid {

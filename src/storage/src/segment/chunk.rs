@@ -88,8 +88,8 @@ pub(super) struct Chunk {
 }
 
 impl Chunk {
-    /// A chunk expected to take about `capacity` bytes: they are reserved up front, so that
-    /// appending pages does not move the ones before.
+    /// A chunk with room for `capacity` bytes reserved up front (the caller's bound on its
+    /// size), so that appending pages does not move the ones before.
     pub fn new(descr: &ColumnDescPtr, kind: StatKind, capacity: usize) -> Self {
         Self {
             descr: descr.clone(),
