@@ -91,23 +91,18 @@ fn missing_cpu_features() -> Option<String> {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn tune_malloc() {
-    let unset = |var: &str| std::env::var_os(var).is_none();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
-    let mut settings = Vec::new();
-    if unset("MALLOC_ARENA_MAX") {
-        settings.push((libc::M_ARENA_MAX, arenas));
-    }
-    if unset("MALLOC_TRIM_THRESHOLD_") {
-        settings.push((libc::M_TRIM_THRESHOLD, 512 << 20));
-    }
-    if unset("MALLOC_MMAP_THRESHOLD_") {
-        settings.push((libc::M_MMAP_THRESHOLD, 32 << 20));
-    }
-    if unset("MALLOC_TOP_PAD_") {
-        settings.push((libc::M_TOP_PAD, 64 << 20));
-    }
-    for (param, value) in settings {
+    let settings = [
+        ("MALLOC_ARENA_MAX", libc::M_ARENA_MAX, arenas),
+        ("MALLOC_TRIM_THRESHOLD_", libc::M_TRIM_THRESHOLD, 512 << 20),
+        ("MALLOC_MMAP_THRESHOLD_", libc::M_MMAP_THRESHOLD, 32 << 20),
+        ("MALLOC_TOP_PAD_", libc::M_TOP_PAD, 64 << 20),
+    ];
+    for (var, param, value) in settings {
+        if std::env::var_os(var).is_some() {
+            continue;
+        }
         // SAFETY: `mallopt` only changes a tunable of the C allocator, which is thread-safe;
         // it is called first thing in `main`, before any thread of ours exists.
         unsafe {
