@@ -1,5 +1,7 @@
 //! Statement dispatch: one match over the statement enum, one module per heavy statement.
 
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
 use strata_catalog::CatalogError;
 use strata_common::{Session, StatusCode};
 use strata_protocol_mysql::Output;
@@ -97,6 +99,25 @@ pub(crate) fn use_database(fe: &Frontend, session: &mut Session, db: &str) -> Re
     }
     session.database = Some(db.to_string());
     Ok(())
+}
+
+/// The columns of `table` in the session's database (COM_FIELD_LIST).
+pub(crate) fn table_schema(fe: &Frontend, session: &Session, table: &str) -> Result<SchemaRef> {
+    let db = database_of(session, None)?;
+    let unknown = || {
+        FrontendError::from(CatalogError::UnknownTable {
+            db: db.to_string(),
+            table: table.to_string(),
+        })
+    };
+    if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
+        let provider = strata_query::info_schema::table(table, &fe.catalog, &fe.live)
+            .ok_or_else(unknown)?
+            .map_err(|e| FrontendError::new(StatusCode::Internal, e))?;
+        return Ok(provider.schema());
+    }
+    let meta = fe.catalog.get_table(db, table)?.ok_or_else(unknown)?;
+    Ok(strata_query::StrataTable::new(meta, Vec::new()).schema())
 }
 
 /// The database a `[db.]table` name refers to.

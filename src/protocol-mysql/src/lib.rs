@@ -69,10 +69,17 @@ pub trait QueryHandler: Send + Sync + 'static {
 
     /// Runs a script of one or more statements; one result per statement run, stopping after
     /// the first error.
-    async fn execute(&self, session: &mut Session, sql: &str) -> Vec<Result<Output, BoxedError>>;
+    async fn execute(
+        self: Arc<Self>,
+        session: &mut Session,
+        sql: &str,
+    ) -> Vec<Result<Output, BoxedError>>;
 
     /// Switches the current database (COM_INIT_DB and `USE`).
     async fn use_database(&self, session: &mut Session, db: &str) -> Result<(), BoxedError>;
+
+    /// The columns of `table` in the session's current database (COM_FIELD_LIST).
+    async fn table_schema(&self, session: &Session, table: &str) -> Result<SchemaRef, BoxedError>;
 
     /// Called when a connection closes.
     fn disconnected(&self, _session: &Session) {}

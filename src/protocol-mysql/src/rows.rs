@@ -1,6 +1,7 @@
 //! Arrow result sets as MySQL text-protocol columns and values.
 
 use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Float32Type, Float64Type, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use opensrv_mysql::{Column, ColumnFlags, ColumnType};
@@ -76,11 +77,18 @@ pub(crate) fn render(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>
     Ok(out)
 }
 
-enum ColumnRenderer<'a> {
+/// Renders one column's values; a row is NULL by the array's *logical* nulls, so that the
+/// NULL type (`SELECT NULL`, which has no validity buffer) and dictionaries are NULL too.
+struct ColumnRenderer<'a> {
+    nulls: Option<NullBuffer>,
+    kind: Kind<'a>,
+}
+
+enum Kind<'a> {
     Bool(&'a arrow::array::BooleanArray),
     F32(&'a arrow::array::Float32Array),
     F64(&'a arrow::array::Float64Array),
-    Other(&'a dyn Array, ArrayFormatter<'a>),
+    Other(ArrayFormatter<'a>),
 }
 
 impl<'a> ColumnRenderer<'a> {
@@ -88,21 +96,28 @@ impl<'a> ColumnRenderer<'a> {
         a: &'a dyn Array,
         opts: &'a FormatOptions<'a>,
     ) -> Result<Self, arrow::error::ArrowError> {
-        Ok(match a.data_type() {
-            DataType::Boolean => ColumnRenderer::Bool(a.as_boolean()),
-            DataType::Float32 => ColumnRenderer::F32(a.as_primitive::<Float32Type>()),
-            DataType::Float64 => ColumnRenderer::F64(a.as_primitive::<Float64Type>()),
-            _ => ColumnRenderer::Other(a, ArrayFormatter::try_new(a, opts)?),
+        let kind = match a.data_type() {
+            DataType::Boolean => Kind::Bool(a.as_boolean()),
+            DataType::Float32 => Kind::F32(a.as_primitive::<Float32Type>()),
+            DataType::Float64 => Kind::F64(a.as_primitive::<Float64Type>()),
+            _ => Kind::Other(ArrayFormatter::try_new(a, opts)?),
+        };
+        Ok(Self {
+            nulls: a.logical_nulls(),
+            kind,
         })
     }
 
     fn value(&self, row: usize) -> Option<String> {
-        match self {
-            // MySQL clients expect booleans as TINYINT 1/0.
-            ColumnRenderer::Bool(a) => a.is_valid(row).then(|| u8::from(a.value(row)).to_string()),
-            ColumnRenderer::F32(a) => a.is_valid(row).then(|| a.value(row).to_string()),
-            ColumnRenderer::F64(a) => a.is_valid(row).then(|| a.value(row).to_string()),
-            ColumnRenderer::Other(a, f) => a.is_valid(row).then(|| f.value(row).to_string()),
+        if self.nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+            return None;
         }
+        Some(match &self.kind {
+            // MySQL clients expect booleans as TINYINT 1/0.
+            Kind::Bool(a) => u8::from(a.value(row)).to_string(),
+            Kind::F32(a) => a.value(row).to_string(),
+            Kind::F64(a) => a.value(row).to_string(),
+            Kind::Other(f) => f.value(row).to_string(),
+        })
     }
 }

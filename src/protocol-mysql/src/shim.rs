@@ -144,8 +144,25 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
         results: QueryResultWriter<'a, W>,
     ) -> io::Result<()> {
         self.adopt_user();
-        let outputs = self.handler.execute(&mut self.session, query).await;
+        let outputs = self.handler.clone().execute(&mut self.session, query).await;
         write_outputs(outputs, results).await
+    }
+
+    async fn on_field_list<'a>(
+        &'a mut self,
+        table: &'a str,
+    ) -> Result<Vec<Column>, (ErrorKind, String)> {
+        self.adopt_user();
+        match self.handler.table_schema(&self.session, table).await {
+            Ok(schema) => {
+                let mut cols = columns(&schema);
+                for c in &mut cols {
+                    c.table = table.to_string();
+                }
+                Ok(cols)
+            }
+            Err(e) => Err(error_text(&e)),
+        }
     }
 
     async fn on_init<'a>(&'a mut self, db: &'a str, writer: InitWriter<'a, W>) -> io::Result<()> {

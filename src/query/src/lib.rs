@@ -2,6 +2,7 @@
 //! `information_schema`, MySQL variables and functions.
 
 pub mod files;
+mod functions;
 pub mod info_schema;
 mod live;
 mod table;
@@ -114,6 +115,7 @@ impl QueryEngine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         vars::register(&ctx, session);
+        functions::register(&ctx);
         Ok(ctx)
     }
 }

@@ -196,6 +196,18 @@ pub trait AsyncMysqlShim<W: Send> {
         results: QueryResultWriter<'a, W>,
     ) -> Result<(), Self::Error>;
 
+    /// Called for COM_FIELD_LIST (the `mysql` client sends one per table after `USE db`, for
+    /// tab completion): the columns of `table`, or an error.
+    ///
+    /// Strata patch 7: upstream answered every COM_FIELD_LIST with an empty list that the
+    /// interactive `mysql` client never saw end.
+    async fn on_field_list<'a>(
+        &'a mut self,
+        _table: &'a str,
+    ) -> Result<Vec<Column>, (ErrorKind, String)> {
+        Ok(Vec::new())
+    }
+
     /// Called when client switches database.
     async fn on_init<'a>(
         &'a mut self,
@@ -560,11 +572,26 @@ where
 
     async fn run(mut self) -> Result<(), B::Error> {
         use crate::commands::Command;
+        use crate::myc::constants::Command as CommandByte;
 
         let mut stmts: HashMap<u32, _> = HashMap::new();
         while let Some((seq, packet)) = self.reader.next_async().await? {
             self.writer.set_seq(seq + 1);
             let res = commands::parse(&packet);
+            // Strata patch 6: every packet gets an answer and the connection stays usable. Text
+            // that is not UTF-8 gets MySQL's error 1300 (upstream closed the connection without
+            // a word), a command this server does not know gets 1047 (upstream: an empty OK).
+            if let Ok((_, Command::Query(text) | Command::Prepare(text) | Command::Init(text))) =
+                &res
+            {
+                if let Err(e) = std::str::from_utf8(text) {
+                    let msg = invalid_utf8_message(text, e);
+                    writers::write_err(ErrorKind::ER_INVALID_CHARACTER_STRING, msg.as_bytes(), &mut self.writer)
+                        .await?;
+                    self.writer.flush_all().await?;
+                    continue;
+                }
+            }
             match res {
                 Ok(cmd) => {
                     match cmd.1 {
@@ -685,22 +712,24 @@ where
                             stmts.remove(&stmt);
                             // NOTE: spec dictates no response from server
                         }
-                        Command::ListFields(_) => {
-                            // mysql_list_fields (CommandByte::COM_FIELD_LIST / 0x04) has been deprecated in mysql 5.7
-                            // and will be removed in a future version.
-                            // The mysql command line tool issues one of these commands after switching databases with USE <DB>.
-                            // Return a invalid column definitions lead to incorrect mariadb-client behaviour,
-                            // see https://github.com/datafuselabs/databend/issues/4439
-                            let ok_packet = OkResponse {
-                                header: 0xfe,
-                                ..Default::default()
-                            };
-                            writers::write_ok_packet(
-                                &mut self.writer,
-                                self.client_capabilities,
-                                ok_packet,
-                            )
-                            .await?;
+                        Command::ListFields(arg) => {
+                            // The table name ends at a NUL; a wildcard may follow.
+                            let table = arg.split(|b| *b == 0).next().unwrap_or_default();
+                            let table = String::from_utf8_lossy(table).into_owned();
+                            match self.shim.on_field_list(&table).await {
+                                Ok(columns) => {
+                                    writers::write_field_list(
+                                        &columns,
+                                        &mut self.writer,
+                                        self.client_capabilities,
+                                    )
+                                    .await?;
+                                }
+                                Err((kind, msg)) => {
+                                    writers::write_err(kind, msg.as_bytes(), &mut self.writer)
+                                        .await?;
+                                }
+                            }
                         }
                         Command::Init(schema) => {
                             let w = InitWriter {
@@ -731,18 +760,52 @@ where
                     self.writer.flush_all().await?;
                 }
                 Err(_) => {
-                    // if parser err, we need also stay the conn,
-                    // because we can not support all command.
-                    writers::write_ok_packet(
-                        &mut self.writer,
-                        self.client_capabilities,
-                        OkResponse::default(),
-                    )
-                    .await?;
+                    // Commands that change nothing here are acknowledged (connection pools send
+                    // COM_RESET_CONNECTION when a connection is returned); any other is refused
+                    // with MySQL's error, and the connection stays usable.
+                    let acknowledged = [
+                        CommandByte::COM_RESET_CONNECTION as u8,
+                        CommandByte::COM_SET_OPTION as u8,
+                        CommandByte::COM_DEBUG as u8,
+                        CommandByte::COM_REFRESH as u8,
+                    ];
+                    match packet.first() {
+                        Some(b) if acknowledged.contains(b) => {
+                            writers::write_ok_packet(
+                                &mut self.writer,
+                                self.client_capabilities,
+                                OkResponse::default(),
+                            )
+                            .await?;
+                        }
+                        first => {
+                            let msg = match first {
+                                Some(b) => format!("Unknown command 0x{b:02x}"),
+                                None => "Unknown command: empty packet".to_string(),
+                            };
+                            writers::write_err(
+                                ErrorKind::ER_UNKNOWN_COM_ERROR,
+                                msg.as_bytes(),
+                                &mut self.writer,
+                            )
+                            .await?;
+                        }
+                    }
                     self.writer.flush_all().await?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// MySQL's message for text that is not UTF-8, with the bytes where it stops being UTF-8.
+fn invalid_utf8_message(text: &[u8], e: std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let len = e.error_len().unwrap_or(text.len() - at);
+    let bad: String = text[at..at + len]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    format!("Invalid utf8mb4 character string: '{bad}' (at byte {at} of the statement)")
 }

@@ -117,6 +117,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for PacketReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> PacketReader<R> {
+    // Strata patch 5: `self.bytes` always ends where the data read so far ends, and the unread
+    // part is its last `self.remaining` bytes, as in `next`. Upstream replaced `self.bytes` with
+    // a copy of the unread rest after each packet, freeing the buffer the returned packet still
+    // pointed into: of several pipelined commands read at once, all but the last were parsed
+    // from freed memory (and answered with an empty OK).
     pub async fn next_async(&mut self) -> io::Result<Option<(u8, Packet<'_>)>> {
         self.start = self.bytes.len() - self.remaining;
 
@@ -129,15 +134,12 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                     // out. however, without NLL, borrowck doesn't realize that self.bytes is no
                     // longer borrowed after the match, and so can be mutated.
                     let bytes = &self.bytes[self.start..];
-                    unsafe { ::std::slice::from_raw_parts(bytes.as_ptr(), self.remaining) }
+                    unsafe { ::std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) }
                 };
                 match packet(bytes) {
                     Ok((rest, p)) => {
+                        // `self.bytes` is left as it is until the next call: `p` borrows it.
                         self.remaining = rest.len();
-                        if self.remaining > 0 {
-                            self.bytes = rest.to_vec();
-                            self.start = 0;
-                        }
                         return Ok(Some(p));
                     }
                     Err(nom::Err::Incomplete(_)) | Err(nom::Err::Error(_)) => {}
@@ -154,22 +156,17 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             // we need to read some more
             self.bytes.drain(0..self.start);
             self.start = 0;
-            let end = self.remaining;
-
-            if self.bytes.len() - end < buffer_size {
-                let new_len = std::cmp::max(buffer_size, end * 2);
-                self.bytes.resize(new_len, 0);
+            let end = self.bytes.len();
+            if self.bytes.capacity() - end < buffer_size {
+                self.bytes.reserve(std::cmp::max(buffer_size, end));
             }
-            let read = {
-                let buf = &mut self.bytes[end..];
-                self.r.read(buf).await?
-            };
-            self.remaining = end + read;
+            // Appends into the spare capacity (nothing zero-filled); on error nothing was added.
+            let read = self.r.read_buf(&mut self.bytes).await?;
+            self.remaining = self.bytes.len();
             // use a larger buffer size to reduce bytes resize times.
             buffer_size = PACKET_LARGE_BUFFER_SIZE;
 
             if read == 0 {
-                self.bytes.truncate(self.remaining);
                 if self.bytes.is_empty() {
                     return Ok(None);
                 } else {

@@ -166,3 +166,22 @@ where
     w.end_packet().await?;
     write_column_definitions_41(i, w, client_capabilities, false).await
 }
+
+/// The answer to COM_FIELD_LIST: one column definition (with a NULL default) per column, then
+/// an EOF packet, or an OK packet with the EOF header for CLIENT_DEPRECATE_EOF clients: the
+/// list needs its end marker either way.
+pub(crate) async fn write_field_list<W: AsyncWrite + Unpin>(
+    columns: &[Column],
+    w: &mut PacketWriter<W>,
+    client_capabilities: CapabilityFlags,
+) -> io::Result<()> {
+    write_column_definitions_41(columns, w, client_capabilities, true).await?;
+    if client_capabilities.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
+        let ok = OkResponse {
+            header: 0xfe,
+            ..Default::default()
+        };
+        write_ok_packet(w, client_capabilities, ok).await?;
+    }
+    Ok(())
+}
