@@ -79,11 +79,13 @@ impl Server {
         })
     }
 
-    /// Stops accepting connections and waits for the listeners to end.
+    /// Stops accepting connections, waits for the listeners to end and releases the data
+    /// directory.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
         }
+        self.frontend.release_data_dir();
     }
 }

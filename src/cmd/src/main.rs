@@ -1,5 +1,7 @@
 //! `strata`: MySQL on 127.0.0.1:9030, HTTP on 127.0.0.1:8030, data in ./strata-data.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use strata::{Config, Server};
 
@@ -26,6 +28,8 @@ fn main() -> std::process::ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        // Colour codes only on a terminal: a log redirected to a file stays plain text.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -5,6 +5,7 @@
 mod admin;
 mod compaction;
 mod ddl;
+mod dir_lock;
 mod error;
 mod executor;
 mod gc;
@@ -12,11 +13,13 @@ mod insert;
 pub mod load;
 mod query;
 mod resolve;
+mod runner;
 mod show;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use strata_catalog::Catalog;
 use strata_common::{BoxedError, Session};
@@ -34,6 +37,7 @@ pub struct Frontend {
     pub(crate) store: DataStore,
     pub(crate) engine: QueryEngine,
     pub(crate) live: LiveLoads,
+    lock: dir_lock::DirLock,
 }
 
 impl Frontend {
@@ -46,6 +50,9 @@ impl Frontend {
                 format!("cannot create data directory {}: {e}", data_dir.display()),
             )
         })?;
+        // Before anything reads or repairs the directory: start-up clean-up run against a live
+        // server's directory would cancel its loads and delete the segments they are writing.
+        let lock = dir_lock::DirLock::acquire(data_dir)?;
         let catalog = Arc::new(Catalog::open(&data_dir.join("meta.db"))?);
         let store = DataStore::open(&data_dir.join("data"))?;
         let engine = QueryEngine::new(&store)?;
@@ -54,6 +61,7 @@ impl Frontend {
             store,
             engine,
             live: LiveLoads::default(),
+            lock,
         });
         let n = fe
             .catalog
@@ -67,6 +75,12 @@ impl Frontend {
         gc::collect_garbage(&fe.catalog, &fe.store, true).await?;
         compaction::spawn_background(&fe);
         Ok(fe)
+    }
+
+    /// Releases the data directory for another server; called once this one has stopped
+    /// serving.
+    pub fn release_data_dir(&self) {
+        self.lock.release();
     }
 
     /// The catalog (tests and tools).
@@ -91,12 +105,46 @@ impl QueryHandler for Frontend {
         (user == "root").then_some(Credential::Empty)
     }
 
-    async fn execute(&self, session: &mut Session, sql: &str) -> Vec<Result<Output, BoxedError>> {
-        self.run(session, sql)
-            .await
-            .into_iter()
-            .map(|r| r.map_err(|e| Box::new(e) as BoxedError))
-            .collect()
+    /// Runs the script on the statement runtime ([`runner`]): deep stacks, and the protocol's
+    /// threads stay free. A statement that panics fails with an internal error; the connection
+    /// and the server go on.
+    async fn execute(
+        self: Arc<Self>,
+        session: &mut Session,
+        sql: &str,
+    ) -> Vec<Result<Output, BoxedError>> {
+        let mut owned = session.clone();
+        let sql = sql.to_string();
+        let task = runner::handle().spawn(async move {
+            let out = self.run(&mut owned, &sql).await;
+            (owned, out)
+        });
+        // Not aborted if this future is dropped: a load runs to its end (commit or cancel)
+        // rather than stop between two steps with its job left LOADING.
+        match task.await {
+            Ok((after, out)) => {
+                *session = after;
+                out.into_iter()
+                    .map(|r| r.map_err(|e| Box::new(e) as BoxedError))
+                    .collect()
+            }
+            Err(e) => {
+                let what = if e.is_panic() {
+                    "the statement failed with an internal error (a bug: see the server log)"
+                } else {
+                    "the statement was cancelled"
+                };
+                tracing::error!(conn = session.conn_id, error = %e, "statement task ended abnormally");
+                vec![Err(Box::new(FrontendError::new(
+                    strata_common::StatusCode::Internal,
+                    what,
+                )) as BoxedError)]
+            }
+        }
+    }
+
+    async fn table_schema(&self, session: &Session, table: &str) -> Result<SchemaRef, BoxedError> {
+        executor::table_schema(self, session, table).map_err(|e| Box::new(e) as BoxedError)
     }
 
     async fn use_database(&self, session: &mut Session, db: &str) -> Result<(), BoxedError> {

@@ -17,6 +17,10 @@ pub enum ParseError {
         /// The construct, e.g. `PRIMARY KEY tables`.
         what: String,
     },
+    /// The statement passes a limit on its size or depth (see `limits`); StarRocks reports
+    /// these as syntax errors.
+    #[error("Getting syntax error. Detail message: {0}.")]
+    TooLarge(String),
     /// The statement parses but an argument is invalid (e.g. VARCHAR(0)).
     #[error("{message}")]
     Invalid {
@@ -49,7 +53,7 @@ impl From<sqlparser::parser::ParserError> for ParseError {
             sqlparser::parser::ParserError::TokenizerError(m)
             | sqlparser::parser::ParserError::ParserError(m) => m,
             sqlparser::parser::ParserError::RecursionLimitExceeded => {
-                "statement nested too deeply".to_string()
+                "the statement nests parentheses or subqueries more than 50 levels deep".to_string()
             }
         };
         ParseError::Syntax { message }
@@ -67,7 +71,7 @@ impl From<sqlparser::tokenizer::TokenizerError> for ParseError {
 impl ErrorExt for ParseError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ParseError::Syntax { .. } => StatusCode::InvalidSyntax,
+            ParseError::Syntax { .. } | ParseError::TooLarge(_) => StatusCode::InvalidSyntax,
             ParseError::Unsupported { .. } => StatusCode::Unsupported,
             ParseError::Invalid { .. } => StatusCode::InvalidArguments,
         }

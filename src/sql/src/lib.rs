@@ -8,6 +8,7 @@
 pub mod ast;
 mod error;
 mod files;
+pub mod limits;
 mod parser;
 
 pub use ast::*;

@@ -13,6 +13,7 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::ast::{Properties, SetAssignment, Statement, TableName};
 use crate::error::ParseError;
+use crate::limits;
 
 pub(crate) type Result<T> = std::result::Result<T, ParseError>;
 
@@ -20,6 +21,7 @@ pub(crate) type Result<T> = std::result::Result<T, ParseError>;
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
     let dialect = MySqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location()?;
+    limits::check_tokens(tokens.len())?;
     // MySQL and StarRocks treat "x" as a string literal (PROPERTIES, COMMENT, FILES arguments).
     let tokens: Vec<TokenWithSpan> = tokens
         .into_iter()
@@ -37,7 +39,9 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
         if p.peek_token().token == Token::EOF {
             break;
         }
-        out.push(parse_statement(&mut p)?);
+        let stmt = parse_statement(&mut p)?;
+        limits::check(&stmt)?;
+        out.push(stmt);
         if !p.consume_token(&Token::SemiColon) && p.peek_token().token != Token::EOF {
             return p
                 .expected("end of statement", p.peek_token())

@@ -406,3 +406,87 @@ async fn point_query_reads_only_its_bucket() {
         .unwrap();
     assert_eq!(v, Some(246));
 }
+
+/// A second `strata` on a data directory in use — with the same command line (its port is
+/// taken) or another port — refuses to start, naming the directory and the process holding it,
+/// and changes nothing: the first server's running load still commits every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_a_live_data_dir_refuses_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = spawn_binary(dir.path(), port);
+    let mut c = wait_connect(port).await;
+    fresh_table(
+        &mut c,
+        "CREATE TABLE big (a BIGINT, b VARCHAR(40)) DISTRIBUTED BY HASH(a) BUCKETS 4",
+    )
+    .await;
+
+    const ROWS: u64 = 1_000_000;
+    let loader = tokio::spawn(async move {
+        let mut c2 = connect(port, Some("d")).await;
+        c2.query_drop(format!(
+            "INSERT INTO big WITH LABEL l_live SELECT value, concat('row-', value) \
+             FROM generate_series(1, {ROWS})"
+        ))
+        .await
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while files_on_disk(dir.path()).is_empty() {
+        assert!(!loader.is_finished(), "load ended before writing a segment");
+        assert!(Instant::now() < deadline, "load wrote no segment in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let written = files_on_disk(dir.path());
+
+    for second_port in [port, free_port()] {
+        let data_dir = dir.path().to_path_buf();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_strata"))
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .arg("--mysql-addr")
+                .arg(format!("127.0.0.1:{second_port}"))
+                .arg("--http-addr")
+                .arg(format!("127.0.0.1:{}", free_port()))
+                .env("STRATA_LOG", "warn")
+                .output()
+                .expect("second strata runs")
+        })
+        .await
+        .unwrap();
+        assert!(!out.status.success(), "a second server started");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            said.contains(&format!(
+                "{} is in use by process {}",
+                dir.path().display(),
+                child.id()
+            )),
+            "{said}"
+        );
+        assert!(
+            !said.contains('\x1b'),
+            "colour codes in a log that is not a terminal: {said}"
+        );
+    }
+    // Nothing the first server wrote was deleted, and its load commits every row.
+    assert!(written.is_subset(&files_on_disk(dir.path())));
+    loader
+        .await
+        .unwrap()
+        .expect("the first server's load commits");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM d.big").await, ROWS);
+    let state: String = c
+        .query_first("SELECT STATE FROM information_schema.loads WHERE LABEL = 'l_live'")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state, "FINISHED");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+}

@@ -3,8 +3,10 @@
 mod clients;
 mod crash;
 mod harness;
+mod limits;
 mod listing;
 mod protocol;
 mod s3;
 mod seed;
 mod slt;
+mod wire;
