@@ -116,3 +116,51 @@ async fn pymysql_end_to_end() {
 async fn mysql_connector_end_to_end() {
     python_script("connector_e2e.py").await;
 }
+
+/// The interactive `mysql` client (no `-A`, under a terminal made by `script`): `USE db` reads
+/// every table's columns with COM_FIELD_LIST for completion, which used to hang it; a column
+/// name typed in part and completed with TAB then runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_cli_interactive_use_and_tab_completion() {
+    let server = TestServer::start().await;
+    let mut c = server.conn(None).await;
+    crate::harness::exec(&mut c, "CREATE DATABASE tty").await;
+    crate::harness::exec(
+        &mut c,
+        "CREATE TABLE tty.z (zebra_col INT, other VARCHAR(5))",
+    )
+    .await;
+    crate::harness::exec(&mut c, "INSERT INTO tty.z VALUES (42, 'x')").await;
+    let port = server.port();
+    let out = blocking(move || {
+        let mut cmd = Command::new("timeout");
+        cmd.args([
+            "60",
+            "script",
+            "-qec",
+            &format!("mysql -h127.0.0.1 -P{port} -uroot"),
+            "/dev/null",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("script runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        // Typed as a person would: readline sees each line once the previous one is done.
+        for line in ["USE tty;\n", "SELECT zebr\t FROM z;\n", "exit\n"] {
+            std::io::Write::write_all(&mut stdin, line.as_bytes()).expect("typed");
+            std::thread::sleep(std::time::Duration::from_millis(800));
+        }
+        drop(stdin);
+        child.wait_with_output().expect("script ends")
+    })
+    .await;
+    let t = text(&out);
+    assert!(out.status.success(), "the client hung or failed:\n{t}");
+    assert!(t.contains("Database changed"), "{t}");
+    assert!(
+        t.contains("| zebra_col |"),
+        "TAB did not complete the column:\n{t}"
+    );
+    assert!(t.contains("|        42 |"), "{t}");
+}
