@@ -21,7 +21,7 @@ use strata_catalog::{
 };
 use strata_common::StatusCode;
 use strata_query::LiveLoad;
-use strata_query::files::FilesSource;
+use strata_query::files::{FilesSource, ReadFailure};
 use strata_storage::{
     BucketSpec, Bucketed, Bucketer, SegmentWriter, WriterOptions, WrittenSegment,
 };
@@ -492,7 +492,7 @@ fn convert_source(
                 let mut row = 1u64;
                 while let Some(batch) = stream.next().await {
                     let res = batch.map_err(FrontendError::from).and_then(|b| {
-                        let out = step.convert(&b, RowNumbers::From(row), "");
+                        let out = step.convert(&b, RowNumbers::From(row), "", &[]);
                         row += b.num_rows() as u64;
                         out
                     });
@@ -534,6 +534,7 @@ fn convert_source(
                             }
                         };
                         let file: Arc<str> = piece.display.as_str().into();
+                        let failures = piece.failures.clone();
                         let stream = match reader.read(piece) {
                             Ok(s) => s,
                             Err(e) => {
@@ -545,13 +546,21 @@ fn convert_source(
                         // (one piece) converts on both cores while the file is read; their
                         // results go on in file order, so the first rejected row a strict
                         // load stops at is the piece's first.
+                        // The reader records a batch's bad values before it hands the
+                        // batch on, so those of its rows are known when it arrives here.
                         let mut converted = stream
                             .map(|batch| {
                                 let (step, file) = (step.clone(), file.clone());
+                                let fails = match &batch {
+                                    Ok(b) => last_row(b)
+                                        .map(|r| failures.take_through(r))
+                                        .unwrap_or_default(),
+                                    Err(_) => Vec::new(),
+                                };
                                 tokio::spawn(async move {
                                     batch
                                         .map_err(FrontendError::from)
-                                        .and_then(|b| step.convert_numbered(&b, &file))
+                                        .and_then(|b| step.convert_numbered(&b, &file, fails))
                                 })
                             })
                             .buffered(2);
@@ -562,6 +571,11 @@ fn convert_source(
                             if !forward(&tx, res).await {
                                 return;
                             }
+                        }
+                        // Bad values of rows after the last one the query kept.
+                        let rest = failures.take_all();
+                        if !rest.is_empty() && !forward(&tx, Ok(step.unread(&rest, &file))).await {
+                            return;
                         }
                     }
                 });
@@ -588,7 +602,13 @@ struct Step {
 }
 
 impl Step {
-    fn convert(&self, batch: &RecordBatch, rows: RowNumbers<'_>, file: &str) -> Result<Ready> {
+    fn convert(
+        &self,
+        batch: &RecordBatch,
+        rows: RowNumbers<'_>,
+        file: &str,
+        read_failures: &[(usize, ReadFailure)],
+    ) -> Result<Ready> {
         if let Some(live) = &self.live {
             live.scan_rows
                 .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
@@ -600,7 +620,7 @@ impl Step {
             .saturating_sub(self.kept.load(Ordering::Relaxed));
         let out = self
             .converter
-            .convert(batch, rows, file, left)
+            .convert(batch, rows, file, left, read_failures)
             .map_err(|e| FrontendError::new(StatusCode::InvalidValue, e))?;
         self.kept.fetch_add(out.errors.len(), Ordering::Relaxed);
         let Converted {
@@ -621,8 +641,14 @@ impl Step {
         })
     }
 
-    /// Converts a piece's batch, whose last column numbers its rows within `file`.
-    fn convert_numbered(&self, batch: &RecordBatch, file: &str) -> Result<Ready> {
+    /// Converts a piece's batch, whose last column numbers its rows within `file`, given the
+    /// bad values its reader found up to its last row (`failures`, in row order).
+    fn convert_numbered(
+        &self,
+        batch: &RecordBatch,
+        file: &str,
+        failures: Vec<ReadFailure>,
+    ) -> Result<Ready> {
         let last = batch.num_columns() - 1;
         let rows = batch
             .column(last)
@@ -632,6 +658,62 @@ impl Step {
         let data = batch
             .project(&(0..last).collect::<Vec<_>>())
             .map_err(|e| FrontendError::new(StatusCode::Internal, e.to_string()))?;
-        self.convert(&data, RowNumbers::Listed(rows.values()), file)
+        // A piece's query keeps its rows in file order: find each failure's row in the batch.
+        // A row that is not there was read and then removed by the query's WHERE.
+        let (mut here, mut gone) = (Vec::new(), Vec::new());
+        for f in failures {
+            match rows.values().binary_search(&f.row) {
+                Ok(i) => here.push((i, f)),
+                Err(_) => gone.push(f),
+            }
+        }
+        let mut ready = self.convert(&data, RowNumbers::Listed(rows.values()), file, &here)?;
+        if !gone.is_empty() {
+            let unread = self.unread(&gone, file);
+            ready.rejected += unread.rejected;
+            ready.errors.extend(unread.errors);
+        }
+        Ok(ready)
     }
+
+    /// The bad values of rows the query removed (WHERE): in strict mode still rejected rows,
+    /// as StarRocks' scan rejects a value that does not convert before any predicate.
+    fn unread(&self, failures: &[ReadFailure], file: &str) -> Ready {
+        let mut ready = Ready {
+            rows: 0,
+            rejected: 0,
+            errors: Vec::new(),
+            buckets: Vec::new(),
+        };
+        if !self.converter.strict() {
+            return ready;
+        }
+        let mut rows: Vec<u64> = failures.iter().map(|f| f.row).collect();
+        rows.dedup();
+        ready.rejected = rows.len() as u64;
+        if let Some(live) = &self.live {
+            live.scan_rows.fetch_add(ready.rejected, Ordering::Relaxed);
+        }
+        let left = self
+            .budget
+            .saturating_sub(self.kept.load(Ordering::Relaxed));
+        let mut seen = None;
+        for f in failures {
+            if ready.errors.len() >= left {
+                break;
+            }
+            if seen != Some(f.row) {
+                ready.errors.push(convert::read_error(file, f));
+                seen = Some(f.row);
+            }
+        }
+        self.kept.fetch_add(ready.errors.len(), Ordering::Relaxed);
+        ready
+    }
+}
+
+/// The number of a piece batch's last row (its last column numbers the rows).
+fn last_row(batch: &RecordBatch) -> Option<u64> {
+    let rows = batch.columns().last()?.as_primitive_opt::<UInt64Type>()?;
+    (!rows.is_empty()).then(|| rows.value(rows.len() - 1))
 }

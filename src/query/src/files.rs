@@ -1,6 +1,7 @@
 //! `FILES()`: list, infer and read files in S3-compatible storage or on local disk.
 
 mod csv;
+mod failures;
 mod infer;
 mod json_flat;
 mod list;
@@ -24,6 +25,7 @@ use parquet::file::metadata::ParquetMetaData;
 use strata_common::types::{SrType, VARCHAR_MAX};
 use strata_common::{ErrorExt, StatusCode};
 
+pub use failures::{ReadFailure, ReadFailures, VALUE_PREFIX_BYTES, bounded};
 use list::FileStream;
 pub use piece::Piece;
 use props::{FilesOptions, Format};

@@ -183,6 +183,30 @@ impl S3Server {
         self.put("csv/ints_typed.csv", b"1\n2\n300000\n".to_vec())
             .await;
 
+        // Bad values where inference does not look: a CSV whose first rows are integers, and
+        // in a set of three files the middle one (not sampled) with strings in an integer column.
+        self.put(
+            "bad_values/late.csv",
+            b"1,x\n2,y\n3,z\na,w\n5,v\n2147483648,u\n7,t\n".to_vec(),
+        )
+        .await;
+        for (name, ids) in [
+            ("a", vec!["1", "2"]),
+            ("b", vec!["3", "oops", "5"]),
+            ("c", vec!["6"]),
+        ] {
+            let typed = name != "b";
+            self.put(
+                &format!("bad_values/parquet/{name}.parquet"),
+                parquet(&[ids_batch(&ids, typed)], 1000),
+            )
+            .await;
+            self.put(
+                &format!("bad_values/orc/{name}.orc"),
+                orc(&ids_batch(&ids, typed)),
+            )
+            .await;
+        }
         self.put("orc/ub.orc", orc(&user_behavior(0, 1000))).await;
         self.put("orc/small_ints.orc", orc(&small_ints())).await;
         self.put("bad/short.orc", orc_claiming_more_rows()).await;
@@ -430,5 +454,26 @@ fn dates(ids: Vec<i64>, ts: Vec<&str>) -> RecordBatch {
             Arc::new(StringArray::from(ts)),
         ],
     )
+    .unwrap()
+}
+
+/// `UserID` as BIGINT (`typed`) or as strings, and `Tag` = "t<UserID>".
+fn ids_batch(ids: &[&str], typed: bool) -> RecordBatch {
+    use arrow::array::{Int64Array, StringArray};
+    let id: arrow::array::ArrayRef = if typed {
+        Arc::new(Int64Array::from_iter_values(
+            ids.iter().map(|v| v.parse::<i64>().unwrap()),
+        ))
+    } else {
+        Arc::new(StringArray::from(ids.to_vec()))
+    };
+    let tags: Vec<String> = ids.iter().map(|v| format!("t{v}")).collect();
+    RecordBatch::try_from_iter([
+        ("UserID", id),
+        (
+            "Tag",
+            Arc::new(StringArray::from(tags)) as arrow::array::ArrayRef,
+        ),
+    ])
     .unwrap()
 }

@@ -14,6 +14,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnMeta, DefaultValue, LoadError, TableDef};
 use strata_common::types::SrType;
+use strata_query::files::ReadFailure;
 use strata_query::types::table_schema;
 
 /// Where each target column's values come from.
@@ -69,6 +70,9 @@ struct Rejection {
     col: usize,
     /// True: a NULL in a NOT NULL column; false: a value that does not convert.
     not_null: bool,
+    /// A value the file's reader could not read as its FILES() column's type: the index of
+    /// its failure among those given to [`Converter::convert`].
+    read: Option<usize>,
 }
 
 /// Marks `row` rejected unless an earlier column already did.
@@ -127,18 +131,37 @@ impl Converter {
         Arc::new(Schema::new(fields))
     }
 
+    /// Whether conversion failures reject rows (else they load as NULL).
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
     /// Converts `batch`, read from `file` (empty when the rows come from no one file), whose
-    /// rows are numbered `rows`; keeps up to `error_budget` error records.
+    /// rows are numbered `rows`; keeps up to `error_budget` error records. `read_failures`
+    /// are values of the batch's rows (by index) that the file's reader could not read as
+    /// their FILES() column's type: NULL in the batch, rejected in strict mode like any
+    /// value that does not convert.
     pub fn convert(
         &self,
         batch: &RecordBatch,
         rows: RowNumbers<'_>,
         file: &str,
         error_budget: usize,
+        read_failures: &[(usize, ReadFailure)],
     ) -> Result<Converted, String> {
         let n = batch.num_rows();
         // Allocated at the first rejected row: most batches have none.
         let mut rejected_rows: Option<Vec<Option<Rejection>>> = None;
+        if self.strict {
+            for (i, (row, _)) in read_failures.iter().enumerate() {
+                let why = Rejection {
+                    col: 0,
+                    not_null: false,
+                    read: Some(i),
+                };
+                reject(&mut rejected_rows, n, *row, why);
+            }
+        }
         let mut out: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for (ci, (col, src)) in self.columns.iter().zip(&self.sources).enumerate() {
             let target = self.schema.field(ci).data_type();
@@ -160,6 +183,7 @@ impl Converter {
                                 let why = Rejection {
                                     col: ci,
                                     not_null: false,
+                                    read: None,
                                 };
                                 reject(&mut rejected_rows, n, row, why);
                             }
@@ -178,6 +202,7 @@ impl Converter {
                         let why = Rejection {
                             col: ci,
                             not_null: true,
+                            read: None,
                         };
                         reject(&mut rejected_rows, n, row, why);
                     }
@@ -202,6 +227,10 @@ impl Converter {
                 break;
             }
             let Some(r) = rej else { continue };
+            if let Some(i) = r.read {
+                errors.push(read_error(file, &read_failures[i].1));
+                continue;
+            }
             let col = &self.columns[r.col];
             let (value, reason) = match (r.not_null, &self.sources[r.col]) {
                 (false, ColumnSource::Source(si)) => (
@@ -233,6 +262,18 @@ impl Converter {
             rejected,
             errors,
         })
+    }
+}
+
+/// The error record of a value a file's reader could not read as its column's type.
+pub(crate) fn read_error(file: &str, f: &ReadFailure) -> LoadError {
+    LoadError {
+        job_id: 0,
+        file: file.to_string(),
+        row: f.row,
+        column: f.column.clone(),
+        value: Some(f.value.clone()),
+        reason: format!("{} (the type FILES() gave the column)", f.reason),
     }
 }
 

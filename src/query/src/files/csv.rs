@@ -13,11 +13,13 @@ use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
+use crate::files::failures::BadRows;
 use crate::files::infer::promote;
 use crate::files::props::{Codec, CsvOptions};
 use crate::files::read::{BATCH_ROWS, Decorate};
 use crate::files::store::ResolvedStore;
 use crate::files::text::{BOM, CHUNK_BYTES, ChunkFormat, emitter, open, read_chunked};
+use crate::types::sr_type;
 
 /// Calls `f` with each record of one CSV text after the first `skip` (header) records, until
 /// `f` returns false. Header records are not checked: a header that is not valid UTF-8 is
@@ -321,6 +323,7 @@ impl Parse {
             .map(|f| Column::new(f.data_type()))
             .collect();
         let mut rows = 0usize;
+        let mut bad_rows = BadRows::default();
         let shown = |b: &[u8]| String::from_utf8_lossy(b).escape_default().to_string();
         let bad = |e: String| {
             FilesError::InvalidFile(format!("File {display} is not readable as CSV: {e}"))
@@ -342,43 +345,58 @@ impl Parse {
                 )));
             }
             for (i, b) in builders.iter_mut().enumerate() {
-                b.push(rec.get(i).filter(|v| *v != "\\N"));
+                let v = rec.get(i).filter(|v| *v != "\\N");
+                if !b.push(v) {
+                    let f = self.schema.field(i);
+                    let ty = sr_type(f.data_type()).map_or_else(String::new, |t| t.describe());
+                    bad_rows.add(BATCH_ROWS, rows, f.name(), v.unwrap_or_default(), &ty);
+                }
             }
             rows += 1;
             if rows < BATCH_ROWS {
                 return Ok(true);
             }
             rows = 0;
-            emit(self.batch(&mut builders)?)
+            emit(self.batch(&mut builders, std::mem::take(&mut bad_rows))?)
         })?;
         if rows > 0 {
-            emit(self.batch(&mut builders)?)?;
+            emit(self.batch(&mut builders, bad_rows)?)?;
         }
         Ok(())
     }
 
-    /// The records `builders` hold, cast to the file schema.
-    fn batch(&self, builders: &mut [Column]) -> Result<RecordBatch, FilesError> {
+    /// The records `builders` hold, cast to the file schema, with the values that did not
+    /// fit it (`bad`, and those the cast loses) in the readers' bad-value column.
+    fn batch(&self, builders: &mut [Column], mut bad: BadRows) -> Result<RecordBatch, FilesError> {
         let opts = CastOptions {
             safe: true,
             ..Default::default()
         };
-        let cols = builders
-            .iter_mut()
-            .zip(self.schema.fields())
-            .map(|(b, f)| cast_with_options(&b.finish(), f.data_type(), &opts))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+        let mut cols = Vec::with_capacity(builders.len());
+        for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
+            let text = b.finish();
+            let col = cast_with_options(&text, f.data_type(), &opts)
+                .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+            if text.data_type() != f.data_type() {
+                bad.add_cast(f.name(), text.as_ref(), col.as_ref());
+            }
+            cols.push(col);
+        }
         RecordBatch::try_new(self.schema.clone(), cols)
+            .and_then(|b| bad.attach(b))
             .map_err(|e| FilesError::InvalidFile(e.to_string()))
     }
 }
 
 /// One column of the records being parsed. BIGINT and DOUBLE fields are parsed as they are
-/// read, by the parser a cast from text uses (so a value that does not parse is NULL, as
-/// after the cast), instead of being copied into a string column and cast as a whole.
+/// read, by the parser a cast from text uses, instead of being copied into a string column
+/// and cast as a whole. A field that does not parse is NULL in the batch and reported to the
+/// caller, which records it as a bad value (a load's strict mode rejects the row). An empty
+/// field of a column of another type than VARCHAR is NULL, as `\N` is.
 enum Column {
     Text(StringBuilder),
+    /// Text cast to a type of its own (BOOLEAN) once the batch is complete.
+    Cast(StringBuilder),
     BigInt(PrimitiveBuilder<Int64Type>),
     Double(PrimitiveBuilder<Float64Type>),
 }
@@ -388,22 +406,42 @@ impl Column {
         match ty {
             DataType::Int64 => Column::BigInt(PrimitiveBuilder::new()),
             DataType::Float64 => Column::Double(PrimitiveBuilder::new()),
-            _ => Column::Text(StringBuilder::new()),
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => {
+                Column::Text(StringBuilder::new())
+            }
+            _ => Column::Cast(StringBuilder::new()),
         }
     }
 
+    /// Appends `v`; false when it is a value that does not parse as the column's type.
     #[inline]
-    fn push(&mut self, v: Option<&str>) {
+    fn push(&mut self, v: Option<&str>) -> bool {
         match self {
             Column::Text(b) => b.append_option(v),
-            Column::BigInt(b) => b.append_option(v.and_then(Int64Type::parse)),
-            Column::Double(b) => b.append_option(v.and_then(Float64Type::parse)),
+            Column::Cast(b) => b.append_option(v.filter(|v| !v.is_empty())),
+            Column::BigInt(b) => match v.filter(|v| !v.is_empty()) {
+                None => b.append_null(),
+                Some(v) => {
+                    let parsed = Int64Type::parse(v);
+                    b.append_option(parsed);
+                    return parsed.is_some();
+                }
+            },
+            Column::Double(b) => match v.filter(|v| !v.is_empty()) {
+                None => b.append_null(),
+                Some(v) => {
+                    let parsed = Float64Type::parse(v);
+                    b.append_option(parsed);
+                    return parsed.is_some();
+                }
+            },
         }
+        true
     }
 
     fn finish(&mut self) -> ArrayRef {
         match self {
-            Column::Text(b) => Arc::new(b.finish()),
+            Column::Text(b) | Column::Cast(b) => Arc::new(b.finish()),
             Column::BigInt(b) => Arc::new(b.finish()),
             Column::Double(b) => Arc::new(b.finish()),
         }

@@ -26,6 +26,8 @@ pub struct Piece {
     pub row_groups: Option<(ArrowReaderMetadata, Vec<usize>)>,
     /// For a piece of an ORC file: the byte range its stripes start in.
     pub stripes: Option<std::ops::Range<u64>>,
+    /// Values a load's read of this piece could not convert (shared by its clones).
+    pub failures: crate::files::ReadFailures,
 }
 
 impl Piece {
@@ -37,6 +39,7 @@ impl Piece {
             first_row: 1,
             row_groups: None,
             stripes: None,
+            failures: Default::default(),
         }
     }
 }
@@ -65,6 +68,7 @@ fn orc_split(
         .into_iter()
         .map(|(first_row, range)| Piece {
             stripes: Some(range),
+            failures: Default::default(),
             first_row,
             ..Piece::whole(location, file.clone())
         })
@@ -123,6 +127,7 @@ fn split_pieces(
                 first_row,
                 row_groups: Some((meta.clone(), std::mem::take(&mut groups))),
                 stripes: None,
+                failures: Default::default(),
             });
             first_row += rows;
             rows = 0;
@@ -135,6 +140,7 @@ fn split_pieces(
             first_row,
             row_groups: Some((meta, groups)),
             stripes: None,
+            failures: Default::default(),
         });
     }
     Ok(pieces)

@@ -27,6 +27,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::file::metadata::ParquetMetaData;
 
+use crate::files::failures::{self, BadRows, ReadFailures};
 use crate::files::piece::Piece;
 use crate::files::props::{Codec, CsvOptions};
 use crate::files::store::{Location, ResolvedStore};
@@ -124,10 +125,13 @@ fn path_values(path: &str, keys: &[String]) -> Vec<Option<String>> {
 }
 
 /// Appends path columns and row numbers to the batches of one piece.
+/// Also takes the readers' [`BAD_COLUMN`](super::failures) off each batch, into the piece's
+/// failures when a load reads it.
 pub(crate) struct Decorate {
     out: SchemaRef,
     path_values: Vec<Option<String>>,
     next_row: Option<u64>,
+    failures: Option<ReadFailures>,
 }
 
 impl Decorate {
@@ -136,11 +140,14 @@ impl Decorate {
             out: spec.output_schema(with_row),
             path_values: path_values(piece.file.location.as_ref(), &spec.path_columns),
             next_row: with_row.then_some(piece.first_row),
+            failures: with_row.then(|| piece.failures.clone()),
         }
     }
 
-    /// A batch in the file schema → the output schema.
+    /// A batch in the file schema (with a reader's bad-value column, perhaps) → the output
+    /// schema.
     pub(crate) fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch, FilesError> {
+        let batch = failures::detach(batch, self.next_row.unwrap_or(1), self.failures.as_ref());
         if self.path_values.is_empty() && self.next_row.is_none() {
             return Ok(batch);
         }
@@ -172,6 +179,7 @@ pub(crate) fn conform(
         ..Default::default()
     };
     let mut cols = Vec::with_capacity(schema.fields().len());
+    let mut bad = BadRows::default();
     for (ci, f) in schema.fields().iter().enumerate() {
         if needed.is_some_and(|n| !n[ci]) {
             cols.push(new_null_array(f.data_type(), batch.num_rows()));
@@ -183,15 +191,26 @@ pub(crate) fn conform(
             .iter()
             .position(|bf| bf.name().eq_ignore_ascii_case(f.name()));
         let col = match idx {
-            Some(i) => cast_with_options(batch.column(i), f.data_type(), &opts).map_err(|e| {
-                FilesError::InvalidFile(format!("{display}: column {}: {e}", f.name()))
-            })?,
+            Some(i) => {
+                let input = batch.column(i);
+                let col = cast_with_options(input, f.data_type(), &opts).map_err(|e| {
+                    FilesError::InvalidFile(format!("{display}: column {}: {e}", f.name()))
+                })?;
+                // A file whose column has another type than the sampled files gave it (a
+                // string where they had integers): what does not fit is a bad value.
+                if input.data_type() != f.data_type() {
+                    bad.add_cast(f.name(), input.as_ref(), col.as_ref());
+                }
+                col
+            }
             None if fill_null => new_null_array(f.data_type(), batch.num_rows()),
             None => return Err(missing_column(f.name(), display)),
         };
         cols.push(col);
     }
-    RecordBatch::try_new(schema.clone(), cols).map_err(|e| FilesError::InvalidFile(e.to_string()))
+    RecordBatch::try_new(schema.clone(), cols)
+        .and_then(|b| bad.attach(b))
+        .map_err(|e| FilesError::InvalidFile(e.to_string()))
 }
 
 fn missing_column(column: &str, display: &str) -> FilesError {
