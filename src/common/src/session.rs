@@ -113,6 +113,8 @@ pub struct Session {
     pub vars: SessionVars,
     /// Warnings of the last statement.
     pub warnings: Vec<Warning>,
+    /// Inside `BEGIN` / `START TRANSACTION`, until `COMMIT` or `ROLLBACK`.
+    pub in_transaction: bool,
 }
 
 impl Session {
@@ -124,6 +126,7 @@ impl Session {
             database: None,
             vars: SessionVars::default(),
             warnings: Vec::new(),
+            in_transaction: false,
         }
     }
 }

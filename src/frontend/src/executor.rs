@@ -42,9 +42,23 @@ pub(crate) async fn run_script(
 }
 
 async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Result<Output> {
+    // As in MySQL, DDL ends an open transaction (an implicit COMMIT; nothing is pending).
+    if matches!(
+        stmt,
+        Statement::CreateTable(_)
+            | Statement::CreateDatabase { .. }
+            | Statement::DropDatabase { .. }
+            | Statement::DropTable { .. }
+            | Statement::TruncateTable(_)
+    ) {
+        session.in_transaction = false;
+    }
     match stmt {
         Statement::Query(q) => query::run_query(fe, session, *q).await,
-        Statement::Insert(ins) => insert::run_insert(fe, session, *ins).await,
+        Statement::Insert(ins) => {
+            refuse_in_transaction(session, &ins)?;
+            insert::run_insert(fe, session, *ins).await
+        }
         Statement::CreateTable(ct) => ddl::create_table(fe, session, *ct).await,
         Statement::CreateDatabase {
             name,
@@ -78,8 +92,32 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
         Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),
         Statement::AdminShowFrontendConfig(like) => admin::show_config(fe, like.as_deref()),
         Statement::Set(assignments) => admin::set_variables(session, &assignments),
-        Statement::TransactionControl(_) => Ok(Output::ok()),
+        Statement::TransactionControl(word) => {
+            // BEGIN / START TRANSACTION open one; COMMIT / ROLLBACK (pools send one whenever a
+            // connection is returned) end it, a plain OK when none is open.
+            session.in_transaction = matches!(word.as_str(), "BEGIN" | "START");
+            Ok(Output::ok())
+        }
     }
+}
+
+/// An INSERT inside `BEGIN … COMMIT/ROLLBACK` is refused: it would commit at once and a
+/// ROLLBACK could not undo it, while the client believes it can. A dry run writes nothing and
+/// may run.
+fn refuse_in_transaction(session: &Session, ins: &strata_sql::Insert) -> Result<()> {
+    let dry_run = ins
+        .properties
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("dry_run") && v.eq_ignore_ascii_case("true"));
+    if session.in_transaction && !dry_run {
+        return Err(FrontendError::new(
+            StatusCode::Unsupported,
+            "INSERT inside an explicit transaction (BEGIN ... COMMIT) is not supported yet: \
+             Strata commits each INSERT by itself and could not roll it back. COMMIT or \
+             ROLLBACK first, then run the INSERT on its own",
+        ));
+    }
+    Ok(())
 }
 
 /// `USE db` / COM_INIT_DB.
