@@ -46,6 +46,8 @@ pub enum StatusCode {
     PermissionDenied,
     /// A configuration key is unknown or not mutable.
     ConfigNotFound,
+    /// `KILL` named a connection that does not exist.
+    UnknownThread,
     /// The statement was cancelled or timed out.
     Cancelled,
     /// An unexpected internal failure.
@@ -76,6 +78,7 @@ impl StatusCode {
             StatusCode::AccessDenied => "AccessDenied",
             StatusCode::PermissionDenied => "PermissionDenied",
             StatusCode::ConfigNotFound => "ConfigNotFound",
+            StatusCode::UnknownThread => "UnknownThread",
             StatusCode::Cancelled => "Cancelled",
             StatusCode::Internal => "Internal",
         }

@@ -212,6 +212,12 @@ fn validate_variable(name: &str, value: &str) -> Result<()> {
                 "Invalid {name}: '{value}'. Expected a positive number of seconds"
             )),
         },
+        "query_mem_limit" | "exec_mem_limit" => match value.parse::<u64>() {
+            Ok(_) => Ok(()),
+            _ => bad(format!(
+                "Invalid {name}: '{value}'. Expected a number of bytes (0: no limit of its own)"
+            )),
+        },
         "enable_insert_strict" => match value.to_ascii_lowercase().as_str() {
             "true" | "false" | "1" | "0" | "on" | "off" => Ok(()),
             _ => bad(format!(

@@ -5,6 +5,7 @@ use datafusion::catalog::TableProvider;
 use strata_catalog::CatalogError;
 use strata_common::{Session, StatusCode};
 use strata_protocol_mysql::Output;
+use strata_query::Killed;
 use strata_sql::{Statement, parse_sql};
 
 use crate::{Frontend, FrontendError, Result, admin, ddl, insert, query, show};
@@ -20,7 +21,13 @@ pub(crate) async fn run_script(
         Err(e) => return vec![Err(e.into())],
     };
     let mut out = Vec::with_capacity(stmts.len());
+    let cancel = fe.processes.token(session.conn_id);
     for stmt in stmts {
+        // KILL QUERY stops a script between its statements too.
+        if cancel.is_cancelled() {
+            out.push(Err(crate::load::interrupted()));
+            break;
+        }
         let keep_warnings = matches!(stmt, Statement::ShowWarnings);
         if !keep_warnings {
             session.warnings.clear();
@@ -88,7 +95,8 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
             show::apply_where(show::show_variables(session, f.as_ref())?, f.as_ref()).await
         }
         Statement::ShowWarnings => show::show_warnings(session),
-        Statement::ShowProcesslist => show::show_processlist(session),
+        Statement::ShowProcesslist => show::show_processlist(fe, session),
+        Statement::Kill { query_only, id } => kill(fe, session, id, query_only),
         Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),
         Statement::AdminShowFrontendConfig(like) => admin::show_config(fe, like.as_deref()),
         Statement::Set(assignments) => admin::set_variables(session, &assignments),
@@ -98,6 +106,24 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
             session.in_transaction = matches!(word.as_str(), "BEGIN" | "START");
             Ok(Output::ok())
         }
+    }
+}
+
+/// `KILL [CONNECTION | QUERY] id`: root may stop anyone's statement, others their own.
+fn kill(fe: &Frontend, session: &Session, id: u64, query_only: bool) -> Result<Output> {
+    let found = u32::try_from(id)
+        .map(|id| fe.processes.kill(id, &session.user, query_only))
+        .unwrap_or(Killed::Unknown);
+    match found {
+        Killed::Done => Ok(Output::ok()),
+        Killed::Unknown => Err(FrontendError::new(
+            StatusCode::UnknownThread,
+            format!("Unknown thread id: {id}"),
+        )),
+        Killed::NotYours => Err(FrontendError::new(
+            StatusCode::PermissionDenied,
+            format!("You are not owner of thread {id}"),
+        )),
     }
 }
 
@@ -149,7 +175,7 @@ pub(crate) fn table_schema(fe: &Frontend, session: &Session, table: &str) -> Res
         })
     };
     if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
-        let provider = strata_query::info_schema::table(table, &fe.catalog, &fe.live)
+        let provider = strata_query::info_schema::table(table, &fe.info_sources(&session.user))
             .ok_or_else(unknown)?
             .map_err(|e| FrontendError::new(StatusCode::Internal, e))?;
         return Ok(provider.schema());

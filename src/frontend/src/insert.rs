@@ -178,6 +178,7 @@ pub(crate) async fn run_insert(
         timeout_s: opts.timeout_s,
         load_type: "INSERT",
         sql: ins.to_string(),
+        cancel: fe.processes.token(session.conn_id),
     };
     let job = Job::begin(fe, spec)?;
     let prepared = async {
@@ -379,6 +380,7 @@ pub(crate) async fn run_ctas(
         timeout_s: opts.timeout_s,
         load_type: "INSERT",
         sql: ct.to_string(),
+        cancel: fe.processes.token(session.conn_id),
     };
     let mut job = Job::begin(fe, spec)?;
     job.set_sources(&planned.sources);

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use strata_catalog::Catalog;
 use strata_common::{BoxedError, Session};
 use strata_protocol_mysql::{Credential, Output, QueryHandler};
-use strata_query::{LiveLoads, QueryEngine};
+use strata_query::{LiveLoads, Processes, QueryEngine};
 use strata_storage::DataStore;
 
 pub use compaction::{CompactionPolicy, compact_once};
@@ -37,6 +37,7 @@ pub struct Frontend {
     pub(crate) store: DataStore,
     pub(crate) engine: QueryEngine,
     pub(crate) live: LiveLoads,
+    pub(crate) processes: Processes,
     lock: dir_lock::DirLock,
 }
 
@@ -61,6 +62,7 @@ impl Frontend {
             store,
             engine,
             live: LiveLoads::default(),
+            processes: Processes::default(),
             lock,
         });
         let n = fe
@@ -81,6 +83,19 @@ impl Frontend {
     /// serving.
     pub fn release_data_dir(&self) {
         self.lock.release();
+    }
+
+    /// What `information_schema` is made from, as `user` sees it.
+    pub(crate) fn info_sources<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> strata_query::info_schema::Sources<'a> {
+        strata_query::info_schema::Sources {
+            catalog: &self.catalog,
+            live: &self.live,
+            processes: &self.processes,
+            user,
+        }
     }
 
     /// The catalog (tests and tools).
@@ -115,13 +130,18 @@ impl QueryHandler for Frontend {
     ) -> Vec<Result<Output, BoxedError>> {
         let mut owned = session.clone();
         let sql = sql.to_string();
+        let conn = session.conn_id;
+        self.processes
+            .start(conn, &session.user, session.database.as_deref(), &sql);
+        let fe = self.clone();
         let task = runner::handle().spawn(async move {
-            let out = self.run(&mut owned, &sql).await;
+            let out = fe.run(&mut owned, &sql).await;
             (owned, out)
         });
         // Not aborted if this future is dropped: a load runs to its end (commit or cancel)
         // rather than stop between two steps with its job left LOADING.
-        match task.await {
+        let result = task.await;
+        let out = match result {
             Ok((after, out)) => {
                 *session = after;
                 out.into_iter()
@@ -140,11 +160,25 @@ impl QueryHandler for Frontend {
                     what,
                 )) as BoxedError)]
             }
-        }
+        };
+        self.processes.finish(conn, session.database.as_deref());
+        out
     }
 
     async fn table_schema(&self, session: &Session, table: &str) -> Result<SchemaRef, BoxedError> {
         executor::table_schema(self, session, table).map_err(|e| Box::new(e) as BoxedError)
+    }
+
+    fn connected(&self, conn_id: u32, peer: &str) -> Option<Arc<tokio::sync::Notify>> {
+        Some(self.processes.connected(conn_id, peer))
+    }
+
+    fn client_gone(&self, conn_id: u32) {
+        self.processes.cancel(conn_id);
+    }
+
+    fn disconnected(&self, session: &Session) {
+        self.processes.disconnected(session.conn_id);
     }
 
     async fn use_database(&self, session: &mut Session, db: &str) -> Result<(), BoxedError> {

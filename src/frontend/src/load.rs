@@ -27,6 +27,7 @@ use strata_storage::{
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 pub use convert::{ColumnSource, Converter};
 use convert::{Converted, RowNumbers};
@@ -104,6 +105,9 @@ pub struct LoadSpec {
     pub load_type: &'static str,
     /// Statement text.
     pub sql: String,
+    /// Cancelled by `KILL QUERY` or the client going away: the job ends CANCELLED, its
+    /// segments deleted and its label free.
+    pub cancel: CancellationToken,
 }
 
 /// What a committed job reports.
@@ -208,20 +212,19 @@ impl<'a> Job<'a> {
     pub async fn run(mut self, source: LoadSource, converter: Converter) -> Result<LoadOutcome> {
         let converter = Arc::new(converter);
         let secs = self.spec.timeout_s.max(1);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         let mut errors = Vec::new();
-        let res = tokio::time::timeout(
-            Duration::from_secs(secs),
-            self.load(source, &converter, &mut errors),
+        // The deadline and cancellation are watched while rows stream (`drain`), where the
+        // writer can delete what it wrote; this outer bound only catches a load stuck
+        // elsewhere, a little later.
+        let res = tokio::time::timeout_at(
+            deadline + Duration::from_secs(5),
+            self.load(source, &converter, &mut errors, deadline),
         )
         .await;
         let res = match res {
             Ok(r) => r,
-            Err(_) => Err(FrontendError::new(
-                StatusCode::Cancelled,
-                format!(
-                    "Insert reached its timeout of {secs} seconds, please increase the 'insert_timeout' session variable"
-                ),
-            )),
+            Err(_) => Err(timed_out(secs)),
         };
         match res {
             Ok(segments) => self.commit(segments, errors).await,
@@ -237,6 +240,7 @@ impl<'a> Job<'a> {
         source: LoadSource,
         converter: &Arc<Converter>,
         errors: &mut Vec<LoadError>,
+        deadline: tokio::time::Instant,
     ) -> Result<Vec<NewSegment>> {
         let def = self.spec.target.def();
         let mut writer = SegmentWriter::new(
@@ -250,7 +254,9 @@ impl<'a> Job<'a> {
             def.key_indices(),
             writer_options(),
         );
-        let res = self.pump(source, converter, &mut writer, errors).await;
+        let res = self
+            .pump(source, converter, &mut writer, errors, deadline)
+            .await;
         if let Err(e) = res {
             writer.abort().await;
             return Err(e);
@@ -268,6 +274,7 @@ impl<'a> Job<'a> {
         converter: &Arc<Converter>,
         writer: &mut SegmentWriter,
         errors: &mut Vec<LoadError>,
+        deadline: tokio::time::Instant,
     ) -> Result<()> {
         let budget = ERROR_BUDGET.saturating_sub(errors.len());
         let (mut rx, tasks) = convert_source(
@@ -276,7 +283,7 @@ impl<'a> Job<'a> {
             Some((self.live.clone(), writer.bucketer())),
             budget,
         );
-        let res = self.drain(&mut rx, writer, errors).await;
+        let res = self.drain(&mut rx, writer, errors, deadline).await;
         // Dropping the tasks stops readers and converters still running after a failure.
         drop(rx);
         drop(tasks);
@@ -288,8 +295,18 @@ impl<'a> Job<'a> {
         rx: &mut ReadyRx,
         writer: &mut SegmentWriter,
         errors: &mut Vec<LoadError>,
+        deadline: tokio::time::Instant,
     ) -> Result<()> {
-        while let Some(ready) = rx.recv().await {
+        let cancel = self.spec.cancel.clone();
+        loop {
+            let next = tokio::select! {
+                next = rx.recv() => next,
+                () = cancel.cancelled() => return Err(interrupted()),
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(timed_out(self.spec.timeout_s.max(1)));
+                }
+            };
+            let Some(ready) = next else { break };
             let ready = ready?;
             if ready.rejected > 0 {
                 self.live
@@ -376,6 +393,20 @@ impl<'a> Job<'a> {
     }
 }
 
+/// The error of a load stopped by `KILL QUERY` (or its client going away).
+pub(crate) fn interrupted() -> FrontendError {
+    FrontendError::new(StatusCode::Cancelled, "Query execution was interrupted")
+}
+
+fn timed_out(secs: u64) -> FrontendError {
+    FrontendError::new(
+        StatusCode::Cancelled,
+        format!(
+            "Insert reached its timeout of {secs} seconds, please increase the 'insert_timeout' session variable"
+        ),
+    )
+}
+
 /// A rejected row as people read it: `file F, row N, column 'c', value 'v': reason`.
 pub(crate) fn describe(e: &LoadError) -> String {
     let file = if e.file.is_empty() {
@@ -437,6 +468,7 @@ pub async fn dry_run(source: LoadSource, converter: Converter) -> Result<DryRunR
 /// which is key order), then row.
 fn numbered(mut errors: Vec<LoadError>, job_id: i64) -> Vec<LoadError> {
     errors.sort_by(|a, b| a.file.cmp(&b.file).then(a.row.cmp(&b.row)));
+    errors.truncate(ERROR_BUDGET);
     for e in &mut errors {
         e.job_id = job_id;
     }
@@ -615,9 +647,13 @@ impl Step {
             live.scan_bytes
                 .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
         }
+        // Every batch keeps at least its first rejected row: batches convert two at a time,
+        // and a later one that spent the budget first must not leave the earlier one (whose
+        // first row the error names) with none. `numbered` cuts the list back to the budget.
         let left = self
             .budget
-            .saturating_sub(self.kept.load(Ordering::Relaxed));
+            .saturating_sub(self.kept.load(Ordering::Relaxed))
+            .max(1);
         let out = self
             .converter
             .convert(batch, rows, file, left, read_failures)

@@ -125,13 +125,17 @@ pub(crate) async fn run_query(
         let batches = df.collect().await?;
         Ok::<_, FrontendError>(Output::Rows { schema, batches })
     };
-    match tokio::time::timeout(Duration::from_secs(secs), work).await {
-        Ok(r) => r,
-        Err(_) => Err(FrontendError::new(
-            StatusCode::Cancelled,
-            format!(
-                "Query reached its timeout of {secs} seconds, please increase the 'query_timeout' session variable"
-            ),
-        )),
+    let cancel = fe.processes.token(session.conn_id);
+    tokio::select! {
+        res = tokio::time::timeout(Duration::from_secs(secs), work) => match res {
+            Ok(r) => r,
+            Err(_) => Err(FrontendError::new(
+                StatusCode::Cancelled,
+                format!(
+                    "Query reached its timeout of {secs} seconds, please increase the 'query_timeout' session variable"
+                ),
+            )),
+        },
+        () = cancel.cancelled() => Err(crate::load::interrupted()),
     }
 }

@@ -130,17 +130,25 @@ pub(crate) fn show_warnings(session: &Session) -> Result<Output> {
     Ok(string_table(&["Level", "Code", "Message"], rows))
 }
 
-pub(crate) fn show_processlist(session: &Session) -> Result<Output> {
-    let rows = vec![vec![
-        session.conn_id.to_string(),
-        session.user.clone(),
-        "127.0.0.1".to_string(),
-        session.database.clone().unwrap_or_default(),
-        "Query".to_string(),
-        "0".to_string(),
-        "OK".to_string(),
-        "SHOW PROCESSLIST".to_string(),
-    ]];
+/// SHOW [FULL] PROCESSLIST: every connection for root, the user's own for others.
+pub(crate) fn show_processlist(fe: &Frontend, session: &Session) -> Result<Output> {
+    let rows = fe
+        .processes
+        .rows(&session.user)
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.id.to_string(),
+                p.user,
+                p.host,
+                p.db.unwrap_or_default(),
+                p.command.to_string(),
+                p.time.to_string(),
+                p.state.to_string(),
+                p.info.unwrap_or_default(),
+            ]
+        })
+        .collect();
     Ok(string_table(
         &[
             "Id", "User", "Host", "Db", "Command", "Time", "State", "Info",

@@ -26,6 +26,7 @@ pub fn mysql_error(code: StatusCode) -> ErrorKind {
         StatusCode::AccessDenied => ErrorKind::ER_ACCESS_DENIED_ERROR,
         StatusCode::PermissionDenied => ErrorKind::ER_SPECIFIC_ACCESS_DENIED_ERROR,
         StatusCode::ConfigNotFound => ErrorKind::ER_UNKNOWN_SYSTEM_VARIABLE,
+        StatusCode::UnknownThread => ErrorKind::ER_NO_SUCH_THREAD,
         StatusCode::Cancelled => ErrorKind::ER_QUERY_INTERRUPTED,
         StatusCode::Internal => ErrorKind::ER_UNKNOWN_ERROR,
     }

@@ -81,6 +81,16 @@ pub trait QueryHandler: Send + Sync + 'static {
     /// The columns of `table` in the session's current database (COM_FIELD_LIST).
     async fn table_schema(&self, session: &Session, table: &str) -> Result<SchemaRef, BoxedError>;
 
+    /// Called when a connection opens (before authentication); the returned signal, when
+    /// given, closes the connection (`KILL CONNECTION`).
+    fn connected(&self, _conn_id: u32, _peer: &str) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+
+    /// Called when the client of connection `conn_id` has gone (closed its socket) while a
+    /// statement of it may still run.
+    fn client_gone(&self, _conn_id: u32) {}
+
     /// Called when a connection closes.
     fn disconnected(&self, _session: &Session) {}
 }
@@ -107,7 +117,7 @@ pub async fn serve<H: QueryHandler>(
                 let handler = handler.clone();
                 tokio::spawn(async move {
                     tracing::debug!(%peer, conn_id, "connection opened");
-                    if let Err(e) = shim::run_connection(stream, handler, conn_id).await {
+                    if let Err(e) = shim::run_connection(stream, handler, conn_id, peer).await {
                         tracing::debug!(%peer, conn_id, error = %e, "connection ended with error");
                     }
                 });

@@ -21,7 +21,11 @@ pub(crate) async fn run_connection<H: QueryHandler>(
     stream: TcpStream,
     handler: Arc<H>,
     conn_id: u32,
+    peer: std::net::SocketAddr,
 ) -> io::Result<()> {
+    let close = handler.connected(conn_id, &peer.to_string());
+    let (stream, watcher) = watch_for_hangup(stream, handler.clone(), conn_id)?;
+    let _watcher = AbortOnDrop(watcher);
     let (r, w) = stream.into_split();
     let shim = Shim {
         handler: handler.clone(),
@@ -29,7 +33,52 @@ pub(crate) async fn run_connection<H: QueryHandler>(
         salt: new_salt(),
         auth_user: std::sync::Mutex::new(String::new()),
     };
-    AsyncMysqlIntermediary::run_on(shim, r, w).await
+    let serve = AsyncMysqlIntermediary::run_on(shim, r, w);
+    match close {
+        // KILL CONNECTION: dropping the connection's future closes its socket.
+        Some(close) => tokio::select! {
+            res = serve => res,
+            () = close.notified() => Ok(()),
+        },
+        None => serve.await,
+    }
+}
+
+/// Watches a second handle of the connection's socket for the client hanging up: the
+/// connection's task is busy awaiting the running statement and reads nothing meanwhile, so
+/// without this a statement would go on for a client long gone (StarRocks cancels it). Data
+/// waiting to be read (commands sent ahead) is left for the reader: the watcher looks again a
+/// little later.
+fn watch_for_hangup<H: QueryHandler>(
+    stream: TcpStream,
+    handler: Arc<H>,
+    conn_id: u32,
+) -> io::Result<(TcpStream, tokio::task::JoinHandle<()>)> {
+    let std = stream.into_std()?;
+    let second = TcpStream::from_std(std.try_clone()?)?;
+    let stream = TcpStream::from_std(std)?;
+    let task = tokio::spawn(async move {
+        let mut byte = [0u8; 1];
+        loop {
+            match second.peek(&mut byte).await {
+                Ok(0) | Err(_) => {
+                    handler.client_gone(conn_id);
+                    return;
+                }
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+    });
+    Ok((stream, task))
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn new_salt() -> [u8; 20] {

@@ -9,12 +9,31 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::catalog::{MemTable, TableProvider};
 use strata_catalog::{Catalog, LoadRecord};
 
-use crate::LiveLoads;
+use crate::{LiveLoads, Processes};
 
 /// The schema name.
 pub const NAME: &str = "information_schema";
 /// Tables it has.
-pub const TABLES: &[&str] = &["loads", "load_errors", "schemata", "tables", "columns"];
+pub const TABLES: &[&str] = &[
+    "loads",
+    "load_errors",
+    "processlist",
+    "schemata",
+    "tables",
+    "columns",
+];
+
+/// What `information_schema`'s tables are made from, and who is looking.
+pub struct Sources<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// Running loads.
+    pub live: &'a LiveLoads,
+    /// Open connections.
+    pub processes: &'a Processes,
+    /// The user asking (`processlist` shows others' connections to root only).
+    pub user: &'a str,
+}
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -65,20 +84,48 @@ fn build(cols: &[(&str, Kind)], rows: Vec<Vec<Cell>>) -> Result<Arc<dyn TablePro
 }
 
 /// The provider for `information_schema.<name>`, or `None` for an unknown name.
-pub fn table(
-    name: &str,
-    catalog: &Catalog,
-    live: &LiveLoads,
-) -> Option<Result<Arc<dyn TableProvider>, String>> {
+pub fn table(name: &str, src: &Sources<'_>) -> Option<Result<Arc<dyn TableProvider>, String>> {
     let res = match name.to_ascii_lowercase().as_str() {
-        "loads" => loads(catalog, live),
-        "load_errors" => load_errors(catalog),
-        "schemata" => schemata(catalog),
-        "tables" => tables(catalog),
-        "columns" => columns(catalog),
+        "loads" => loads(src.catalog, src.live),
+        "load_errors" => load_errors(src.catalog),
+        "processlist" => processlist(src.processes, src.user),
+        "schemata" => schemata(src.catalog),
+        "tables" => tables(src.catalog),
+        "columns" => columns(src.catalog),
         _ => return None,
     };
     Some(res)
+}
+
+/// MySQL's `information_schema.processlist`: every connection (root) or the user's own.
+fn processlist(processes: &Processes, user: &str) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("ID", Kind::Int),
+        ("USER", Kind::Str),
+        ("HOST", Kind::Str),
+        ("DB", Kind::Str),
+        ("COMMAND", Kind::Str),
+        ("TIME", Kind::Int),
+        ("STATE", Kind::Str),
+        ("INFO", Kind::Str),
+    ];
+    let rows = processes
+        .rows(user)
+        .into_iter()
+        .map(|p| {
+            vec![
+                Cell::I(Some(i64::from(p.id))),
+                s(p.user),
+                s(p.host),
+                Cell::S(p.db),
+                s(p.command),
+                Cell::I(Some(p.time as i64)),
+                s(p.state),
+                Cell::S(p.info),
+            ]
+        })
+        .collect();
+    build(&cols, rows)
 }
 
 /// The uuid StarRocks shows as load id: the label's own for `insert_<uuid>`.

@@ -5,6 +5,7 @@ pub mod files;
 mod functions;
 pub mod info_schema;
 mod live;
+mod processes;
 mod table;
 pub mod types;
 mod vars;
@@ -23,6 +24,7 @@ use strata_common::Session;
 use strata_storage::{DATA_STORE_URL, DataStore};
 
 pub use live::{LiveLoad, LiveLoads};
+pub use processes::{Killed, ProcessRow, Processes};
 pub use table::StrataTable;
 
 /// The catalog name StarRocks calls its internal catalog.
@@ -115,7 +117,30 @@ impl QueryEngine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         vars::register(&ctx, session);
-        functions::register(&ctx);
+        let max_value = session
+            .vars
+            .get("max_allowed_packet")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(32 << 20);
+        functions::register(&ctx, query_mem_limit(session), max_value);
         Ok(ctx)
     }
 }
+
+/// The memory one statement may use: `query_mem_limit` when set (StarRocks' default 0 means
+/// unset), else `exec_mem_limit` (StarRocks' default 2 GiB).
+pub fn query_mem_limit(session: &Session) -> u64 {
+    let var = |name: &str| {
+        session
+            .vars
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|v| *v > 0)
+    };
+    var("query_mem_limit")
+        .or_else(|| var("exec_mem_limit"))
+        .unwrap_or(DEFAULT_EXEC_MEM_LIMIT)
+}
+
+/// StarRocks' default `exec_mem_limit`.
+pub const DEFAULT_EXEC_MEM_LIMIT: u64 = 2 << 30;

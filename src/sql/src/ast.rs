@@ -383,6 +383,13 @@ pub enum Statement {
     Set(Vec<SetAssignment>),
     /// BEGIN / COMMIT / ROLLBACK: accepted, no multi-statement transactions.
     TransactionControl(String),
+    /// KILL [CONNECTION | QUERY] id
+    Kill {
+        /// QUERY: stop the statement, keep the connection.
+        query_only: bool,
+        /// Connection id.
+        id: u64,
+    },
 }
 
 impl fmt::Display for Statement {
@@ -460,6 +467,10 @@ impl fmt::Display for Statement {
                 write!(f, "SET {}", parts.join(", "))
             }
             Statement::TransactionControl(w) => f.write_str(w),
+            Statement::Kill { query_only, id } => {
+                let what = if *query_only { "QUERY" } else { "CONNECTION" };
+                write!(f, "KILL {what} {id}")
+            }
         }
     }
 }

@@ -170,7 +170,22 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
             Ok(Statement::TransactionControl(w))
         }
         "LOAD" => Err(ParseError::unsupported("LOAD LABEL (Broker Load)")),
-        "CANCEL" | "ALTER" | "GRANT" | "REVOKE" | "KILL" | "UPDATE" | "DELETE" => {
+        "KILL" => {
+            p.next_token();
+            let query_only = eat_word(p, "QUERY");
+            if !query_only {
+                eat_word(p, "CONNECTION");
+            }
+            let tok = p.next_token();
+            match &tok.token {
+                Token::Number(n, _) => match n.parse::<u64>() {
+                    Ok(id) => Ok(Statement::Kill { query_only, id }),
+                    Err(_) => p.expected("a connection id", tok).map_err(Into::into),
+                },
+                _ => p.expected("a connection id", tok).map_err(Into::into),
+            }
+        }
+        "CANCEL" | "ALTER" | "GRANT" | "REVOKE" | "UPDATE" | "DELETE" => {
             Err(ParseError::unsupported(format!("{} statement", word(p, 0))))
         }
         _ => {

@@ -164,3 +164,26 @@ async fn mysql_cli_interactive_use_and_tab_completion() {
     );
     assert!(t.contains("|        42 |"), "{t}");
 }
+
+/// MariaDB Connector/J's `executeBatch` sends the batch's statements before reading any answer
+/// (`useBatchMultiSend`): all ten rows arrive and every count is 1. Before, the server ran only
+/// the last of the pipelined commands and answered the others with an empty OK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_j_execute_batch_stores_every_row() {
+    let server = TestServer::start().await;
+    let port = server.port();
+    let source = workspace_root().join("tests/clients/JdbcBatch.java");
+    let out = blocking(move || {
+        let mut cmd = Command::new("java");
+        cmd.args(["-cp", "/usr/share/java/mariadb-java-client.jar"])
+            .arg(source)
+            .arg(port.to_string());
+        run(cmd, None)
+    })
+    .await;
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("counts [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"), "{t}");
+    assert!(t.contains("rows 10 sum 55"), "{t}");
+    assert!(t.contains("nulls null null"), "{t}");
+}

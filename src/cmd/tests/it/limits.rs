@@ -145,3 +145,52 @@ async fn deep_and_wide_statements_run_or_fail_and_the_server_lives() {
         assert_eq!(alive, Some(1), "after {shown}…");
     }
 }
+
+/// Functions that build strings from a count are sized before they build: over the limits the
+/// statement fails at once with "Memory limit exceeded", and other sessions were served all
+/// along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn string_functions_that_would_exhaust_memory_fail_at_once() {
+    let server = TestServer::start().await;
+    let mut c = server.conn(None).await;
+    let started = std::time::Instant::now();
+    for sql in [
+        "SELECT length(repeat(repeat('x', 1000000000), 3))",
+        "SELECT lpad('x', 2147483647, 'y')",
+        "SELECT rpad('x', 2000000000, 'y')",
+        "SELECT length(repeat('ab', 2000000000))",
+    ] {
+        let err = c.query_drop(sql).await.unwrap_err().to_string();
+        assert!(err.contains("Memory limit exceeded"), "{sql}: {err}");
+    }
+    // A value of 20 MB is fine, and 5 of them: not when the query may use 64 MB.
+    let n: Option<u64> = c
+        .query_first("SELECT length(repeat('x', 20000000))")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(20_000_000));
+    exec(&mut c, "SET query_mem_limit = 64000000").await;
+    let err = c
+        .query_drop("SELECT length(repeat('x', 20000000 + value)) FROM generate_series(1, 5)")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("query_mem_limit"), "{err}");
+    exec(&mut c, "SET query_mem_limit = 1000000").await;
+    let err = c
+        .query_drop("SELECT length(repeat('x', 2000000))")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("query_mem_limit"), "{err}");
+    let n: Option<u64> = c
+        .query_first("SELECT length(repeat('x', 500000))")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(500_000));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}

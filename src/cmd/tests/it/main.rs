@@ -3,6 +3,7 @@
 mod clients;
 mod crash;
 mod harness;
+mod kill;
 mod limits;
 mod listing;
 mod protocol;

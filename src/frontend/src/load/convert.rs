@@ -14,7 +14,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnMeta, DefaultValue, LoadError, TableDef};
 use strata_common::types::SrType;
-use strata_query::files::ReadFailure;
+use strata_query::files::{ReadFailure, bounded};
 use strata_query::types::table_schema;
 
 /// Where each target column's values come from.
@@ -277,9 +277,11 @@ pub(crate) fn read_error(file: &str, f: &ReadFailure) -> LoadError {
     }
 }
 
+/// The rejected value as text, at most `VALUE_PREFIX_BYTES` (1 KB) of it (a 10 MB cell must not
+/// become a 10 MB error message and `load_errors` row).
 fn raw_text(a: &ArrayRef, row: usize) -> String {
     ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())
-        .map(|f| f.value(row).to_string())
+        .map(|f| bounded(&f.value(row).to_string()))
         .unwrap_or_default()
 }
 
@@ -645,6 +647,24 @@ fn parse_other_datetime(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A huge rejected value is kept as a bounded prefix with its length noted.
+    #[test]
+    fn rejected_values_are_bounded() {
+        let big = "v".repeat(10 << 20);
+        let a: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![big.as_str(), "ok"]));
+        let shown = raw_text(&a, 0);
+        assert!(
+            shown.len() < strata_query::files::VALUE_PREFIX_BYTES + 64,
+            "{}",
+            shown.len()
+        );
+        assert!(
+            shown.ends_with(&format!("({} bytes in all)", 10 << 20)),
+            "{shown:.40}"
+        );
+        assert_eq!(raw_text(&a, 1), "ok");
+    }
 
     /// BIGINT → INT agrees with the checked cast, in range or not, and with NULLs.
     #[test]

@@ -155,6 +155,16 @@ fn utility_statements() {
     round_trip("DROP TABLE IF EXISTS t");
     round_trip("DROP DATABASE d");
     round_trip("TRUNCATE TABLE t");
+    round_trip("KILL QUERY 12");
+    assert_eq!(
+        one("kill 7"),
+        Statement::Kill {
+            query_only: false,
+            id: 7
+        }
+    );
+    assert_eq!(round_trip("KILL CONNECTION 7"), "KILL CONNECTION 7");
+    assert!(parse_sql("KILL QUERY abc").is_err());
     let Statement::Set(a) = one("SET @@session.autocommit = 1, GLOBAL query_timeout = 10") else {
         panic!()
     };
