@@ -2,6 +2,7 @@
 
 mod clients;
 mod crash;
+mod fault_proxy;
 mod harness;
 mod kill;
 mod limits;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
-use object_store::{ObjectMeta, ObjectStoreExt};
+use object_store::ObjectMeta;
 use parquet::arrow::parquet_to_arrow_schema;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use strata_common::types::{SrType, VARCHAR_MAX};
@@ -227,9 +227,7 @@ pub async fn parquet_metadata(
         return Err(invalid("too short to hold a Parquet footer".into()));
     }
     let fetch = |range: std::ops::Range<u64>| async move {
-        store
-            .store
-            .get_range(&f.location, range)
+        crate::files::pooled::get_exact(store.store.as_ref(), &f.location, range, None)
             .await
             .map_err(|e| storage_error(e, &format!("reading {display}"), store))
     };

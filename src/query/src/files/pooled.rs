@@ -136,29 +136,24 @@ impl ReadRanges for AmazonS3 {
         pool: &Arc<BufferPool>,
     ) -> Result<Vec<Bytes>> {
         let fetch = |range: Range<u64>| async move {
-            let options = GetOptions {
-                range: Some(range.clone().into()),
-                ..GetOptions::default()
-            };
-            let mut body = self.get_opts(location, options).await?.into_stream();
             let len = (range.end - range.start) as usize;
-            let mut buf = pool.take(len);
-            while let Some(chunk) = body.next().await {
-                buf.extend_from_slice(&chunk?);
+            let mut got = 0;
+            for _ in 0..SHORT_READ_TRIES {
+                let options = GetOptions {
+                    range: Some(range.clone().into()),
+                    ..GetOptions::default()
+                };
+                let mut body = self.get_opts(location, options).await?.into_stream();
+                let mut buf = pool.take(len);
+                while let Some(chunk) = body.next().await {
+                    buf.extend_from_slice(&chunk?);
+                }
+                if buf.len() == len {
+                    return Ok(pool.bytes(buf));
+                }
+                got = buf.len();
             }
-            if buf.len() != len {
-                return Err(object_store::Error::Generic {
-                    store: "S3",
-                    source: format!(
-                        "{location}: asked for bytes {}..{}, got {} bytes",
-                        range.start,
-                        range.end,
-                        buf.len()
-                    )
-                    .into(),
-                });
-            }
-            Ok(pool.bytes(buf))
+            Err(short_read(location, &range, got))
         };
         coalesce_ranges(ranges, fetch, OBJECT_STORE_COALESCE_DEFAULT).await
     }
@@ -228,6 +223,51 @@ pub(crate) async fn get_range(
 ) -> Result<Bytes> {
     let mut got = store.get_ranges(location, &[range]).await?;
     Ok(got.pop().unwrap_or_default())
+}
+
+/// How often a range whose body came back shorter than asked is asked for again.
+pub(crate) const SHORT_READ_TRIES: usize = 3;
+
+/// A body shorter than the range asked for, every time: a storage or network fault (a proxy
+/// that cut the response), not a damaged file — the listing said how long the object is.
+pub(crate) fn short_read(location: &Path, range: &Range<u64>, got: usize) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "S3",
+        source: format!(
+            "{location}: storage returned {got} of the {} bytes asked for (bytes {}..{}), in \
+             each of {SHORT_READ_TRIES} tries; the object was not read whole (a storage or \
+             network fault, not a damaged file)",
+            range.end - range.start,
+            range.start,
+            range.end
+        )
+        .into(),
+    }
+}
+
+/// Reads exactly `range` of `location`, on condition that the object still has `e_tag` when
+/// one is given; a shorter body is asked for again, up to [`SHORT_READ_TRIES`] times.
+pub(crate) async fn get_exact(
+    store: &dyn ObjectStore,
+    location: &Path,
+    range: Range<u64>,
+    e_tag: Option<String>,
+) -> Result<Bytes> {
+    let len = (range.end - range.start) as usize;
+    let mut got = 0;
+    for _ in 0..SHORT_READ_TRIES {
+        let options = GetOptions {
+            range: Some(range.clone().into()),
+            if_match: e_tag.clone(),
+            ..GetOptions::default()
+        };
+        let bytes = store.get_opts(location, options).await?.bytes().await?;
+        if bytes.len() == len {
+            return Ok(bytes);
+        }
+        got = bytes.len();
+    }
+    Err(short_read(location, &range, got))
 }
 
 /// Reads `range` of `file`; a file shorter than the range is an error, as in
@@ -408,7 +448,11 @@ mod tests {
         let err = get_range(&store, &path, (7 << 20) - 4..(7 << 20) + 4)
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("got 4 bytes"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("storage returned 4 of the 8 bytes"),
+            "{err}"
+        );
         let err = get_range(&store, &Path::from("nope"), 0..1)
             .await
             .unwrap_err();

@@ -4,13 +4,14 @@
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
 use async_compression::tokio::bufread::{
     BzDecoder, GzipDecoder, Lz4Decoder, XzDecoder, ZlibDecoder, ZstdDecoder,
 };
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::StreamExt;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use tokio::io::AsyncRead;
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -34,10 +35,30 @@ pub(crate) async fn open(
         .get(&meta.location)
         .await
         .map_err(|e| storage_error(e, &format!("reading {display}"), store))?;
-    let stream = res
-        .into_stream()
-        .map_err(|e| std::io::Error::other(e.to_string()));
-    let raw = tokio::io::BufReader::new(StreamReader::new(stream));
+    // The listing said how long the object is: a body that ends before is a cut response
+    // (a storage or network fault), which must fail the read rather than end the file early.
+    let seen = Arc::new(AtomicU64::new(0));
+    let counted = {
+        let seen = seen.clone();
+        res.into_stream().map(move |chunk| {
+            let chunk = chunk.map_err(|e| std::io::Error::other(e.to_string()))?;
+            seen.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            Ok::<_, std::io::Error>(chunk)
+        })
+    };
+    let (expected, name) = (meta.size, display.to_string());
+    let end = futures::stream::once(async move {
+        let got = seen.load(Ordering::Relaxed);
+        if got == expected {
+            Ok(Bytes::new())
+        } else {
+            Err(std::io::Error::other(format!(
+                "{name}: storage returned {got} of its {expected} bytes; the object was not \
+                 read whole (a storage or network fault, not a damaged file)"
+            )))
+        }
+    });
+    let raw = tokio::io::BufReader::new(StreamReader::new(Box::pin(counted.chain(end))));
     let codec = codec.unwrap_or_else(|| Codec::by_suffix(meta.location.as_ref()));
     Ok(match codec {
         Codec::Plain => Box::new(raw),
@@ -114,12 +135,12 @@ impl RangeReader {
         self.next_start = range.end;
         let (store, location) = (self.store.clone(), self.location.clone());
         let options = object_store::GetOptions {
-            range: Some(range.into()),
             if_match: self.e_tag.clone(),
             ..Default::default()
         };
+        let e_tag = options.if_match;
         self.next = Some(tokio::spawn(async move {
-            store.get_opts(&location, options).await?.bytes().await
+            crate::files::pooled::get_exact(store.as_ref(), &location, range, e_tag).await
         }));
     }
 }
