@@ -64,6 +64,16 @@ check(not cur.nextset(), "no fourth result")
 cur.execute("SELECT count(*) FROM t")
 check(cur.fetchone()[0] == 4, "count after multi-statement")
 
+# NULL is NULL in every type, also where MySQL's functions propagate it.
+cur.execute("CREATE TABLE nulls (k INT, ti TINYINT, si SMALLINT, bi BIGINT, b BOOLEAN, "
+            "fl FLOAT, de DECIMAL(10, 2), c CHAR(3), v VARCHAR(5), st STRING, d DATE, dt DATETIME) "
+            "DUPLICATE KEY(k) DISTRIBUTED BY HASH(k)")
+cur.execute("INSERT INTO nulls VALUES (1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)")
+cur.execute("SELECT * FROM nulls")
+check(cur.fetchall() == ((1,) + (None,) * 11,), "NULL in every column type")
+cur.execute("SELECT NULL, CAST(NULL AS INT), concat('a', NULL), concat_ws('-', NULL, 'b'), NULL IS NULL")
+check(cur.fetchall() == ((None, None, None, "b", 1),), "NULL from expressions")
+
 # A wrong user is refused.
 try:
     pymysql.connect(host="127.0.0.1", port=port, user="nobody", password="x")

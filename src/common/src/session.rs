@@ -34,7 +34,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("language", "/starrocks/share/english/"),
     ("license", "Apache License 2.0"),
     ("lower_case_table_names", "0"),
-    ("max_allowed_packet", "33554432"),
+    ("max_allowed_packet", "67108864"),
     ("net_buffer_length", "16384"),
     ("net_write_timeout", "60"),
     ("performance_schema", "0"),

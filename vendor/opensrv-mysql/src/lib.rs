@@ -575,7 +575,25 @@ where
         use crate::myc::constants::Command as CommandByte;
 
         let mut stmts: HashMap<u32, _> = HashMap::new();
-        while let Some((seq, packet)) = self.reader.next_async().await? {
+        loop {
+            let (seq, packet) = match self.reader.next_async().await {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                // Strata patch 8: a packet over max_allowed_packet gets MySQL's error 1153
+                // before the connection closes (the rest of that packet cannot be skipped).
+                Err(e) if e.to_string() == packet_reader::PACKET_TOO_LARGE => {
+                    self.writer.set_seq(1);
+                    writers::write_err(
+                        ErrorKind::ER_NET_PACKET_TOO_LARGE,
+                        packet_reader::PACKET_TOO_LARGE.as_bytes(),
+                        &mut self.writer,
+                    )
+                    .await?;
+                    self.writer.flush_all().await?;
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
             self.writer.set_seq(seq + 1);
             let res = commands::parse(&packet);
             // Strata patch 6: every packet gets an answer and the connection stays usable. Text

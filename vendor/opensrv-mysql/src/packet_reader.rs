@@ -19,6 +19,29 @@ use tokio::io::AsyncRead;
 use tokio::io::AsyncReadExt;
 
 const PACKET_BUFFER_SIZE: usize = 4_096;
+
+/// The largest packet (after joining its 16 MiB chunks) a client may send: the server's
+/// `max_allowed_packet`. Strata patch 8: upstream buffered any size.
+pub const MAX_PACKET_BYTES: usize = 64 << 20;
+
+/// The message of the error `next_async` returns for a packet over [`MAX_PACKET_BYTES`].
+pub const PACKET_TOO_LARGE: &str = "Got a packet bigger than 'max_allowed_packet' bytes";
+
+/// The length of the packet that starts `buf` as far as its chunk headers in `buf` tell,
+/// or stop early once it passes `limit`.
+fn announced_len(buf: &[u8], limit: usize) -> usize {
+    let mut at = 0;
+    let mut total = 0;
+    while at + 4 <= buf.len() {
+        let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], 0]) as usize;
+        total += len;
+        if total > limit || len < U24_MAX {
+            break;
+        }
+        at += 4 + len;
+    }
+    total
+}
 const PACKET_LARGE_BUFFER_SIZE: usize = 1_048_576;
 
 pub struct PacketReader<R> {
@@ -156,6 +179,9 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             // we need to read some more
             self.bytes.drain(0..self.start);
             self.start = 0;
+            if announced_len(&self.bytes, MAX_PACKET_BYTES) > MAX_PACKET_BYTES {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, PACKET_TOO_LARGE));
+            }
             let end = self.bytes.len();
             if self.bytes.capacity() - end < buffer_size {
                 self.bytes.reserve(std::cmp::max(buffer_size, end));

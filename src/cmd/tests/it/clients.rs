@@ -74,9 +74,23 @@ async fn mysql_cli_dash_e_vertical_and_database_flag() {
             None,
         );
         let d = run(mysql(port, &["-e", "SELECT * FROM missing_db.t"]), None);
-        (a, b, c, d)
+        let e = run(
+            mysql(
+                port,
+                &[
+                    "-t",
+                    "-e",
+                    "SELECT NULL AS n, CAST(NULL AS DATE) AS dt, concat('a', NULL) AS c",
+                ],
+            ),
+            None,
+        );
+        (a, b, c, d, e)
     })
     .await;
+    // The CLI prints NULL for a NULL (it printed an empty string, as if it were '').
+    let e = text(&out.4);
+    assert!(e.contains("| NULL | NULL | NULL |"), "{e}");
     assert!(out.0.status.success(), "{}", text(&out.0));
     let b = text(&out.1);
     assert!(b.contains("one: 1") && b.contains("two: x"), "{b}");

@@ -69,6 +69,11 @@ impl RawConn {
         self.stream.write_all(&all).await.unwrap();
     }
 
+    /// Writes bytes as they are.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
     /// Sends COM_QUERY packets for every statement in one write, before reading any answer.
     pub async fn pipeline(&mut self, queries: &[&str]) {
         let commands: Vec<Vec<u8>> = queries.iter().map(|q| com_query(q.as_bytes())).collect();
@@ -293,4 +298,35 @@ async fn field_list_answers_the_columns_and_ends() {
         no_db.field_list().await,
         Err(Reply::Err { code: 1046, .. })
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packet_over_max_allowed_packet_is_refused_with_1153() {
+    let server = TestServer::start().await;
+    let mut raw = RawConn::connect(server.port(), None).await;
+    // A COM_QUERY of 70 MiB, sent as the protocol splits it: 16 MiB chunks, then the rest.
+    let sql = format!("SELECT '{}'", "x".repeat(70 << 20));
+    let body = com_query(sql.as_bytes());
+    let mut wire = Vec::with_capacity(body.len() + 64);
+    for (seq, chunk) in body.chunks(0xff_ffff).enumerate() {
+        wire.extend_from_slice(&(chunk.len() as u32).to_le_bytes()[..3]);
+        wire.push(seq as u8);
+        wire.extend_from_slice(chunk);
+    }
+    if body.len().is_multiple_of(0xff_ffff) {
+        wire.extend_from_slice(&[0, 0, 0, (body.len() / 0xff_ffff) as u8]);
+    }
+    // The server may close before taking it all; what it answered is what counts.
+    let _ = raw.send_raw(&wire).await;
+    match raw.reply().await {
+        Reply::Err { code, message } => {
+            assert_eq!(code, 1153);
+            assert!(message.contains("max_allowed_packet"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Other connections are served.
+    let mut other = RawConn::connect(server.port(), None).await;
+    other.pipeline(&["SELECT 1"]).await;
+    assert_eq!(other.reply().await, rows(&[&[Some("1")]]));
 }
