@@ -152,7 +152,7 @@ impl S3Server {
         corrupt[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
         self.put("bad/corrupt.parquet", corrupt).await;
 
-        let basic = b"1,abc,1.5,true\n2,def,2.5,false\n3,,-1,1\n".to_vec();
+        let basic = b"1,abc,1.5,true\n2,def,2.5,false\n3,,-1,true\n".to_vec();
         self.put("csv/basic.csv", basic.clone()).await;
         self.put("csv/basic.csv.gz", gzip(&basic)).await;
         self.put("csv/basic_gzip.data", gzip(&basic)).await;
@@ -180,6 +180,11 @@ impl S3Server {
         self.put("csv/tabs.tsv", b"7\t2017-11-25 01:21:25\n8\t\\N\n".to_vec())
             .await;
         self.put("csv/ints.csv", b"1\nabc\n3\n".to_vec()).await;
+        // StarRocks' test_files case: 1 is an integer, not a boolean.
+        self.put("csv/ip.csv", b"1|10.11.12.13\n".to_vec()).await;
+        self.put("csv/flags.csv", b"1,true\n0,false\n".to_vec())
+            .await;
+        self.put("csv/mixed_flags.csv", b"1\ntrue\n".to_vec()).await;
         self.put("csv/ints_typed.csv", b"1\n2\n300000\n".to_vec())
             .await;
 

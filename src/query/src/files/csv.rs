@@ -186,10 +186,11 @@ impl<R: Read> Iterator for MultiByteRecords<R> {
     }
 }
 
-/// The type one sampled value votes for.
+/// The type one sampled value votes for. Only `true`/`false` are BOOLEAN; `1` and `0` are
+/// integers, as StarRocks infers them (a one-row file `1|10.11.12.13` is `$1 bigint`).
 fn vote(v: &str) -> SrType {
     let t = v;
-    if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") || t == "0" || t == "1" {
+    if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
         SrType::Boolean
     } else if t.parse::<i64>().is_ok() {
         SrType::BigInt
@@ -202,6 +203,15 @@ fn vote(v: &str) -> SrType {
     } else {
         SrType::Varchar(VARCHAR_MAX)
     }
+}
+
+/// Two votes of one CSV column merged: numbers widen as elsewhere, but `true`/`false` with a
+/// number is VARCHAR, which holds both as written (as BIGINT, `true` would be a bad value).
+fn merge_votes(a: &SrType, b: &SrType) -> SrType {
+    if (*a == SrType::Boolean) != (*b == SrType::Boolean) {
+        return SrType::Varchar(VARCHAR_MAX);
+    }
+    promote(a, b)
 }
 
 /// Infers `$1..$n` from the first rows of one file.
@@ -242,7 +252,7 @@ pub async fn infer_file(
                         types.resize(i + 1, None);
                     }
                     types[i] = Some(match &types[i] {
-                        Some(prev) => promote(prev, &t),
+                        Some(prev) => merge_votes(prev, &t),
                         None => t,
                     });
                 }
@@ -757,8 +767,18 @@ mod tests {
 
     #[test]
     fn votes() {
-        assert_eq!(vote("1"), SrType::Boolean);
+        assert_eq!(vote("1"), SrType::BigInt);
+        assert_eq!(vote("0"), SrType::BigInt);
         assert_eq!(vote("true"), SrType::Boolean);
+        assert_eq!(vote("FALSE"), SrType::Boolean);
+        assert_eq!(
+            merge_votes(&SrType::Boolean, &SrType::BigInt),
+            SrType::Varchar(VARCHAR_MAX)
+        );
+        assert_eq!(
+            merge_votes(&SrType::BigInt, &SrType::Double),
+            SrType::Double
+        );
         assert_eq!(vote("12"), SrType::BigInt);
         assert_eq!(vote("1.5"), SrType::Double);
         assert_eq!(vote("2024-01-01"), SrType::Varchar(VARCHAR_MAX));
