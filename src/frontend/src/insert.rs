@@ -140,7 +140,7 @@ async fn plan_source(
 }
 
 async fn execute(job: Job<'_>, planned: Planned, converter: Converter) -> Result<LoadOutcome> {
-    match LoadSource::new(planned).await {
+    match LoadSource::new(planned, &converter).await {
         Ok(source) => job.run(source, converter).await,
         Err(e) => Err(job.fail(e)),
     }
@@ -210,7 +210,8 @@ async fn dry_run_insert(
     let (planned, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
     let sources = map_columns(&table.def, &table.name, ins, &src_schema)?;
     let converter = Converter::new(&table.def, sources, strict).map_err(internal)?;
-    let r = crate::load::dry_run(LoadSource::new(planned).await?, converter).await?;
+    let source = LoadSource::new(planned, &converter).await?;
+    let r = crate::load::dry_run(source, converter).await?;
     let summary = |e: Option<&strata_catalog::LoadError>| {
         vec![
             Some(r.scanned.to_string()),

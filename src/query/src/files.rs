@@ -210,6 +210,11 @@ impl FilesSource {
         Arc::new(FilesTable::query(self.clone()))
     }
 
+    /// Whether the files are CSV, whose inferred column types a load may read as text.
+    pub fn is_csv(&self) -> bool {
+        matches!(self.spec.kind, ReadKind::Csv(_))
+    }
+
     /// Whether the files are read over the network (reads wait on it, so more can run at
     /// once than there are cores).
     pub fn is_remote(&self) -> bool {
@@ -219,9 +224,16 @@ impl FilesSource {
     /// A load worker's table over the piece in `slot`, with [`read::ROW_COLUMN`] last.
     /// Parquet strings come as views there: they point into the decoded pages instead of
     /// being copied, and the load keeps them so up to the segment encoder.
-    pub fn piece_table(&self, slot: PieceSlot) -> Arc<dyn TableProvider> {
-        let spec = match self.spec.kind {
+    ///
+    /// CSV columns at `text` (indices into the file columns) are read as their text instead of
+    /// the type inferred for them: a load converts that text to its target column's type itself
+    /// (`12345678901234.5678` exactly into a DECIMAL, `00123` as written into a VARCHAR), as
+    /// StarRocks' scan does when it reads columns as the target types. Other formats have
+    /// types of their own and ignore `text`.
+    pub fn piece_table(&self, slot: PieceSlot, text: &[usize]) -> Arc<dyn TableProvider> {
+        let spec = match &self.spec.kind {
             ReadKind::Parquet => Arc::new(self.spec.with_string_views()),
+            ReadKind::Csv(_) if !text.is_empty() => Arc::new(self.spec.with_text_columns(text)),
             _ => self.spec.clone(),
         };
         Arc::new(FilesTable::piece(spec, slot))

@@ -131,6 +131,14 @@ impl Converter {
         Arc::new(Schema::new(fields))
     }
 
+    /// The type of the target column source column `si` feeds, if it feeds one.
+    pub fn target_of(&self, si: usize) -> Option<&SrType> {
+        self.sources
+            .iter()
+            .position(|s| matches!(s, ColumnSource::Source(i) if *i == si))
+            .map(|ci| &self.columns[ci].ty)
+    }
+
     /// Whether conversion failures reject rows (else they load as NULL).
     pub fn strict(&self) -> bool {
         self.strict

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use arrow::datatypes::DataType;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, DFSchema, plan_err};
 use datafusion::datasource::provider_as_source;
@@ -19,10 +20,12 @@ use datafusion::logical_expr::{
     Expr, Filter, LogicalPlan, Projection, SubqueryAlias, TableScan, TableScanBuilder, TableSource,
 };
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use strata_common::types::SrType;
 use strata_query::files::{FilesSource, Piece, PieceSlot, ROW_COLUMN};
 use strata_sql::FILES_SCHEMA;
 
 use crate::Result;
+use crate::load::convert::Converter;
 use crate::query::Planned;
 
 /// A load's rows.
@@ -34,14 +37,19 @@ pub enum LoadSource {
 }
 
 impl LoadSource {
-    /// Chooses how to read a planned source query.
-    pub(crate) async fn new(planned: Planned) -> Result<Self> {
+    /// Chooses how to read a planned source query whose rows `converter` converts.
+    pub(crate) async fn new(planned: Planned, converter: &Converter) -> Result<Self> {
         let Planned {
             ctx, plan, sources, ..
         } = planned;
         if let [(table, files)] = sources.as_slice()
             && per_piece(&plan, table)
         {
+            let text_columns = if files.is_csv() {
+                text_columns(&plan, table, converter)
+            } else {
+                Vec::new()
+            };
             // Parallelism comes from the pieces: each piece runs as one partition.
             let config = ctx.state().config().clone().with_target_partitions(1);
             let state = SessionStateBuilder::new_from_existing(ctx.state())
@@ -52,6 +60,7 @@ impl LoadSource {
                 template: plan,
                 table: table.clone(),
                 files: files.clone(),
+                text_columns,
             })));
         }
         let stream = ctx
@@ -70,13 +79,15 @@ pub struct FilesLoad {
     table: String,
     /// The files.
     pub files: Arc<FilesSource>,
+    /// CSV columns read as text, converted by the load to their targets' types.
+    text_columns: Vec<usize>,
 }
 
 impl FilesLoad {
     /// A worker's plan of the source query: planned once, run once per piece.
     pub async fn worker(&self) -> Result<PieceReader> {
         let slot = PieceSlot::default();
-        let source = provider_as_source(self.files.piece_table(slot.clone()));
+        let source = provider_as_source(self.files.piece_table(slot.clone(), &self.text_columns));
         let plan = with_rows(&self.template, &self.table, &source)?;
         let physical = self.state.create_physical_plan(&plan).await?;
         Ok(PieceReader {
@@ -136,6 +147,77 @@ fn per_piece(plan: &LogicalPlan, table: &str) -> bool {
             LogicalPlan::TableScan(scan) => return is_files_scan(scan, table),
             _ => return false,
         };
+    }
+}
+
+/// The CSV columns of a per-piece plan that the load should read as text: those that go
+/// straight (a bare column of the top projection, perhaps renamed) into a target column whose
+/// type the inferred one would not carry exactly — a string (`00123`, `1.50` kept as
+/// written), a DECIMAL, an integer from an inferred DOUBLE (`9007199254740993`), a date or
+/// datetime — and that nothing else in the query uses (a filter or an expression needs the
+/// inferred type it was planned with).
+fn text_columns(plan: &LogicalPlan, table: &str, converter: &Converter) -> Vec<usize> {
+    let LogicalPlan::Projection(top) = plan else {
+        return Vec::new();
+    };
+    // Columns used other than as a bare output: those keep their inferred type.
+    let mut used: Vec<String> = Vec::new();
+    let mut node = top.input.as_ref();
+    let scan = loop {
+        node = match node {
+            LogicalPlan::Filter(f) => {
+                used.extend(f.predicate.column_refs().iter().map(|c| c.name.clone()));
+                &f.input
+            }
+            LogicalPlan::SubqueryAlias(a) => &a.input,
+            LogicalPlan::TableScan(scan) if is_files_scan(scan, table) => break scan,
+            _ => return Vec::new(),
+        };
+    };
+    for f in &scan.filters {
+        used.extend(f.column_refs().iter().map(|c| c.name.clone()));
+    }
+    let bare = |e: &Expr| match e.clone().unalias() {
+        Expr::Column(c) => Some(c.name),
+        _ => None,
+    };
+    for e in &top.expr {
+        if bare(e).is_none() {
+            used.extend(e.column_refs().iter().map(|c| c.name.clone()));
+        }
+    }
+    let file_schema = scan.source.schema();
+    let mut out = Vec::new();
+    for (si, e) in top.expr.iter().enumerate() {
+        let (Some(name), Some(target)) = (bare(e), converter.target_of(si)) else {
+            continue;
+        };
+        if used.contains(&name) {
+            continue;
+        }
+        let Ok(fi) = file_schema.index_of(&name) else {
+            continue;
+        };
+        if wants_text(file_schema.field(fi).data_type(), target) && !out.contains(&fi) {
+            out.push(fi);
+        }
+    }
+    out
+}
+
+/// Whether a CSV column inferred as `inferred` loads exactly into `target` only from its text.
+fn wants_text(inferred: &DataType, target: &SrType) -> bool {
+    use SrType::*;
+    if matches!(
+        inferred,
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+    ) {
+        return false;
+    }
+    match target {
+        Char(_) | Varchar(_) | Decimal(..) | Date | Datetime | Json => true,
+        TinyInt | SmallInt | Int | BigInt | LargeInt => *inferred != DataType::Int64,
+        _ => false,
     }
 }
 

@@ -90,6 +90,28 @@ impl ReadSpec {
         }
     }
 
+    /// This spec with the file columns at `text` read as the text they are in the file.
+    pub fn with_text_columns(&self, text: &[usize]) -> Self {
+        let fields: Vec<Field> = self
+            .file_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let f = f.as_ref().clone();
+                if text.contains(&i) {
+                    f.with_data_type(DataType::Utf8)
+                } else {
+                    f
+                }
+            })
+            .collect();
+        Self {
+            file_schema: Arc::new(Schema::new(fields)),
+            ..self.clone()
+        }
+    }
+
     /// The schema rows are produced in: file columns, path columns, and the row number when
     /// `with_row`.
     pub fn output_schema(&self, with_row: bool) -> SchemaRef {
