@@ -171,29 +171,45 @@ pub(crate) async fn wait_connect(port: u16) -> mysql_async::Conn {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_insert_select_is_all_or_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+/// The real binary on `dir` and a connection to it, with an empty `d.big` in four buckets.
+async fn binary_with_big_table(dir: &Path) -> (Child, u16, mysql_async::Conn) {
     let port = free_port();
-    let mut child = spawn_binary(dir.path(), port);
+    let child = spawn_binary(dir, port);
     let mut c = wait_connect(port).await;
     fresh_table(
         &mut c,
         "CREATE TABLE big (a BIGINT, b VARCHAR(40)) DISTRIBUTED BY HASH(a) BUCKETS 4",
     )
     .await;
+    (child, port, c)
+}
+
+/// Starts `INSERT INTO d.big WITH LABEL <label>` of `rows` generated rows on a connection of
+/// its own.
+fn load_big(
+    port: u16,
+    label: &'static str,
+    rows: u64,
+) -> tokio::task::JoinHandle<Result<(), mysql_async::Error>> {
+    tokio::spawn(async move {
+        let mut c2 = connect(port, Some("d")).await;
+        c2.query_drop(format!(
+            "INSERT INTO big WITH LABEL {label} SELECT value, concat('row-', value) \
+             FROM generate_series(1, {rows})"
+        ))
+        .await
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_insert_select_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, mut c) = binary_with_big_table(dir.path()).await;
     exec(&mut c, "INSERT INTO big VALUES (-1, 'base'), (-2, 'base')").await;
     let committed = referenced(dir.path());
 
     const ROWS: u64 = 3_000_000;
-    let loader = tokio::spawn(async move {
-        let mut c2 = connect(port, Some("d")).await;
-        c2.query_drop(format!(
-            "INSERT INTO big WITH LABEL l_big SELECT value, concat('row-', value) \
-             FROM generate_series(1, {ROWS})"
-        ))
-        .await
-    });
+    let loader = load_big(port, "l_big", ROWS);
     // Kill once the load has written segments that are not committed yet.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -413,24 +429,10 @@ async fn point_query_reads_only_its_bucket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_server_on_a_live_data_dir_refuses_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = spawn_binary(dir.path(), port);
-    let mut c = wait_connect(port).await;
-    fresh_table(
-        &mut c,
-        "CREATE TABLE big (a BIGINT, b VARCHAR(40)) DISTRIBUTED BY HASH(a) BUCKETS 4",
-    )
-    .await;
+    let (mut child, port, mut c) = binary_with_big_table(dir.path()).await;
 
     const ROWS: u64 = 1_000_000;
-    let loader = tokio::spawn(async move {
-        let mut c2 = connect(port, Some("d")).await;
-        c2.query_drop(format!(
-            "INSERT INTO big WITH LABEL l_live SELECT value, concat('row-', value) \
-             FROM generate_series(1, {ROWS})"
-        ))
-        .await
-    });
+    let loader = load_big(port, "l_live", ROWS);
     let deadline = Instant::now() + Duration::from_secs(120);
     while files_on_disk(dir.path()).is_empty() {
         assert!(!loader.is_finished(), "load ended before writing a segment");
