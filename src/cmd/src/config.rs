@@ -28,6 +28,9 @@ pub struct Args {
     /// Log filter, e.g. `info` or `strata=debug` [default: info].
     #[arg(long, env = "STRATA_LOG")]
     pub log: Option<String>,
+    /// Bytes all running statements may hold at once (default: 80% of the machine's memory).
+    #[arg(long, env = "STRATA_MEM_LIMIT")]
+    pub mem_limit: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +40,7 @@ struct FileConfig {
     mysql_addr: Option<String>,
     http_addr: Option<String>,
     log: Option<String>,
+    mem_limit: Option<u64>,
 }
 
 /// Effective configuration.
@@ -50,6 +54,8 @@ pub struct Config {
     pub http_addr: String,
     /// Log filter.
     pub log: String,
+    /// Bytes all running statements may hold at once; `None`: 80% of the machine's memory.
+    pub mem_limit: Option<u64>,
 }
 
 /// A config file that cannot be used.
@@ -80,6 +86,7 @@ impl Default for Config {
             mysql_addr: "127.0.0.1:9030".into(),
             http_addr: "127.0.0.1:8030".into(),
             log: "info".into(),
+            mem_limit: None,
         }
     }
 }
@@ -107,6 +114,7 @@ impl Config {
             mysql_addr: args.mysql_addr.or(file.mysql_addr).unwrap_or(d.mysql_addr),
             http_addr: args.http_addr.or(file.http_addr).unwrap_or(d.http_addr),
             log: args.log.or(file.log).unwrap_or(d.log),
+            mem_limit: args.mem_limit.or(file.mem_limit),
         })
     }
 }

@@ -44,7 +44,12 @@ pub enum StartError {
 impl Server {
     /// Opens the data directory and starts listening.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        let frontend = Frontend::open(&config.data_dir).await?;
+        let options = strata_frontend::Options {
+            mem_limit: config
+                .mem_limit
+                .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+        };
+        let frontend = Frontend::open_with(&config.data_dir, options).await?;
         let bind = |addr: String| async move {
             TcpListener::bind(&addr)
                 .await

@@ -31,6 +31,13 @@ pub use compaction::{CompactionPolicy, compact_once};
 pub use error::{FrontendError, Result};
 pub use gc::collect_garbage;
 
+/// How a server is set up (beyond its data directory).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Bytes all running statements may hold at once; `None`: 80% of the machine's memory.
+    pub mem_limit: Option<usize>,
+}
+
 /// Shared server state.
 pub struct Frontend {
     pub(crate) catalog: Arc<Catalog>,
@@ -42,9 +49,14 @@ pub struct Frontend {
 }
 
 impl Frontend {
+    /// Opens the data directory with the default [`Options`].
+    pub async fn open(data_dir: &Path) -> Result<Arc<Self>> {
+        Self::open_with(data_dir, Options::default()).await
+    }
+
     /// Opens the data directory: catalog, table data, and a clean-up of whatever an earlier
     /// crash left behind (interrupted loads, unreferenced files).
-    pub async fn open(data_dir: &Path) -> Result<Arc<Self>> {
+    pub async fn open_with(data_dir: &Path, options: Options) -> Result<Arc<Self>> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             FrontendError::new(
                 strata_common::StatusCode::Internal,
@@ -56,7 +68,10 @@ impl Frontend {
         let lock = dir_lock::DirLock::acquire(data_dir)?;
         let catalog = Arc::new(Catalog::open(&data_dir.join("meta.db"))?);
         let store = DataStore::open(&data_dir.join("data"))?;
-        let engine = QueryEngine::new(&store)?;
+        let mem_limit = options
+            .mem_limit
+            .unwrap_or_else(strata_query::ServerMemory::default_limit);
+        let engine = QueryEngine::new(&store, mem_limit)?;
         let fe = Arc::new(Self {
             catalog,
             store,

@@ -5,6 +5,7 @@ pub mod files;
 mod functions;
 pub mod info_schema;
 mod live;
+mod memory;
 mod processes;
 mod table;
 pub mod types;
@@ -24,6 +25,7 @@ use strata_common::Session;
 use strata_storage::{DATA_STORE_URL, DataStore};
 
 pub use live::{LiveLoad, LiveLoads};
+pub use memory::ServerMemory;
 pub use processes::{Killed, ProcessRow, Processes};
 pub use table::StrataTable;
 
@@ -32,9 +34,10 @@ pub const DEFAULT_CATALOG: &str = "default_catalog";
 /// Schema used as the default when the session has no database.
 pub const NO_DATABASE: &str = "__no_database__";
 
-/// Shared engine state: the runtime with the data store registered.
+/// Shared engine state: the runtime with the data store registered, and the server's memory.
 pub struct QueryEngine {
     runtime: Arc<RuntimeEnv>,
+    memory: Arc<ServerMemory>,
 }
 
 /// Tables a statement references, already resolved, grouped by schema.
@@ -66,12 +69,21 @@ impl ResolvedTables {
 }
 
 impl QueryEngine {
-    /// An engine reading table data from `store`.
-    pub fn new(store: &DataStore) -> DfResult<Self> {
+    /// An engine reading table data from `store`, its statements holding at most
+    /// `memory_limit` bytes in all.
+    pub fn new(store: &DataStore, memory_limit: usize) -> DfResult<Self> {
         let runtime = RuntimeEnvBuilder::new().build_arc()?;
         let url = url::Url::parse(DATA_STORE_URL).expect("constant URL parses");
         runtime.register_object_store(&url, store.object_store());
-        Ok(Self { runtime })
+        Ok(Self {
+            runtime,
+            memory: ServerMemory::new(memory_limit),
+        })
+    }
+
+    /// The server's memory.
+    pub fn memory(&self) -> &Arc<ServerMemory> {
+        &self.memory
     }
 
     /// The runtime (object stores are registered here).
@@ -82,7 +94,11 @@ impl QueryEngine {
     /// A context for one statement: exactly the resolved tables, the session's variables and
     /// StarRocks' MySQL functions.
     pub fn context(&self, session: &Session, tables: ResolvedTables) -> DfResult<SessionContext> {
-        let runtime = self.runtime.clone();
+        // The shared runtime (object stores, caches) with a memory pool of this statement's.
+        let mut runtime = (*self.runtime).clone();
+        let limit = usize::try_from(query_mem_limit(session)).unwrap_or(usize::MAX);
+        runtime.memory_pool = Arc::new(memory::StatementPool::new(limit, self.memory.clone()));
+        let runtime = Arc::new(runtime);
         let db = session.database.as_deref().unwrap_or(NO_DATABASE);
         let config = SessionConfig::new()
             .with_information_schema(false)

@@ -37,6 +37,7 @@ pub async fn start_at(dir: &Path) -> Server {
         mysql_addr: "127.0.0.1:0".into(),
         http_addr: "127.0.0.1:0".into(),
         log: "warn".into(),
+        mem_limit: None,
     };
     Server::start(&config).await.expect("server starts")
 }

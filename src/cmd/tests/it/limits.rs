@@ -194,3 +194,69 @@ async fn string_functions_that_would_exhaust_memory_fail_at_once() {
         started.elapsed()
     );
 }
+
+/// A query over its memory limit fails with "Memory limit exceeded" and the server goes on;
+/// query_timeout and insert_timeout stop statements with StarRocks' messages, within seconds of
+/// the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_limits_and_timeouts_stop_statements() {
+    let server = TestServer::start().await;
+    let mut c = server.conn(None).await;
+    exec(&mut c, "CREATE DATABASE m").await;
+    exec(&mut c, "USE m").await;
+    exec(&mut c, "CREATE TABLE t (a BIGINT) DISTRIBUTED BY HASH(a)").await;
+
+    // A hash join cannot spill: its build side over 8 MB fails the query.
+    exec(&mut c, "SET query_mem_limit = 8000000").await;
+    let join = "SELECT count(*) FROM generate_series(1, 1000000) a \
+                JOIN generate_series(1, 1000000) b ON a.value = b.value";
+    let err = c.query_drop(join).await.unwrap_err().to_string();
+    assert!(err.contains("Memory limit exceeded"), "{err}");
+    assert!(err.contains("query_mem_limit"), "{err}");
+    exec(&mut c, "SET query_mem_limit = 0").await;
+    let n: Option<u64> = c.query_first(join).await.unwrap();
+    assert_eq!(n, Some(1_000_000));
+
+    exec(&mut c, "SET query_timeout = 1").await;
+    let started = std::time::Instant::now();
+    let err = c
+        .query_drop("SELECT count(*) FROM generate_series(1, 100000000000)")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Query reached its timeout of 1 seconds"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    exec(&mut c, "SET insert_timeout = 1").await;
+    let started = std::time::Instant::now();
+    let err = c
+        .query_drop(
+            "INSERT INTO t WITH LABEL l_slow SELECT value FROM generate_series(1, 1000000000)",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Insert reached its timeout of 1 seconds"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let state: Option<String> = c
+        .query_first("SELECT STATE FROM information_schema.loads WHERE LABEL = 'l_slow'")
+        .await
+        .unwrap();
+    assert_eq!(state.as_deref(), Some("CANCELLED"));
+    let rows: Option<u64> = c.query_first("SELECT count(*) FROM t").await.unwrap();
+    assert_eq!(rows, Some(0));
+}
