@@ -57,6 +57,22 @@ async fn kill_query_stops_a_query_and_a_load_which_commits_nothing() {
         (res, started.elapsed(), q)
     });
     wait_running(&mut admin, qid, "generate_series").await;
+    // Other sessions are answered while it runs: statements run on their own runtime.
+    for _ in 0..5 {
+        let asked = Instant::now();
+        let one: Option<u8> = server
+            .conn(None)
+            .await
+            .query_first("SELECT 1")
+            .await
+            .unwrap();
+        assert_eq!(one, Some(1));
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+    }
     let list: Vec<mysql_async::Row> = admin.query("SHOW PROCESSLIST").await.unwrap();
     let ids: Vec<u32> = list.iter().map(|r| r.get::<u32, _>(0).unwrap()).collect();
     assert!(ids.contains(&qid) && ids.contains(&admin.id()), "{ids:?}");
