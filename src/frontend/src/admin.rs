@@ -197,7 +197,8 @@ pub(crate) fn set_variables(
     Ok(Output::ok())
 }
 
-fn validate_variable(name: &str, value: &str) -> Result<()> {
+/// Checks a value of a session variable that has rules (SET and SET_VAR hints).
+pub(crate) fn validate_variable(name: &str, value: &str) -> Result<()> {
     let bad = |msg: String| Err(FrontendError::new(StatusCode::InvalidArguments, msg));
     match name {
         "insert_max_filter_ratio" => match value.parse::<f64>() {

@@ -6,7 +6,7 @@ use strata_catalog::CatalogError;
 use strata_common::{Session, StatusCode};
 use strata_protocol_mysql::Output;
 use strata_query::Killed;
-use strata_sql::{Statement, parse_sql};
+use strata_sql::{Statement, parse_script};
 
 use crate::{Frontend, FrontendError, Result, admin, ddl, insert, query, show};
 
@@ -16,13 +16,13 @@ pub(crate) async fn run_script(
     session: &mut Session,
     sql: &str,
 ) -> Vec<Result<Output>> {
-    let stmts = match parse_sql(sql) {
+    let stmts = match parse_script(sql) {
         Ok(s) => s,
         Err(e) => return vec![Err(e.into())],
     };
     let mut out = Vec::with_capacity(stmts.len());
     let cancel = fe.processes.token(session.conn_id);
-    for stmt in stmts {
+    for (stmt, hinted) in stmts {
         // KILL QUERY stops a script between its statements too.
         if cancel.is_cancelled() {
             out.push(Err(crate::load::interrupted()));
@@ -32,7 +32,11 @@ pub(crate) async fn run_script(
         if !keep_warnings {
             session.warnings.clear();
         }
-        let res = execute(fe, session, stmt).await;
+        let res = if hinted.is_empty() {
+            execute(fe, session, stmt).await
+        } else {
+            with_hints(fe, session, stmt, &hinted).await
+        };
         let failed = res.is_err();
         if let Err(e) = &res {
             tracing::debug!(conn = session.conn_id, error = %e, "statement failed");
@@ -46,6 +50,26 @@ pub(crate) async fn run_script(
         out.push(Ok(Output::ok()));
     }
     out
+}
+
+/// Runs `stmt` with the session variables its `/*+ SET_VAR(...) */` hints set, for it alone.
+async fn with_hints(
+    fe: &Frontend,
+    session: &mut Session,
+    stmt: Statement,
+    hinted: &[(String, String)],
+) -> Result<Output> {
+    let saved = session.vars.clone();
+    for (name, value) in hinted {
+        if let Err(e) = admin::validate_variable(name, value) {
+            session.vars = saved;
+            return Err(e);
+        }
+        session.vars.set(name, value.clone());
+    }
+    let res = execute(fe, session, stmt).await;
+    session.vars = saved;
+    res
 }
 
 async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Result<Output> {
@@ -97,6 +121,7 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
         Statement::ShowWarnings => show::show_warnings(session),
         Statement::ShowProcesslist => show::show_processlist(fe, session),
         Statement::Kill { query_only, id } => kill(fe, session, id, query_only),
+        Statement::Sync => Ok(Output::ok()),
         Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),
         Statement::AdminShowFrontendConfig(like) => admin::show_config(fe, like.as_deref()),
         Statement::Set(assignments) => admin::set_variables(session, &assignments),

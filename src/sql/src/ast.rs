@@ -383,6 +383,8 @@ pub enum Statement {
     Set(Vec<SetAssignment>),
     /// BEGIN / COMMIT / ROLLBACK: accepted, no multi-statement transactions.
     TransactionControl(String),
+    /// `SYNC`: waits for metadata to reach every frontend; one node has nothing to wait for.
+    Sync,
     /// KILL [CONNECTION | QUERY] id
     Kill {
         /// QUERY: stop the statement, keep the connection.
@@ -467,6 +469,7 @@ impl fmt::Display for Statement {
                 write!(f, "SET {}", parts.join(", "))
             }
             Statement::TransactionControl(w) => f.write_str(w),
+            Statement::Sync => f.write_str("SYNC"),
             Statement::Kill { query_only, id } => {
                 let what = if *query_only { "QUERY" } else { "CONNECTION" };
                 write!(f, "KILL {what} {id}")

@@ -8,11 +8,12 @@
 pub mod ast;
 mod error;
 mod files;
+mod hints;
 pub mod limits;
 mod parser;
 
 pub use ast::*;
 pub use error::ParseError;
 pub use files::{FILES_SCHEMA, FilesCall, take_files_calls};
-pub use parser::parse_sql;
+pub use parser::{HintedVars, parse_script, parse_sql};
 pub use sqlparser;

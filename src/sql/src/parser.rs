@@ -9,16 +9,25 @@ use sqlparser::ast as sp;
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
 use crate::ast::{Properties, SetAssignment, Statement, TableName};
 use crate::error::ParseError;
-use crate::limits;
+use crate::{hints, limits};
 
 pub(crate) type Result<T> = std::result::Result<T, ParseError>;
 
 /// Parses a script of one or more `;`-separated statements.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
+    Ok(parse_script(sql)?.into_iter().map(|(s, _)| s).collect())
+}
+
+/// Session variables a statement's hints set for it alone: `(name, value)` pairs.
+pub type HintedVars = Vec<(String, String)>;
+
+/// Parses a script into its statements, each with the session variables its optimizer hints
+/// set for it alone (`INSERT /*+ SET_VAR(enable_insert_strict = false) */ INTO …`).
+pub fn parse_script(sql: &str) -> Result<Vec<(Statement, HintedVars)>> {
     let dialect = MySqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location()?;
     limits::check_tokens(tokens.len())?;
@@ -32,6 +41,17 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
             t
         })
         .collect();
+    let hints_at: Vec<(usize, HintedVars)> = tokens
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match &t.token {
+            Token::Whitespace(Whitespace::MultiLineComment(c)) => {
+                c.strip_prefix('+').map(|h| (i, hints::set_vars(h)))
+            }
+            _ => None,
+        })
+        .filter(|(_, vars)| !vars.is_empty())
+        .collect();
     let mut p = Parser::new(&dialect).with_tokens_with_locations(tokens);
     let mut out = Vec::new();
     loop {
@@ -39,9 +59,16 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>> {
         if p.peek_token().token == Token::EOF {
             break;
         }
+        let start = p.index();
         let stmt = parse_statement(&mut p)?;
         limits::check(&stmt)?;
-        out.push(stmt);
+        let end = p.index();
+        let vars = hints_at
+            .iter()
+            .filter(|(i, _)| (start..end).contains(i))
+            .flat_map(|(_, v)| v.iter().cloned())
+            .collect();
+        out.push((stmt, vars));
         if !p.consume_token(&Token::SemiColon) && p.peek_token().token != Token::EOF {
             return p
                 .expected("end of statement", p.peek_token())
@@ -170,6 +197,10 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
             Ok(Statement::TransactionControl(w))
         }
         "LOAD" => Err(ParseError::unsupported("LOAD LABEL (Broker Load)")),
+        "SYNC" => {
+            p.next_token();
+            Ok(Statement::Sync)
+        }
         "KILL" => {
             p.next_token();
             let query_only = eat_word(p, "QUERY");

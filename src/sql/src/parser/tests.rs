@@ -156,6 +156,7 @@ fn utility_statements() {
     round_trip("DROP DATABASE d");
     round_trip("TRUNCATE TABLE t");
     round_trip("KILL QUERY 12");
+    round_trip("SYNC");
     assert_eq!(
         one("kill 7"),
         Statement::Kill {
