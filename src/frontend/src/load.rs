@@ -415,12 +415,14 @@ pub(crate) fn describe(e: &LoadError) -> String {
         format!("file {}, ", e.file)
     };
     let value = e.value.as_ref().map(|v| format!("'{v}'"));
+    let value = value.as_deref().unwrap_or("NULL");
+    if e.column.is_empty() {
+        // A row that could not be read at all (its reason shows it).
+        return format!("{file}row {}: {}", e.row, e.reason);
+    }
     format!(
-        "{file}row {}, column '{}', value {}: {}",
-        e.row,
-        e.column,
-        value.as_deref().unwrap_or("NULL"),
-        e.reason
+        "{file}row {}, column '{}', value {value}: {}",
+        e.row, e.column, e.reason
     )
 }
 
@@ -721,7 +723,12 @@ impl Step {
             errors: Vec::new(),
             buckets: Vec::new(),
         };
-        if !self.converter.strict() {
+        let strict = self.converter.strict();
+        let failures: Vec<&ReadFailure> = failures
+            .iter()
+            .filter(|f| strict || f.whole_row())
+            .collect();
+        if failures.is_empty() {
             return ready;
         }
         let mut rows: Vec<u64> = failures.iter().map(|f| f.row).collect();

@@ -148,7 +148,8 @@ impl Converter {
     /// rows are numbered `rows`; keeps up to `error_budget` error records. `read_failures`
     /// are values of the batch's rows (by index) that the file's reader could not read as
     /// their FILES() column's type: NULL in the batch, rejected in strict mode like any
-    /// value that does not convert.
+    /// value that does not convert; a row the reader could not read at all (wrong field
+    /// count) is rejected in either mode.
     pub fn convert(
         &self,
         batch: &RecordBatch,
@@ -160,8 +161,8 @@ impl Converter {
         let n = batch.num_rows();
         // Allocated at the first rejected row: most batches have none.
         let mut rejected_rows: Option<Vec<Option<Rejection>>> = None;
-        if self.strict {
-            for (i, (row, _)) in read_failures.iter().enumerate() {
+        for (i, (row, f)) in read_failures.iter().enumerate() {
+            if self.strict || f.whole_row() {
                 let why = Rejection {
                     col: 0,
                     not_null: false,
@@ -281,7 +282,11 @@ pub(crate) fn read_error(file: &str, f: &ReadFailure) -> LoadError {
         row: f.row,
         column: f.column.clone(),
         value: Some(f.value.clone()),
-        reason: format!("{} (the type FILES() gave the column)", f.reason),
+        reason: if f.whole_row() {
+            f.reason.clone()
+        } else {
+            format!("{} (the type FILES() gave the column)", f.reason)
+        },
     }
 }
 

@@ -284,12 +284,14 @@ pub(crate) fn read_file(
     mut deco: Decorate,
     tx: &tokio::sync::mpsc::Sender<datafusion::common::Result<RecordBatch>>,
 ) -> Result<(), FilesError> {
+    let load = deco.is_load();
     let mut emit = emitter(&mut deco, tx);
     let parse = Parse {
         display: display.into(),
         schema: schema.clone(),
         opts: opts.clone(),
         fill_null,
+        load,
     };
     match (&opts.separator[..], &opts.row_delimiter[..], opts.escape) {
         ([sep], [delim], None) => {
@@ -312,6 +314,8 @@ pub(crate) struct Parse {
     schema: SchemaRef,
     opts: CsvOptions,
     fill_null: bool,
+    /// A load reads: a record with the wrong field count is a filtered row, not an error.
+    load: bool,
 }
 
 impl Parse {
@@ -342,24 +346,34 @@ impl Parse {
             if rec.len() <= 1 && rec.iter().all(|f| f.is_empty()) {
                 return Ok(true);
             }
-            if rec.len() != ncols && !(self.fill_null && rec.len() < ncols) {
+            // With fill_mismatch_column_with = 'null' a short record gets NULLs and a long
+            // one loses its extra fields; otherwise a query fails, and a load filters the row.
+            if rec.len() != ncols && !self.fill_null {
                 let row: Vec<&str> = rec.iter().collect();
-                return Err(FilesError::InvalidFile(format!(
+                let row = row.join(&String::from_utf8_lossy(&opts.separator));
+                let message = format!(
                     "Schema column count: {ncols} doesn't match source value column count: {}. \
-                     Column separator: '{}', Row delimiter: '{}', Row: '{}', File: {display}. \
+                     Column separator: '{}', Row delimiter: '{}', Row: '{row}', File: {display}. \
                      Consider setting 'fill_mismatch_column_with' = 'null' property",
                     rec.len(),
                     shown(&opts.separator),
                     shown(&opts.row_delimiter),
-                    row.join(&String::from_utf8_lossy(&opts.separator))
-                )));
-            }
-            for (i, b) in builders.iter_mut().enumerate() {
-                let v = rec.get(i).filter(|v| *v != "\\N");
-                if !b.push(v) {
-                    let f = self.schema.field(i);
-                    let ty = sr_type(f.data_type()).map_or_else(String::new, |t| t.describe());
-                    bad_rows.add(BATCH_ROWS, rows, f.name(), v.unwrap_or_default(), &ty);
+                );
+                if !self.load {
+                    return Err(FilesError::InvalidFile(message));
+                }
+                bad_rows.add_row(BATCH_ROWS, rows, &row, &message);
+                for b in builders.iter_mut() {
+                    b.push(None);
+                }
+            } else {
+                for (i, b) in builders.iter_mut().enumerate() {
+                    let v = rec.get(i).filter(|v| *v != "\\N");
+                    if !b.push(v) {
+                        let f = self.schema.field(i);
+                        let ty = sr_type(f.data_type()).map_or_else(String::new, |t| t.describe());
+                        bad_rows.add(BATCH_ROWS, rows, f.name(), v.unwrap_or_default(), &ty);
+                    }
                 }
             }
             rows += 1;
@@ -637,6 +651,7 @@ mod tests {
                 trim_space: false,
             },
             fill_null: false,
+            load: false,
         };
         let cuts = Cuts {
             sep: b',',

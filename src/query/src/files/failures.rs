@@ -28,12 +28,14 @@ pub const VALUE_PREFIX_BYTES: usize = 1024;
 
 const SEP: char = '\u{1f}';
 
-/// A value of one row that could not be read as its column's type.
+/// A value of one row that could not be read as its column's type, or (with an empty
+/// `column`) a row that could not be read at all: a CSV record with the wrong number of
+/// fields, which a load filters whether strict mode is on or not, as StarRocks does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadFailure {
     /// The row's 1-based number within its file.
     pub row: u64,
-    /// The FILES() column.
+    /// The FILES() column; empty when the whole row is unreadable.
     pub column: String,
     /// The value as it was in the file (at most [`VALUE_PREFIX_BYTES`], with the length noted).
     pub value: String,
@@ -74,15 +76,22 @@ pub(crate) struct BadRows(Option<Vec<Option<String>>>);
 impl BadRows {
     /// Records that `value` of `column` in row `row` (of `rows`) is not a `ty`.
     pub(crate) fn add(&mut self, rows: usize, row: usize, column: &str, value: &str, ty: &str) {
+        let reason = format!("value cannot be converted to {ty}");
+        self.entry(rows, row, column, value, &reason);
+    }
+
+    /// Records that row `row` (of `rows`), whose text is `record`, cannot be read at all.
+    pub(crate) fn add_row(&mut self, rows: usize, row: usize, record: &str, reason: &str) {
+        self.entry(rows, row, "", record, reason);
+    }
+
+    fn entry(&mut self, rows: usize, row: usize, column: &str, value: &str, reason: &str) {
         let v = self.0.get_or_insert_with(|| vec![None; rows]);
         if v.len() < rows {
             v.resize(rows, None);
         }
         if v[row].is_none() {
-            v[row] = Some(format!(
-                "{column}{SEP}{}{SEP}value cannot be converted to {ty}",
-                bounded(value)
-            ));
+            v[row] = Some(format!("{column}{SEP}{}{SEP}{reason}", bounded(value)));
         }
     }
 
@@ -126,6 +135,13 @@ impl BadRows {
         let mut cols = batch.columns().to_vec();
         cols.push(Arc::new(StringArray::from(bad)) as ArrayRef);
         RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+    }
+}
+
+impl ReadFailure {
+    /// Whether the whole row is unreadable (rejected in non-strict mode too).
+    pub fn whole_row(&self) -> bool {
+        self.column.is_empty()
     }
 }
 

@@ -166,6 +166,11 @@ impl Decorate {
         }
     }
 
+    /// Whether a load reads this piece (its bad values are kept for it).
+    pub(crate) fn is_load(&self) -> bool {
+        self.failures.is_some()
+    }
+
     /// A batch in the file schema (with a reader's bad-value column, perhaps) → the output
     /// schema.
     pub(crate) fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch, FilesError> {
