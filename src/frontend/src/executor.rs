@@ -122,6 +122,7 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
         Statement::ShowProcesslist => show::show_processlist(fe, session),
         Statement::Kill { query_only, id } => kill(fe, session, id, query_only),
         Statement::Sync => Ok(Output::ok()),
+        Statement::ShowLoad(show) => show::show_load(fe, session, *show).await,
         Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),
         Statement::AdminShowFrontendConfig(like) => admin::show_config(fe, like.as_deref()),
         Statement::Set(assignments) => admin::set_variables(session, &assignments),

@@ -1,13 +1,13 @@
 //! SHOW statements answered from the catalog and the session.
 
 use strata_catalog::CatalogError;
-use strata_common::Session;
+use strata_common::{Session, StatusCode};
 use strata_protocol_mysql::Output;
 use strata_sql::ShowFilter;
 
 use crate::admin::string_table;
 use crate::executor::database_of;
-use crate::{Frontend, Result};
+use crate::{Frontend, FrontendError, Result};
 
 /// SQL `LIKE` with `%` and `_`, case-insensitive as MySQL's default collation.
 pub(crate) fn like_match(pattern: &str, s: &str) -> bool {
@@ -155,6 +155,89 @@ pub(crate) fn show_processlist(fe: &Frontend, session: &Session) -> Result<Outpu
         ],
         rows,
     ))
+}
+
+/// SHOW LOAD: the database's load jobs in StarRocks' 20 columns, as a query over
+/// `information_schema.loads` (one source for both; the current database unless FROM names
+/// one). `LABEL LIKE 'x'` without wildcards matches a substring, as StarRocks' does.
+pub(crate) async fn show_load(
+    fe: &Frontend,
+    session: &mut Session,
+    mut show: strata_sql::ShowLoad,
+) -> Result<Output> {
+    use std::ops::ControlFlow;
+    use strata_sql::sqlparser::ast::{Expr, Value, visit_expressions_mut};
+
+    let db = crate::executor::database_of(session, show.db.as_deref())?.to_string();
+    if let Some(filter) = &mut show.filter {
+        let _ = visit_expressions_mut(filter, |e| {
+            if let Expr::Like { pattern, .. } | Expr::ILike { pattern, .. } = e
+                && let Expr::Value(v) = pattern.as_mut()
+                && let Value::SingleQuotedString(p) = &mut v.value
+                && !p.contains(['%', '_'])
+            {
+                *p = format!("%{p}%");
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    let columns = [
+        ("JOB_ID", "JobId"),
+        ("LABEL", "Label"),
+        ("STATE", "State"),
+        ("PROGRESS", "Progress"),
+        ("TYPE", "Type"),
+        ("PRIORITY", "Priority"),
+        ("SCAN_ROWS", "ScanRows"),
+        ("FILTERED_ROWS", "FilteredRows"),
+        ("UNSELECTED_ROWS", "UnselectedRows"),
+        ("SINK_ROWS", "SinkRows"),
+        ("ETL_INFO", "EtlInfo"),
+        ("TASK_INFO", "TaskInfo"),
+        ("ERROR_MSG", "ErrorMsg"),
+        ("CREATE_TIME", "CreateTime"),
+        ("ETL_START_TIME", "EtlStartTime"),
+        ("ETL_FINISH_TIME", "EtlFinishTime"),
+        ("LOAD_START_TIME", "LoadStartTime"),
+        ("LOAD_FINISH_TIME", "LoadFinishTime"),
+        ("TRACKING_SQL", "TrackingSQL"),
+        ("JOB_DETAILS", "JobDetails"),
+    ];
+    let select: Vec<String> = columns
+        .iter()
+        .map(|(c, shown)| format!("{c} AS `{shown}`"))
+        .collect();
+    let mut sql = format!(
+        "SELECT {} FROM information_schema.loads WHERE DATABASE_NAME = '{}'",
+        select.join(", "),
+        db.replace('\'', "''")
+    );
+    if let Some(filter) = &show.filter {
+        sql.push_str(&format!(" AND ({filter})"));
+    }
+    let order: Vec<String> = show.order_by.iter().map(ToString::to_string).collect();
+    let order = if order.is_empty() {
+        "`JobId`".to_string()
+    } else {
+        order.join(", ")
+    };
+    sql.push_str(&format!(" ORDER BY {order}"));
+    if let Some(limit) = &show.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    if let Some(offset) = &show.offset {
+        sql.push_str(&format!(" OFFSET {offset}"));
+    }
+    let stmt = match strata_sql::parse_sql(&sql)?.pop() {
+        Some(strata_sql::Statement::Query(q)) => *q,
+        _ => {
+            return Err(FrontendError::new(
+                StatusCode::Internal,
+                format!("SHOW LOAD made a statement that is not a query: {sql}"),
+            ));
+        }
+    };
+    crate::query::run_query(fe, session, stmt).await
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub const NAME: &str = "information_schema";
 pub const TABLES: &[&str] = &[
     "loads",
     "load_errors",
+    "load_tracking_logs",
     "processlist",
     "schemata",
     "tables",
@@ -88,6 +89,7 @@ pub fn table(name: &str, src: &Sources<'_>) -> Option<Result<Arc<dyn TableProvid
     let res = match name.to_ascii_lowercase().as_str() {
         "loads" => loads(src.catalog, src.live),
         "load_errors" => load_errors(src.catalog),
+        "load_tracking_logs" => load_tracking_logs(src.catalog),
         "processlist" => processlist(src.processes, src.user),
         "schemata" => schemata(src.catalog),
         "tables" => tables(src.catalog),
@@ -277,6 +279,53 @@ fn load_errors(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
                 Cell::S(e.value),
                 s(e.reason),
             ]
+        })
+        .collect();
+    build(&cols, rows)
+}
+
+/// StarRocks' `load_tracking_logs` (3.x columns): one row per job that rejected rows, its
+/// rejected rows as lines of text. `load_errors` has the same rows as columns.
+fn load_tracking_logs(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("JOB_ID", Kind::Int),
+        ("LABEL", Kind::Str),
+        ("DATABASE_NAME", Kind::Str),
+        ("TRACKING_LOG", Kind::Str),
+        ("TYPE", Kind::Str),
+    ];
+    let loads = catalog.list_loads().map_err(|e| e.to_string())?;
+    let mut logs: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for e in catalog.list_load_errors().map_err(|e| e.to_string())? {
+        let file = if e.file.is_empty() {
+            String::new()
+        } else {
+            format!(", file {}", e.file)
+        };
+        let line = if e.column.is_empty() {
+            format!("Error: row {}{file}: {}", e.row, e.reason)
+        } else {
+            format!(
+                "Error: row {}{file}, column '{}', value {}: {}",
+                e.row,
+                e.column,
+                e.value.map_or("NULL".to_string(), |v| format!("'{v}'")),
+                e.reason
+            )
+        };
+        logs.entry(e.job_id).or_default().push(line);
+    }
+    let rows = loads
+        .iter()
+        .filter_map(|l| {
+            let lines = logs.remove(&l.job_id)?;
+            Some(vec![
+                Cell::I(Some(l.job_id)),
+                s(&l.label),
+                s(&l.db_name),
+                s(lines.join("\n")),
+                s(&l.load_type),
+            ])
         })
         .collect();
     build(&cols, rows)

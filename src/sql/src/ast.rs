@@ -311,6 +311,44 @@ pub struct SetAssignment {
     pub value: sp::Expr,
 }
 
+/// `SHOW LOAD`: load jobs of one database, StarRocks' columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowLoad {
+    /// FROM db (else the current database).
+    pub db: Option<String>,
+    /// WHERE over `LABEL` and `STATE` (`LABEL LIKE 'x'` matches a substring, as in StarRocks).
+    pub filter: Option<sp::Expr>,
+    /// ORDER BY over the shown columns (default `JobId`).
+    pub order_by: Vec<sp::OrderByExpr>,
+    /// LIMIT n.
+    pub limit: Option<sp::Expr>,
+    /// OFFSET m (or `LIMIT m, n`).
+    pub offset: Option<sp::Expr>,
+}
+
+impl fmt::Display for ShowLoad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SHOW LOAD")?;
+        if let Some(db) = &self.db {
+            write!(f, " FROM `{db}`")?;
+        }
+        if let Some(w) = &self.filter {
+            write!(f, " WHERE {w}")?;
+        }
+        if !self.order_by.is_empty() {
+            let o: Vec<String> = self.order_by.iter().map(ToString::to_string).collect();
+            write!(f, " ORDER BY {}", o.join(", "))?;
+        }
+        if let Some(l) = &self.limit {
+            write!(f, " LIMIT {l}")?;
+        }
+        if let Some(o) = &self.offset {
+            write!(f, " OFFSET {o}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Every statement Strata executes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
@@ -385,6 +423,8 @@ pub enum Statement {
     TransactionControl(String),
     /// `SYNC`: waits for metadata to reach every frontend; one node has nothing to wait for.
     Sync,
+    /// SHOW LOAD [ALL] [FROM db] [WHERE ...] [ORDER BY ...] [LIMIT [offset,] n]
+    ShowLoad(Box<ShowLoad>),
     /// KILL [CONNECTION | QUERY] id
     Kill {
         /// QUERY: stop the statement, keep the connection.
@@ -470,6 +510,7 @@ impl fmt::Display for Statement {
             }
             Statement::TransactionControl(w) => f.write_str(w),
             Statement::Sync => f.write_str("SYNC"),
+            Statement::ShowLoad(s) => write!(f, "{s}"),
             Statement::Kill { query_only, id } => {
                 let what = if *query_only { "QUERY" } else { "CONNECTION" };
                 write!(f, "KILL {what} {id}")

@@ -7,6 +7,7 @@ mod harness;
 mod kill;
 mod limits;
 mod listing;
+mod loads;
 mod protocol;
 mod s3;
 mod seed;

@@ -3,7 +3,7 @@
 use sqlparser::parser::Parser;
 
 use super::{Result, eat_word, expect_word, ident, table_name, word};
-use crate::ast::{ShowFilter, Statement};
+use crate::ast::{ShowFilter, ShowLoad, Statement};
 use crate::error::ParseError;
 
 pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
@@ -55,6 +55,10 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
             p.next_token();
             Ok(Statement::ShowProcesslist)
         }
+        "LOAD" => {
+            p.next_token();
+            show_load(p)
+        }
         "" => p
             .expected("what to SHOW", p.peek_token())
             .map_err(Into::into),
@@ -70,4 +74,46 @@ fn filter(p: &mut Parser) -> Result<Option<ShowFilter>> {
         return Ok(Some(ShowFilter::Where(Box::new(p.parse_expr()?))));
     }
     Ok(None)
+}
+
+/// The rest of `SHOW LOAD [ALL] [FROM db] [WHERE …] [ORDER BY …] [LIMIT [m,] n | LIMIT n
+/// OFFSET m]`.
+fn show_load(p: &mut Parser) -> Result<Statement> {
+    let _ = eat_word(p, "ALL");
+    let db = if eat_word(p, "FROM") || eat_word(p, "IN") {
+        Some(ident(p)?)
+    } else {
+        None
+    };
+    let filter = if eat_word(p, "WHERE") {
+        Some(p.parse_expr()?)
+    } else {
+        None
+    };
+    let order_by = if eat_word(p, "ORDER") {
+        expect_word(p, "BY")?;
+        p.parse_comma_separated(Parser::parse_order_by_expr)?
+    } else {
+        Vec::new()
+    };
+    let (mut limit, mut offset) = (None, None);
+    if eat_word(p, "LIMIT") {
+        let first = p.parse_expr()?;
+        if p.consume_token(&sqlparser::tokenizer::Token::Comma) {
+            offset = Some(first);
+            limit = Some(p.parse_expr()?);
+        } else {
+            limit = Some(first);
+            if eat_word(p, "OFFSET") {
+                offset = Some(p.parse_expr()?);
+            }
+        }
+    }
+    Ok(Statement::ShowLoad(Box::new(ShowLoad {
+        db,
+        filter,
+        order_by,
+        limit,
+        offset,
+    })))
 }

@@ -157,6 +157,14 @@ fn utility_statements() {
     round_trip("TRUNCATE TABLE t");
     round_trip("KILL QUERY 12");
     round_trip("SYNC");
+    round_trip(
+        "SHOW LOAD FROM d WHERE LABEL = 'x' AND STATE = 'FINISHED' ORDER BY CreateTime DESC LIMIT 2 OFFSET 1",
+    );
+    let Statement::ShowLoad(s) = one("SHOW LOAD WHERE LABEL LIKE 'ab' LIMIT 1, 3") else {
+        panic!()
+    };
+    assert_eq!(s.offset.unwrap().to_string(), "1");
+    assert_eq!(s.limit.unwrap().to_string(), "3");
     assert_eq!(
         one("kill 7"),
         Statement::Kill {
