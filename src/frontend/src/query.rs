@@ -86,6 +86,14 @@ pub(crate) async fn plan(
     let calls = take_files_calls(&mut stmt)?;
     let mut sources = Vec::new();
     for call in calls {
+        if FilesSource::lists_only(&call.properties) {
+            resolved.add(
+                FILES_SCHEMA,
+                &call.table,
+                FilesSource::list_table(&call.properties).await?,
+            );
+            continue;
+        }
         let source =
             Arc::new(FilesSource::resolve(&call.properties, purpose == PlanFor::Load).await?);
         resolved.add(FILES_SCHEMA, &call.table, source.table());

@@ -205,6 +205,67 @@ impl FilesSource {
         Ok(Some(listing.files[i].clone()))
     }
 
+    /// Whether a FILES() call only lists (`"list_files_only" = "true"`).
+    pub fn lists_only(props: &[(String, String)]) -> bool {
+        FilesOptions::parse(props).is_ok_and(|o| o.list_files_only)
+    }
+
+    /// The table of a `list_files_only` call: `PATH`, `SIZE`, `IS_DIR`, `MODIFICATION_TIME`
+    /// of what its paths match, by path.
+    pub async fn list_table(
+        props: &[(String, String)],
+    ) -> Result<Arc<dyn TableProvider>, FilesError> {
+        use arrow::array::TimestampMicrosecondArray;
+        use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+
+        let options = FilesOptions::parse(props)?;
+        let location = Location::parse(&options.paths[0])?;
+        let resolved = store::resolve(&location, &options.storage)?;
+        let mut entries = Vec::new();
+        for p in &options.paths {
+            let loc = Location::parse(p)?;
+            for e in list::list_entries(p, &resolved, options.list_recursively).await? {
+                entries.push((loc.display(&e.key), e));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("PATH", arrow::datatypes::DataType::Utf8, false),
+            Field::new("SIZE", arrow::datatypes::DataType::Int64, false),
+            Field::new("IS_DIR", arrow::datatypes::DataType::Boolean, false),
+            Field::new(
+                "MODIFICATION_TIME",
+                arrow::datatypes::DataType::Timestamp(
+                    arrow::datatypes::TimeUnit::Microsecond,
+                    None,
+                ),
+                true,
+            ),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                entries.iter().map(|(p, _)| p),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                entries.iter().map(|(_, e)| e.size as i64),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                entries.iter().map(|(_, e)| Some(e.is_dir)),
+            )),
+            Arc::new(TimestampMicrosecondArray::from_iter(
+                entries
+                    .iter()
+                    .map(|(_, e)| e.modified.map(|t| t.timestamp_micros())),
+            )),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+        let table = datafusion::catalog::MemTable::try_new(schema, vec![vec![batch]])
+            .map_err(|e| FilesError::InvalidFile(e.to_string()))?;
+        Ok(Arc::new(table))
+    }
+
     /// A query's table over every matched file (a streaming listing goes on as it reads).
     pub fn table(self: &Arc<Self>) -> Arc<dyn TableProvider> {
         Arc::new(FilesTable::query(self.clone()))

@@ -187,6 +187,14 @@ impl S3Server {
         self.put("csv/mixed_flags.csv", b"1\ntrue\n".to_vec()).await;
         self.put("csv/long.csv", b"1,a\n2,b,extra\n3,c\n".to_vec())
             .await;
+        for key in [
+            "listing/a.csv",
+            "listing/b.csv",
+            "listing/sub/c.csv",
+            "listing/sub/deep/d.csv",
+        ] {
+            self.put(key, b"1\n".to_vec()).await;
+        }
         self.put(
             "csv/precise.csv",
             b"12345678901234.5678,9007199254740993,00123,1.50\n1.5,4.5,7,2\n".to_vec(),

@@ -194,3 +194,90 @@ mod tests {
         assert_eq!(expand_braces("{a,{b,c}}x"), vec!["ax", "bx", "cx"]);
     }
 }
+
+/// One entry of a `list_files_only` listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The key (a directory's without its trailing `/`).
+    pub key: String,
+    /// Bytes (0 for a directory).
+    pub size: u64,
+    /// A directory: a key prefix other keys are below.
+    pub is_dir: bool,
+    /// Last modified (none for a directory, which object stores do not keep).
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What `list_files_only` shows for `path` (a key or glob): the files and directories it
+/// matches, segment by segment as FILES() matches files (`dir/*` lists one level); with
+/// `recursive`, a matched directory also brings everything below it. Object stores keep no
+/// directories: a directory is a prefix some key is below.
+pub async fn list_entries(
+    path: &str,
+    store: &ResolvedStore,
+    recursive: bool,
+) -> Result<Vec<Entry>, FilesError> {
+    let loc = Location::parse(path)?;
+    let key = loc.key.trim_end_matches('/').to_string();
+    let matcher = Matcher::new(&key)?;
+    let plain = !key.contains(GLOB_CHARS);
+    let first_glob = key.find(GLOB_CHARS).unwrap_or(key.len());
+    let prefix = &key[..key[..first_glob].rfind('/').map(|i| i + 1).unwrap_or(0)];
+    let prefix_path = (!prefix.is_empty()).then(|| ObjectPath::from(prefix.trim_end_matches('/')));
+    let objects: Vec<ObjectMeta> = store
+        .store
+        .list(prefix_path.as_ref())
+        .try_collect()
+        .await
+        .map_err(|e| storage_error(e, &format!("listing {path}"), store))?;
+    let mut all: std::collections::BTreeMap<String, Entry> = Default::default();
+    for o in &objects {
+        let k = o.location.as_ref().to_string();
+        let mut at = 0;
+        while let Some(i) = k[at..].find('/') {
+            let dir = k[..at + i].to_string();
+            all.entry(dir.clone()).or_insert(Entry {
+                key: dir,
+                size: 0,
+                is_dir: true,
+                modified: None,
+            });
+            at += i + 1;
+        }
+        all.insert(
+            k.clone(),
+            Entry {
+                key: k,
+                size: o.size,
+                is_dir: false,
+                modified: Some(o.last_modified),
+            },
+        );
+    }
+    let matched: Vec<String> = all
+        .keys()
+        .filter(|k| {
+            if plain {
+                **k == key
+            } else {
+                matcher.matches(k)
+            }
+        })
+        .cloned()
+        .collect();
+    let mut out: std::collections::BTreeMap<String, Entry> = Default::default();
+    for m in matched {
+        let entry = all[&m].clone();
+        if recursive && entry.is_dir {
+            let below = format!("{m}/");
+            for (k, e) in all.range(below.clone()..) {
+                if !k.starts_with(&below) {
+                    break;
+                }
+                out.insert(k.clone(), e.clone());
+            }
+        }
+        out.insert(m, entry);
+    }
+    Ok(out.into_values().collect())
+}

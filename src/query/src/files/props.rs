@@ -122,6 +122,10 @@ pub struct FilesOptions {
     pub storage: BTreeMap<String, String>,
     /// `compression` of CSV/JSON files; `None`: by file suffix.
     pub compression: Option<Codec>,
+    /// `list_files_only`: the call lists what the paths match instead of reading it.
+    pub list_files_only: bool,
+    /// `list_recursively`: a listed directory comes with everything below it.
+    pub list_recursively: bool,
 }
 
 const KNOWN: &[&str] = &[
@@ -140,6 +144,8 @@ const KNOWN: &[&str] = &[
     "auto_detect_types",
     "fill_mismatch_column_with",
     "strict_mode",
+    "list_files_only",
+    "list_recursively",
 ];
 
 /// Storage keys FILES accepts (credentials and endpoint).
@@ -245,7 +251,14 @@ impl FilesOptions {
             ));
         }
         let paths = split_paths(path);
+        let list_files_only = flag(
+            "list_files_only",
+            map.get("list_files_only").map(String::as_str),
+            false,
+        )?;
         let format = match map.get("format").map(|f| f.to_ascii_lowercase()) {
+            // A listing reads no file: no format needed.
+            None if list_files_only => Format::Parquet,
             None => {
                 return Err(bad(
                     "format is null. Please add properties(format='xxx') when create table",
@@ -334,6 +347,8 @@ impl FilesOptions {
             fill_mismatch_null,
             columns_from_path,
             storage,
+            list_files_only,
+            list_recursively: get_bool("list_recursively", false)?,
         })
     }
 }
