@@ -69,7 +69,7 @@ async fn kill_query_stops_a_query_and_a_load_which_commits_nothing() {
             .unwrap();
         assert_eq!(one, Some(1));
         assert!(
-            asked.elapsed() < Duration::from_secs(2),
+            asked.elapsed() < Duration::from_secs(5),
             "{:?}",
             asked.elapsed()
         );
