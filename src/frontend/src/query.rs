@@ -140,7 +140,7 @@ pub(crate) async fn run_query(
             Err(_) => Err(FrontendError::new(
                 StatusCode::Cancelled,
                 format!(
-                    "Query reached its timeout of {secs} seconds, please increase the 'query_timeout' session variable"
+                    "Query reached its timeout of {secs} seconds, please increase the 'query_timeout' session variable and retry"
                 ),
             )),
         },
