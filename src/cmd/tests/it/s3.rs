@@ -98,6 +98,7 @@ impl S3Server {
             parquet(&[user_behavior(500, 5)], 1000),
         )
         .await;
+        self.put("types/json.parquet", parquet_with_json()).await;
         self.put("types/basic.parquet", parquet(&[basic_types()], 1000))
             .await;
         self.put("merge/a.parquet", parquet(&[merge_a()], 1000))
@@ -496,4 +497,40 @@ fn ids_batch(ids: &[&str], typed: bool) -> RecordBatch {
         ),
     ])
     .unwrap()
+}
+
+/// A Parquet file whose `doc` column is annotated JSON (written with the low-level writer:
+/// Arrow's writer has no JSON annotation without extension types).
+fn parquet_with_json() -> Vec<u8> {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    let schema = Arc::new(
+        parse_message_type("message m { required int64 id; required binary doc (JSON); }").unwrap(),
+    );
+    let mut buf = Vec::new();
+    let mut w = SerializedFileWriter::new(
+        &mut buf,
+        schema,
+        Arc::new(WriterProperties::builder().build()),
+    )
+    .unwrap();
+    let mut rg = w.next_row_group().unwrap();
+    let mut c = rg.next_column().unwrap().unwrap();
+    c.typed::<Int64Type>()
+        .write_batch(&[1, 2], None, None)
+        .unwrap();
+    c.close().unwrap();
+    let mut c = rg.next_column().unwrap().unwrap();
+    c.typed::<ByteArrayType>()
+        .write_batch(
+            &[ByteArray::from(r#"{"a": 1}"#), ByteArray::from("[1, 2]")],
+            None,
+            None,
+        )
+        .unwrap();
+    c.close().unwrap();
+    rg.close().unwrap();
+    w.close().unwrap();
+    buf
 }

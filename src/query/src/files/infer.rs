@@ -5,6 +5,7 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use object_store::ObjectMeta;
 use parquet::arrow::parquet_to_arrow_schema;
+use parquet::basic::{ConvertedType, LogicalType};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use strata_common::types::{SrType, VARCHAR_MAX};
 
@@ -195,10 +196,32 @@ fn parquet_columns(
             f.size
         ))
     })?;
+    // Arrow reads a JSON-annotated byte array as a string: the annotation says it is JSON,
+    // which StarRocks infers as `json`.
+    let json: Vec<String> = md
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .filter(|f| {
+            let info = f.get_basic_info();
+            matches!(info.logical_type_ref(), Some(LogicalType::Json))
+                || info.converted_type() == ConvertedType::JSON
+        })
+        .map(|f| f.name().to_string())
+        .collect();
     Ok(schema
         .fields()
         .iter()
-        .map(|f| (f.name().clone(), files_type(f.data_type())))
+        .map(|f| {
+            let ty = if json.iter().any(|j| j == f.name()) {
+                SrType::Json
+            } else {
+                files_type(f.data_type())
+            };
+            (f.name().clone(), ty)
+        })
         .collect())
 }
 
