@@ -23,9 +23,10 @@ pub(crate) async fn run_connection<H: QueryHandler>(
     conn_id: u32,
     peer: std::net::SocketAddr,
 ) -> io::Result<()> {
-    let close = handler.connected(conn_id, &peer.to_string());
     let (stream, watcher) = watch_for_hangup(stream, handler.clone(), conn_id)?;
     let _watcher = AbortOnDrop(watcher);
+    // Registered only once nothing can fail before the shim exists (its drop unregisters).
+    let close = handler.connected(conn_id, &peer.to_string());
     let (r, w) = stream.into_split();
     let shim = Shim {
         handler: handler.clone(),
@@ -195,6 +196,14 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
         self.adopt_user();
         let outputs = self.handler.clone().execute(&mut self.session, query).await;
         write_outputs(outputs, results).await
+    }
+
+    async fn on_reset(&mut self) {
+        let fresh = Session::new(self.session.conn_id, self.session.user.clone());
+        self.session = Session {
+            database: self.session.database.take(),
+            ..fresh
+        };
     }
 
     async fn on_field_list<'a>(

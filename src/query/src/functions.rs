@@ -148,28 +148,63 @@ fn null_propagating(inner: &ScalarUDF, args: ScalarFunctionArgs) -> DfResult<Col
     Ok(ColumnarValue::Array(make_array(data)))
 }
 
-/// The largest value and the total a call would build.
+/// The largest value and the total a call would build, from the arguments as they are (a
+/// constant is not expanded to one copy per row to find out).
 fn estimate(size: Size, args: &[ColumnarValue], rows: usize) -> DfResult<(u64, u64)> {
-    let arrays = ColumnarValue::values_to_arrays(&args[..2.min(args.len())])?;
-    let (Some(text), Some(count)) = (arrays.first(), arrays.get(1)) else {
+    let (Some(text), Some(count)) = (args.first(), args.get(1)) else {
         return Ok((0, 0));
     };
-    let count = arrow::compute::cast(count, &DataType::Int64)?;
-    let count = count.as_primitive::<arrow::datatypes::Int64Type>();
-    let (mut largest, mut total) = (0u64, 0u64);
-    for i in 0..rows.min(count.len()) {
-        if count.is_null(i) {
-            continue;
+    let count = match count {
+        ColumnarValue::Scalar(v) => Counts::One(match v.cast_to(&DataType::Int64)? {
+            ScalarValue::Int64(n) => n,
+            _ => None,
+        }),
+        ColumnarValue::Array(a) => Counts::Each(arrow::compute::cast(a, &DataType::Int64)?),
+    };
+    let text_at = |i: usize| -> u64 {
+        match text {
+            ColumnarValue::Scalar(v) => match v {
+                ScalarValue::Utf8(Some(s))
+                | ScalarValue::LargeUtf8(Some(s))
+                | ScalarValue::Utf8View(Some(s)) => s.len() as u64,
+                _ => 0,
+            },
+            ColumnarValue::Array(a) => text_len(a, i),
         }
-        let n = u64::try_from(count.value(i)).unwrap_or(0);
+    };
+    let n_at = |i: usize| -> Option<i64> {
+        match &count {
+            Counts::One(n) => *n,
+            Counts::Each(a) => {
+                let a = a.as_primitive::<arrow::datatypes::Int64Type>();
+                (i < a.len() && !a.is_null(i)).then(|| a.value(i))
+            }
+        }
+    };
+    // All constant: one value, computed once.
+    let rows = if matches!(text, ColumnarValue::Scalar(_)) && matches!(count, Counts::One(_)) {
+        1
+    } else {
+        rows
+    };
+    let (mut largest, mut total) = (0u64, 0u64);
+    for i in 0..rows {
+        let Some(n) = n_at(i) else { continue };
+        let n = u64::try_from(n).unwrap_or(0);
         let bytes = match size {
-            Size::Repeat => text_len(text, i).saturating_mul(n),
-            Size::Pad => n.saturating_mul(4).max(text_len(text, i)),
+            Size::Repeat => text_at(i).saturating_mul(n),
+            Size::Pad => n.saturating_mul(4).max(text_at(i)),
         };
         largest = largest.max(bytes);
         total = total.saturating_add(bytes);
     }
     Ok((largest, total))
+}
+
+/// A count argument: one for every row, or one per row.
+enum Counts {
+    One(Option<i64>),
+    Each(ArrayRef),
 }
 
 fn text_len(text: &ArrayRef, i: usize) -> u64 {

@@ -105,6 +105,9 @@ impl QueryEngine {
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(DEFAULT_CATALOG, db)
             .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
+            // MySQL and StarRocks sort NULL as the smallest value (first in ASC, last in DESC);
+            // DataFusion's default is PostgreSQL's, the other way round.
+            .set_str("datafusion.sql_parser.default_null_ordering", "nulls_min")
             .set_bool("datafusion.execution.parquet.pushdown_filters", true)
             .set_bool("datafusion.execution.parquet.reorder_filters", true)
             .set_str("datafusion.sql_parser.dialect", "mysql");

@@ -196,6 +196,10 @@ pub trait AsyncMysqlShim<W: Send> {
         results: QueryResultWriter<'a, W>,
     ) -> Result<(), Self::Error>;
 
+    /// Called for COM_RESET_CONNECTION: the session's state goes back to a new connection's
+    /// (variables, open transaction), keeping its user and database.
+    async fn on_reset(&mut self) {}
+
     /// Called for COM_FIELD_LIST (the `mysql` client sends one per table after `USE db`, for
     /// tab completion): the columns of `table`, or an error.
     ///
@@ -789,6 +793,9 @@ where
                     ];
                     match packet.first() {
                         Some(b) if acknowledged.contains(b) => {
+                            if *b == CommandByte::COM_RESET_CONNECTION as u8 {
+                                self.shim.on_reset().await;
+                            }
                             writers::write_ok_packet(
                                 &mut self.writer,
                                 self.client_capabilities,

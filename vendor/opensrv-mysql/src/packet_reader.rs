@@ -128,7 +128,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for PacketReader<R> {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<io::Result<()>> {
         if self.remaining != 0 {
-            buf.put_slice(&self.bytes[self.start..]);
+            // The unread bytes are the last `remaining` ones (patch 5's invariant).
+            let start = self.bytes.len() - self.remaining;
+            buf.put_slice(&self.bytes[start..]);
             self.bytes.clear();
             self.start = 0;
             self.remaining = 0;
@@ -163,6 +165,9 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                     Ok((rest, p)) => {
                         // `self.bytes` is left as it is until the next call: `p` borrows it.
                         self.remaining = rest.len();
+                        if p.1.len() > MAX_PACKET_BYTES {
+                            return Err(io::Error::new(io::ErrorKind::InvalidData, PACKET_TOO_LARGE));
+                        }
                         return Ok(Some(p));
                     }
                     Err(nom::Err::Incomplete(_)) | Err(nom::Err::Error(_)) => {}

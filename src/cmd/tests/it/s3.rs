@@ -197,6 +197,11 @@ impl S3Server {
             self.put(key, b"1\n".to_vec()).await;
         }
         self.put(
+            "csv/precise_tail.csv",
+            b"1.25,3.5,8,9\n2.5,4.5,9,1\n,,,\n".to_vec(),
+        )
+        .await;
+        self.put(
             "csv/precise.csv",
             b"12345678901234.5678,9007199254740993,00123,1.50\n1.5,4.5,7,2\n".to_vec(),
         )

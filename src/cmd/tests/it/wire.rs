@@ -257,9 +257,28 @@ async fn every_packet_gets_an_answer_and_the_connection_stays_usable() {
     for _ in 0..2 {
         assert!(matches!(raw.reply().await, Reply::Err { code: 1047, .. }));
     }
-    // COM_RESET_CONNECTION (0x1f), which pools send, is acknowledged.
+    // COM_RESET_CONNECTION (0x1f), which pools send, resets the session: variables and an
+    // open transaction go, the database stays.
+    raw.pipeline(&["SET query_timeout = 7", "BEGIN"]).await;
+    for _ in 0..2 {
+        assert_eq!(raw.reply().await, Reply::Ok { affected: 0 });
+    }
     raw.send_commands(&[vec![0x1f]]).await;
     assert_eq!(raw.reply().await, Reply::Ok { affected: 0 });
+    raw.pipeline(&["SELECT @@query_timeout"]).await;
+    assert_eq!(raw.reply().await, rows(&[&[Some("300")]]));
+    raw.pipeline(&[
+        "CREATE DATABASE rst",
+        "CREATE TABLE rst.t (a INT)",
+        "INSERT INTO rst.t VALUES (1)",
+    ])
+    .await;
+    for _ in 0..3 {
+        assert!(
+            matches!(raw.reply().await, Reply::Ok { .. }),
+            "no transaction left open"
+        );
+    }
     raw.pipeline(&["SELECT 1"]).await;
     assert_eq!(raw.reply().await, rows(&[&[Some("1")]]));
 }

@@ -153,8 +153,7 @@ fn per_piece(plan: &LogicalPlan, table: &str) -> bool {
 /// The CSV columns of a per-piece plan that the load should read as text: those that go
 /// straight (a bare column of the top projection, perhaps renamed) into a target column whose
 /// type the inferred one would not carry exactly — a string (`00123`, `1.50` kept as
-/// written), a DECIMAL, an integer from an inferred DOUBLE (`9007199254740993`), a date or
-/// datetime — and that nothing else in the query uses (a filter or an expression needs the
+/// written), a DECIMAL, a date or datetime, JSON — and that nothing else in the query uses (a filter or an expression needs the
 /// inferred type it was planned with).
 fn text_columns(plan: &LogicalPlan, table: &str, converter: &Converter) -> Vec<usize> {
     let LogicalPlan::Projection(top) = plan else {
@@ -214,11 +213,12 @@ fn wants_text(inferred: &DataType, target: &SrType) -> bool {
     ) {
         return false;
     }
-    match target {
-        Char(_) | Varchar(_) | Decimal(..) | Date | Datetime | Json => true,
-        TinyInt | SmallInt | Int | BigInt | LargeInt => *inferred != DataType::Int64,
-        _ => false,
-    }
+    // An integer column keeps the numeric path: from an inferred DOUBLE, `1.0` and `2.5` load
+    // as 1 and 2 that way, where text would reject them.
+    matches!(
+        target,
+        Char(_) | Varchar(_) | Decimal(..) | Date | Datetime | Json
+    )
 }
 
 /// `plan` over `source` (a piece table), with [`ROW_COLUMN`] carried up to the last output

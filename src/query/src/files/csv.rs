@@ -7,16 +7,16 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, PrimitiveBuilder, RecordBatch, StringBuilder};
 use arrow::compute::kernels::cast_utils::Parser;
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, SchemaRef};
 use object_store::ObjectMeta;
 use strata_common::types::{SrType, VARCHAR_MAX};
 use tokio_util::io::SyncIoBridge;
 
 use crate::files::FilesError;
-use crate::files::failures::BadRows;
+use crate::files::failures::{BadRows, bounded};
 use crate::files::infer::promote;
 use crate::files::props::{Codec, CsvOptions};
-use crate::files::read::{BATCH_ROWS, Decorate};
+use crate::files::read::{BATCH_ROWS, Decorate, READ_AS_TEXT};
 use crate::files::store::ResolvedStore;
 use crate::files::text::{BOM, CHUNK_BYTES, ChunkFormat, emitter, open, read_chunked};
 use crate::types::sr_type;
@@ -334,7 +334,7 @@ impl Parse {
             .schema
             .fields()
             .iter()
-            .map(|f| Column::new(f.data_type()))
+            .map(|f| Column::new(f))
             .collect();
         let mut rows = 0usize;
         let mut bad_rows = BadRows::default();
@@ -350,7 +350,7 @@ impl Parse {
             // one loses its extra fields; otherwise a query fails, and a load filters the row.
             if rec.len() != ncols && !self.fill_null {
                 let row: Vec<&str> = rec.iter().collect();
-                let row = row.join(&String::from_utf8_lossy(&opts.separator));
+                let row = bounded(&row.join(&String::from_utf8_lossy(&opts.separator)));
                 let message = format!(
                     "Schema column count: {ncols} doesn't match source value column count: {}. \
                      Column separator: '{}', Row delimiter: '{}', Row: '{row}', File: {display}. \
@@ -426,10 +426,12 @@ enum Column {
 }
 
 impl Column {
-    fn new(ty: &DataType) -> Self {
-        match ty {
+    fn new(field: &Field) -> Self {
+        match field.data_type() {
             DataType::Int64 => Column::BigInt(PrimitiveBuilder::new()),
             DataType::Float64 => Column::Double(PrimitiveBuilder::new()),
+            // Text of a column inferred as another type: its empty fields stay NULL.
+            _ if field.metadata().contains_key(READ_AS_TEXT) => Column::Cast(StringBuilder::new()),
             DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => {
                 Column::Text(StringBuilder::new())
             }
@@ -765,7 +767,7 @@ mod tests {
             None,
         ];
         for ty in [DataType::Int64, DataType::Float64] {
-            let mut typed = Column::new(&ty);
+            let mut typed = Column::new(&Field::new("c", ty.clone(), true));
             let mut text = Column::Text(StringBuilder::new());
             for v in values {
                 typed.push(v);

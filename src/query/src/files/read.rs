@@ -33,6 +33,10 @@ use crate::files::props::{Codec, CsvOptions};
 use crate::files::store::{Location, ResolvedStore};
 use crate::files::{FilesError, FilesSource};
 
+/// Field metadata of a CSV column a load reads as text although another type was inferred
+/// for it (the value: that type).
+pub const READ_AS_TEXT: &str = "strata.read_as_text";
+
 /// The column a load's per-piece scan appends: the row's 1-based number within its file.
 pub const ROW_COLUMN: &str = "__strata_row";
 
@@ -90,7 +94,8 @@ impl ReadSpec {
         }
     }
 
-    /// This spec with the file columns at `text` read as the text they are in the file.
+    /// This spec with the file columns at `text` read as the text they are in the file (marked
+    /// [`READ_AS_TEXT`], so that an empty field stays NULL, as it was in the inferred type).
     pub fn with_text_columns(&self, text: &[usize]) -> Self {
         let fields: Vec<Field> = self
             .file_schema
@@ -100,7 +105,9 @@ impl ReadSpec {
             .map(|(i, f)| {
                 let f = f.as_ref().clone();
                 if text.contains(&i) {
-                    f.with_data_type(DataType::Utf8)
+                    let mut meta = f.metadata().clone();
+                    meta.insert(READ_AS_TEXT.to_string(), f.data_type().to_string());
+                    f.with_data_type(DataType::Utf8).with_metadata(meta)
                 } else {
                     f
                 }
