@@ -84,13 +84,16 @@ impl Server {
         })
     }
 
-    /// Stops accepting connections, waits for the listeners to end and releases the data
+    /// Stops accepting connections, waits for the listeners to end, cancels running
+    /// statements (waiting up to 30 s for them to finish cancelling) and releases the data
     /// directory.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
         }
-        self.frontend.release_data_dir();
+        self.frontend
+            .release_data_dir(std::time::Duration::from_secs(30))
+            .await;
     }
 }

@@ -95,8 +95,15 @@ impl Frontend {
     }
 
     /// Releases the data directory for another server; called once this one has stopped
-    /// serving.
-    pub fn release_data_dir(&self) {
+    /// serving. Running statements are cancelled (a load then ends CANCELLED and deletes what
+    /// it wrote) and waited for, up to `wait`, so that the next server's start-up repair cannot
+    /// meet their files.
+    pub async fn release_data_dir(&self, wait: std::time::Duration) {
+        self.processes.cancel_all();
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.processes.running() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         self.lock.release();
     }
 

@@ -113,6 +113,20 @@ impl Processes {
             .unwrap_or_default()
     }
 
+    /// Cancels every running statement (the server is shutting down).
+    pub fn cancel_all(&self) {
+        for p in self.lock().values() {
+            if let Some((_, t)) = &p.running {
+                t.cancel();
+            }
+        }
+    }
+
+    /// How many statements are running.
+    pub fn running(&self) -> usize {
+        self.lock().values().filter(|p| p.running.is_some()).count()
+    }
+
     /// Cancels the statement connection `id` runs, if any (its client went away).
     pub fn cancel(&self, id: u32) {
         if let Some((_, t)) = self.lock().get(&id).and_then(|p| p.running.as_ref()) {

@@ -204,3 +204,66 @@ async fn a_client_that_hangs_up_mid_insert_cancels_it() {
     let n: Option<u64> = admin.query_first("SELECT count(*) FROM h.t").await.unwrap();
     assert_eq!(n, Some(0));
 }
+
+/// Shutdown cancels a running load (it ends CANCELLED, nothing committed) before it releases
+/// the data directory, so a server opened on it next finds no load of the first one running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_running_loads_before_releasing_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::harness::start_at(dir.path()).await;
+    let port = server.mysql_addr.port();
+    let mut admin = crate::harness::connect(port, None).await;
+    exec(&mut admin, "CREATE DATABASE sd").await;
+    exec(
+        &mut admin,
+        "CREATE TABLE sd.t (a BIGINT) DISTRIBUTED BY HASH(a)",
+    )
+    .await;
+    let load = tokio::spawn(async move {
+        let mut c = crate::harness::connect(port, Some("sd")).await;
+        c.query_drop(
+            "INSERT INTO t WITH LABEL l_down SELECT value FROM generate_series(1, 1000000000)",
+        )
+        .await
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let scanned: Option<u64> = admin
+            .query_first("SELECT SCAN_ROWS FROM information_schema.loads WHERE LABEL = 'l_down'")
+            .await
+            .unwrap();
+        if scanned.unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the load never read a row");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(admin);
+    let started = Instant::now();
+    server.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(load.await.unwrap().is_err(), "the load was not stopped");
+
+    let server = crate::harness::start_at(dir.path()).await;
+    let mut c = crate::harness::connect(server.mysql_addr.port(), None).await;
+    let state: Option<String> = c
+        .query_first("SELECT STATE FROM information_schema.loads WHERE LABEL = 'l_down'")
+        .await
+        .unwrap();
+    assert_eq!(state.as_deref(), Some("CANCELLED"));
+    // Cancelled by the shutdown itself, not found LOADING and repaired by the next start.
+    let msg: Option<String> = c
+        .query_first("SELECT ERROR_MSG FROM information_schema.loads WHERE LABEL = 'l_down'")
+        .await
+        .unwrap();
+    assert!(
+        msg.as_deref().is_some_and(|m| m.contains("interrupted")),
+        "{msg:?}"
+    );
+    let n: Option<u64> = c.query_first("SELECT count(*) FROM sd.t").await.unwrap();
+    assert_eq!(n, Some(0));
+}
