@@ -27,6 +27,24 @@ async fn wait_running(c: &mut mysql_async::Conn, id: u32, text: &str) {
     }
 }
 
+/// Waits until the load labelled `label` has read rows.
+async fn wait_streaming(c: &mut mysql_async::Conn, label: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let scanned: Option<u64> = c
+            .query_first(format!(
+                "SELECT SCAN_ROWS FROM information_schema.loads WHERE LABEL = '{label}'"
+            ))
+            .await
+            .unwrap();
+        if scanned.unwrap_or(0) > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "load {label} never read a row");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn server_error(e: mysql_async::Error) -> (u16, String) {
     match e {
         mysql_async::Error::Server(s) => (s.code, s.message),
@@ -102,19 +120,7 @@ async fn kill_query_stops_a_query_and_a_load_which_commits_nothing() {
         (res, q)
     });
     wait_running(&mut admin, qid, "l_killed").await;
-    // Let it stream for a moment.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let scanned: Option<u64> = admin
-            .query_first("SELECT SCAN_ROWS FROM information_schema.loads WHERE LABEL = 'l_killed'")
-            .await
-            .unwrap();
-        if scanned.unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the load never read a row");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_streaming(&mut admin, "l_killed").await;
     exec(&mut admin, &format!("KILL QUERY {qid}")).await;
     let (res, mut q) = load.await.unwrap();
     let (code, msg) = server_error(res.unwrap_err());
@@ -226,18 +232,7 @@ async fn shutdown_cancels_running_loads_before_releasing_the_directory() {
         )
         .await
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let scanned: Option<u64> = admin
-            .query_first("SELECT SCAN_ROWS FROM information_schema.loads WHERE LABEL = 'l_down'")
-            .await
-            .unwrap();
-        if scanned.unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the load never read a row");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_streaming(&mut admin, "l_down").await;
     drop(admin);
     let started = Instant::now();
     server.shutdown().await;
