@@ -211,7 +211,8 @@ async fn dry_run_insert(
     let sources = map_columns(&table.def, &table.name, ins, &src_schema)?;
     let converter = Converter::new(&table.def, sources, strict).map_err(internal)?;
     let source = LoadSource::new(planned, &converter).await?;
-    let r = crate::load::dry_run(source, converter).await?;
+    let cancel = fe.processes.token(session.conn_id);
+    let r = crate::load::dry_run(source, converter, cancel).await?;
     let summary = |e: Option<&strata_catalog::LoadError>| {
         vec![
             Some(r.scanned.to_string()),

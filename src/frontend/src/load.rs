@@ -451,11 +451,21 @@ pub struct DryRunReport {
 
 /// Reads and converts `source` exactly as a load would, writing and committing nothing.
 /// Unlike a load it never stops early: it reports every rejected row (up to 1000).
-pub async fn dry_run(source: LoadSource, converter: Converter) -> Result<DryRunReport> {
+/// `KILL QUERY` (`cancel`) stops it like a load.
+pub async fn dry_run(
+    source: LoadSource,
+    converter: Converter,
+    cancel: CancellationToken,
+) -> Result<DryRunReport> {
     let converter = Arc::new(converter);
     let mut report = DryRunReport::default();
     let (mut rx, _tasks) = convert_source(source, &converter, None, ERROR_BUDGET);
-    while let Some(ready) = rx.recv().await {
+    loop {
+        let next = tokio::select! {
+            next = rx.recv() => next,
+            () = cancel.cancelled() => return Err(interrupted()),
+        };
+        let Some(ready) = next else { break };
         let ready = ready?;
         report.scanned += ready.rows + ready.rejected;
         report.rejected += ready.rejected;

@@ -262,3 +262,30 @@ async fn shutdown_cancels_running_loads_before_releasing_the_directory() {
     let n: Option<u64> = c.query_first("SELECT count(*) FROM sd.t").await.unwrap();
     assert_eq!(n, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_query_stops_a_dry_run() {
+    let server = TestServer::start().await;
+    let mut admin = server.conn(None).await;
+    exec(&mut admin, "CREATE DATABASE dr").await;
+    exec(
+        &mut admin,
+        "CREATE TABLE dr.t (a BIGINT) DISTRIBUTED BY HASH(a)",
+    )
+    .await;
+    let mut q = server.conn(Some("dr")).await;
+    let qid = q.id();
+    let dry = tokio::spawn(async move {
+        q.query_drop(
+            "INSERT INTO t PROPERTIES (\"dry_run\" = \"true\") \
+             SELECT value FROM generate_series(1, 1000000000)",
+        )
+        .await
+    });
+    wait_running(&mut admin, qid, "dry_run").await;
+    let killed_at = Instant::now();
+    exec(&mut admin, &format!("KILL QUERY {qid}")).await;
+    let (code, msg) = server_error(dry.await.unwrap().unwrap_err());
+    assert_eq!(code, 1317, "{msg}");
+    assert!(killed_at.elapsed() < Duration::from_secs(10));
+}
