@@ -254,4 +254,3 @@ fn parse_other_datetime(s: &str) -> Option<i64> {
     }
     Some(days * MICROS_PER_DAY + t)
 }
-
