@@ -621,6 +621,103 @@ mod tests {
         }
     }
 
+    /// The fast path reports a bad value exactly where the general path (text cast to the
+    /// type, a non-empty value that comes out NULL) loses one.
+    #[test]
+    fn fast_path_reports_what_the_cast_loses() {
+        let opts = CastOptions {
+            safe: true,
+            ..Default::default()
+        };
+        for ty in [DataType::Int64, DataType::Float64] {
+            for v in [
+                "12",
+                "-7",
+                "+3",
+                " 4",
+                "1.5",
+                "1e3",
+                "abc",
+                "",
+                "9223372036854775808",
+                "-9223372036854775809",
+                "NaN",
+                "inf",
+                "0x10",
+                "1_000",
+            ] {
+                let mut c = Column::new(&Field::new("c", ty.clone(), true));
+                let reported_bad = !c.push(Some(v));
+                let text: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![v]));
+                let lost =
+                    !v.is_empty() && cast_with_options(&text, &ty, &opts).unwrap().is_null(0);
+                assert_eq!(reported_bad, lost, "{ty} {v:?}");
+            }
+        }
+    }
+
+    /// A load's batches carry their bad values, numbered by row: a word and an overflow in a
+    /// BIGINT column, a wrong field count (a whole-row failure); empty fields are NULL, also in
+    /// a column read as text; a query's read fails on the wrong field count instead.
+    #[test]
+    fn a_loads_batches_carry_their_bad_values() {
+        use arrow::array::Array;
+
+        let mut text_meta = std::collections::HashMap::new();
+        text_meta.insert(READ_AS_TEXT.to_string(), "Float64".to_string());
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            Field::new("$1", DataType::Int64, true),
+            Field::new("$2", DataType::Float64, true),
+            Field::new("$3", DataType::Utf8, true).with_metadata(text_meta),
+        ]));
+        let text = "1,2.5,x\nabc,1e3,\n,,y\n9223372036854775808,nan,z\n1\n";
+        let parse = |load| Parse {
+            display: "t.csv".into(),
+            schema: schema.clone(),
+            opts: CsvOptions {
+                separator: b",".to_vec(),
+                row_delimiter: b"\n".to_vec(),
+                skip_header: 0,
+                enclose: None,
+                escape: None,
+                trim_space: false,
+            },
+            fill_null: false,
+            load,
+        };
+        let mut batches = Vec::new();
+        parse(true)
+            .run(text.as_bytes(), 0, 0, &mut |b| {
+                batches.push(b);
+                Ok(true)
+            })
+            .unwrap();
+        let sink = crate::files::failures::ReadFailures::default();
+        let batch = crate::files::failures::detach(batches.remove(0), 1, Some(&sink));
+        let got: Vec<(u64, String, String)> = sink
+            .take_all()
+            .into_iter()
+            .map(|f| (f.row, f.column, f.value))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "$1".to_string(), "abc".to_string()),
+                (4, "$1".to_string(), "9223372036854775808".to_string()),
+                (5, String::new(), "1".to_string()),
+            ]
+        );
+        assert_eq!(batch.num_columns(), 3);
+        // Row 3's empty fields are NULL, not bad values; the text column's too.
+        assert!(batch.column(0).is_null(2) && batch.column(1).is_null(2));
+        assert!(batch.column(2).is_null(1));
+        assert!(
+            parse(false)
+                .run(text.as_bytes(), 0, 0, &mut |_| Ok(true))
+                .is_err()
+        );
+    }
+
     #[test]
     fn votes() {
         assert_eq!(vote("1"), SrType::BigInt);
