@@ -239,3 +239,26 @@ pub struct LoadError {
     /// Why it was rejected.
     pub reason: String,
 }
+
+impl LoadError {
+    /// The rejected row as people read it: `file F, row N, column 'c', value 'v': reason`
+    /// (`row N: reason` for a row that could not be read at all, with no column).
+    pub fn describe(&self) -> String {
+        let file = if self.file.is_empty() {
+            String::new()
+        } else {
+            format!("file {}, ", self.file)
+        };
+        if self.column.is_empty() {
+            return format!("{file}row {}: {}", self.row, self.reason);
+        }
+        let value = self
+            .value
+            .as_ref()
+            .map_or_else(|| "NULL".to_string(), |v| format!("'{v}'"));
+        format!(
+            "{file}row {}, column '{}', value {value}: {}",
+            self.row, self.column, self.reason
+        )
+    }
+}

@@ -119,7 +119,7 @@ fn finish(session: &mut Session, o: LoadOutcome) -> Output {
         .map(|e| Warning {
             level: "Warning".into(),
             code: 1366,
-            message: crate::load::describe(e),
+            message: e.describe(),
         })
         .collect();
     Output::Affected {

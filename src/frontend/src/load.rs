@@ -334,7 +334,7 @@ impl<'a> Job<'a> {
         let first = errors
             .iter()
             .min_by(|a, b| (&a.file, a.row).cmp(&(&b.file, b.row)))
-            .map(|e| format!(". First rejected row: {}", describe(e)))
+            .map(|e| format!(". First rejected row: {}", e.describe()))
             .unwrap_or_default();
         FrontendError::new(
             StatusCode::LoadFiltered,
@@ -404,25 +404,6 @@ fn timed_out(secs: u64) -> FrontendError {
         format!(
             "Insert reached its timeout of {secs} seconds, please increase the 'insert_timeout' session variable"
         ),
-    )
-}
-
-/// A rejected row as people read it: `file F, row N, column 'c', value 'v': reason`.
-pub(crate) fn describe(e: &LoadError) -> String {
-    let file = if e.file.is_empty() {
-        String::new()
-    } else {
-        format!("file {}, ", e.file)
-    };
-    let value = e.value.as_ref().map(|v| format!("'{v}'"));
-    let value = value.as_deref().unwrap_or("NULL");
-    if e.column.is_empty() {
-        // A row that could not be read at all (its reason shows it).
-        return format!("{file}row {}: {}", e.row, e.reason);
-    }
-    format!(
-        "{file}row {}, column '{}', value {value}: {}",
-        e.row, e.column, e.reason
     )
 }
 

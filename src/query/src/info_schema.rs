@@ -297,22 +297,7 @@ fn load_tracking_logs(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, Strin
     let loads = catalog.list_loads().map_err(|e| e.to_string())?;
     let mut logs: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
     for e in catalog.list_load_errors().map_err(|e| e.to_string())? {
-        let file = if e.file.is_empty() {
-            String::new()
-        } else {
-            format!(", file {}", e.file)
-        };
-        let line = if e.column.is_empty() {
-            format!("Error: row {}{file}: {}", e.row, e.reason)
-        } else {
-            format!(
-                "Error: row {}{file}, column '{}', value {}: {}",
-                e.row,
-                e.column,
-                e.value.map_or("NULL".to_string(), |v| format!("'{v}'")),
-                e.reason
-            )
-        };
+        let line = format!("Error: {}", e.describe());
         logs.entry(e.job_id).or_default().push(line);
     }
     let rows = loads

@@ -41,6 +41,19 @@ struct Process {
     close: Arc<Notify>,
 }
 
+impl Process {
+    fn new(host: &str) -> Self {
+        Self {
+            user: String::new(),
+            host: host.to_string(),
+            db: None,
+            since: Instant::now(),
+            running: None,
+            close: Arc::new(Notify::new()),
+        }
+    }
+}
+
 /// Every open connection.
 #[derive(Debug, Clone, Default)]
 pub struct Processes {
@@ -61,18 +74,9 @@ pub enum Killed {
 impl Processes {
     /// Registers a connection; the returned signal fires when it is to be closed.
     pub fn connected(&self, id: u32, host: &str) -> Arc<Notify> {
-        let close = Arc::new(Notify::new());
-        self.lock().insert(
-            id,
-            Process {
-                user: String::new(),
-                host: host.to_string(),
-                db: None,
-                since: Instant::now(),
-                running: None,
-                close: close.clone(),
-            },
-        );
+        let p = Process::new(host);
+        let close = p.close.clone();
+        self.lock().insert(id, p);
         close
     }
 
@@ -89,14 +93,7 @@ impl Processes {
     pub fn start(&self, id: u32, user: &str, db: Option<&str>, sql: &str) -> CancellationToken {
         let token = CancellationToken::new();
         let mut g = self.lock();
-        let p = g.entry(id).or_insert_with(|| Process {
-            user: String::new(),
-            host: String::new(),
-            db: None,
-            since: Instant::now(),
-            running: None,
-            close: Arc::new(Notify::new()),
-        });
+        let p = g.entry(id).or_insert_with(|| Process::new(""));
         p.user = user.to_string();
         p.db = db.map(str::to_string);
         p.since = Instant::now();
