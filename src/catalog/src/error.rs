@@ -16,6 +16,16 @@ pub enum CatalogError {
         /// Cause.
         source: rusqlite::Error,
     },
+    /// The catalog was written by a newer Strata.
+    #[error(
+        "the data directory's catalog has schema version {found}, newer than this build knows ({known}); run the Strata release that wrote it"
+    )]
+    NewerSchema {
+        /// Version found.
+        found: usize,
+        /// Newest version this build knows.
+        known: usize,
+    },
     /// The store failed.
     #[error("catalog store error: {0}")]
     Store(#[from] rusqlite::Error),
@@ -45,12 +55,34 @@ pub enum CatalogError {
         table: String,
     },
     /// The label is taken by a load that was not cancelled.
-    #[error("Label [{label}] has already been used, relate to txn [{txn_id}]")]
+    #[error(
+        "Label [{label}] has already been used, relate to txn [{txn_id}]. Load job {job_id} holding it is {state}"
+    )]
     LabelUsed {
         /// Label.
         label: String,
-        /// Transaction of the earlier load.
+        /// Transaction of the earlier load (0 while it runs).
         txn_id: i64,
+        /// The earlier job.
+        job_id: i64,
+        /// Its state.
+        state: String,
+    },
+    /// No load job has the label.
+    #[error("Load job with label [{label}] does not exist in database {db}")]
+    UnknownLoad {
+        /// Database.
+        db: String,
+        /// Label.
+        label: String,
+    },
+    /// CANCEL LOAD of a job that already ended.
+    #[error("Load job [{label}] is already {state} and cannot be cancelled")]
+    LoadEnded {
+        /// Label.
+        label: String,
+        /// FINISHED or CANCELLED.
+        state: String,
     },
     /// An injected fault fired (crash-consistency tests).
     #[error("injected fault: {0}")]
@@ -67,6 +99,7 @@ impl ErrorExt for CatalogError {
     fn status_code(&self) -> StatusCode {
         match self {
             CatalogError::Open { .. }
+            | CatalogError::NewerSchema { .. }
             | CatalogError::Store(_)
             | CatalogError::CorruptDefinition { .. } => StatusCode::Internal,
             CatalogError::DatabaseExists(_) => StatusCode::DatabaseAlreadyExists,
@@ -74,6 +107,8 @@ impl ErrorExt for CatalogError {
             CatalogError::TableExists(_) => StatusCode::TableAlreadyExists,
             CatalogError::UnknownTable { .. } => StatusCode::TableNotFound,
             CatalogError::LabelUsed { .. } => StatusCode::LabelAlreadyUsed,
+            CatalogError::UnknownLoad { .. } => StatusCode::InvalidArguments,
+            CatalogError::LoadEnded { .. } => StatusCode::InvalidArguments,
             CatalogError::TableChanged { .. } => StatusCode::Cancelled,
             CatalogError::Injected(_) => StatusCode::Internal,
         }

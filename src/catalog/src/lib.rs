@@ -5,6 +5,7 @@
 //! SQLite transaction, so a crash leaves either the old or the new state.
 
 mod error;
+mod jobs;
 mod loads;
 pub mod model;
 mod schema;
@@ -16,8 +17,10 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use error::{CatalogError, Result};
+pub use jobs::{QueuedJob, StagedStep, StepCounters};
 pub use loads::{CommitRequest, CreateTableRequest};
 pub use model::*;
+pub use schema::SCHEMA_VERSION;
 
 /// The catalog handle; cheap to share behind an `Arc`.
 pub struct Catalog {
@@ -51,7 +54,8 @@ impl Catalog {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        schema::migrate(&conn)?;
+        let mut conn = conn;
+        schema::migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),

@@ -57,33 +57,53 @@ impl Catalog {
     /// Registers a job in state LOADING and takes its label. Fails with
     /// [`CatalogError::LabelUsed`] when a job that was not cancelled holds the label.
     pub fn begin_load(&self, record: &LoadRecord) -> Result<i64> {
+        self.register_job(record, "LOADING")
+    }
+
+    /// Registers a job in `state` and takes its label.
+    pub(crate) fn register_job(&self, record: &LoadRecord, state: &str) -> Result<i64> {
         self.with(|c| {
             let tx = c.transaction()?;
             let job_id = crate::next_id_in(&tx, "job")?;
+            let priority = if record.priority.is_empty() {
+                "NORMAL"
+            } else {
+                &record.priority
+            };
+            let owner = if record.owner.is_empty() {
+                "root"
+            } else {
+                &record.owner
+            };
             let res = tx.execute(
                 "INSERT INTO loads(job_id, label, db_name, table_name, state, type, timeout_s,
-                    max_filter_ratio, create_time, load_start_time, sql)
-                 VALUES (?1, ?2, ?3, ?4, 'LOADING', ?5, ?6, ?7, ?8, ?9, ?10)",
+                    max_filter_ratio, create_time, load_start_time, sql, priority, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     job_id,
                     record.label,
                     record.db_name,
                     record.table_name,
+                    state,
                     record.load_type,
                     record.timeout_s as i64,
                     record.max_filter_ratio,
                     record.create_time,
                     record.load_start_time,
-                    record.sql
+                    record.sql,
+                    priority,
+                    owner
                 ],
             );
             if let Err(rusqlite::Error::SqliteFailure(e, _)) = &res
                 && e.code == ErrorCode::ConstraintViolation
             {
-                let txn_id = label_txn(&tx, &record.db_name, &record.label)?;
+                let (job_id, state, txn_id) = label_holder(&tx, &record.db_name, &record.label)?;
                 return Err(CatalogError::LabelUsed {
                     label: record.label.clone(),
                     txn_id,
+                    job_id,
+                    state,
                 });
             }
             res?;
@@ -134,13 +154,15 @@ impl Catalog {
         })
     }
 
-    /// Jobs left LOADING by a crash become CANCELLED (their files are orphans, removed by GC).
+    /// Statement loads (INSERT, CTAS) left LOADING by a crash become CANCELLED: their session
+    /// is gone (their files are orphans, removed by GC). Broker jobs resume instead
+    /// ([`Catalog::runnable_jobs`]).
     pub fn cancel_interrupted_loads(&self, now: &str) -> Result<usize> {
         self.with(|c| {
             Ok(c.execute(
                 "UPDATE loads SET state = 'CANCELLED', load_finish_time = ?1,
                     error_msg = 'type:LOAD_RUN_FAIL; msg:the server stopped while the load ran; nothing was committed'
-                 WHERE state = 'LOADING'",
+                 WHERE state = 'LOADING' AND type <> 'BROKER'",
                 [now],
             )?)
         })
@@ -149,39 +171,10 @@ impl Catalog {
     /// Every load job, newest first.
     pub fn list_loads(&self) -> Result<Vec<LoadRecord>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT job_id, label, db_name, table_name, state, type, scan_rows, scan_bytes,
-                    filtered_rows, unselected_rows, sink_rows, sink_bytes, file_number, file_size,
-                    timeout_s, max_filter_ratio, create_time, load_start_time, load_finish_time,
-                    error_msg, txn_id, sql
-                 FROM loads ORDER BY job_id DESC",
-            )?;
-            let rows = st.query_map([], |r| {
-                Ok(LoadRecord {
-                    job_id: r.get(0)?,
-                    label: r.get(1)?,
-                    db_name: r.get(2)?,
-                    table_name: r.get(3)?,
-                    state: r.get(4)?,
-                    load_type: r.get(5)?,
-                    scan_rows: r.get::<_, i64>(6)? as u64,
-                    scan_bytes: r.get::<_, i64>(7)? as u64,
-                    filtered_rows: r.get::<_, i64>(8)? as u64,
-                    unselected_rows: r.get::<_, i64>(9)? as u64,
-                    sink_rows: r.get::<_, i64>(10)? as u64,
-                    sink_bytes: r.get::<_, i64>(11)? as u64,
-                    file_number: r.get::<_, i64>(12)? as u64,
-                    file_size: r.get::<_, i64>(13)? as u64,
-                    timeout_s: r.get::<_, i64>(14)? as u64,
-                    max_filter_ratio: r.get(15)?,
-                    create_time: r.get(16)?,
-                    load_start_time: r.get(17)?,
-                    load_finish_time: r.get(18)?,
-                    error_msg: r.get(19)?,
-                    txn_id: r.get(20)?,
-                    sql: r.get(21)?,
-                })
-            })?;
+            let mut st = c.prepare(&format!(
+                "SELECT {LOAD_COLUMNS} FROM loads ORDER BY job_id DESC"
+            ))?;
+            let rows = st.query_map([], load_record)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -208,17 +201,55 @@ impl Catalog {
     }
 }
 
-fn label_txn(c: &Connection, db: &str, label: &str) -> Result<i64> {
+/// The job holding a label: (job id, state, transaction id).
+fn label_holder(c: &Connection, db: &str, label: &str) -> Result<(i64, String, i64)> {
     Ok(c.query_row(
-        "SELECT txn_id FROM loads WHERE db_name = ?1 AND label = ?2 AND state <> 'CANCELLED'",
+        "SELECT job_id, state, txn_id FROM loads
+         WHERE db_name = ?1 AND label = ?2 AND state <> 'CANCELLED'",
         params![db, label],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
     .optional()?
-    .unwrap_or(0))
+    .unwrap_or((0, String::new(), 0)))
 }
 
-fn finish_job(
+/// A `loads` row selected with [`LOAD_COLUMNS`].
+pub(crate) fn load_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoadRecord> {
+    Ok(LoadRecord {
+        job_id: r.get(0)?,
+        label: r.get(1)?,
+        db_name: r.get(2)?,
+        table_name: r.get(3)?,
+        state: r.get(4)?,
+        load_type: r.get(5)?,
+        scan_rows: r.get::<_, i64>(6)? as u64,
+        scan_bytes: r.get::<_, i64>(7)? as u64,
+        filtered_rows: r.get::<_, i64>(8)? as u64,
+        unselected_rows: r.get::<_, i64>(9)? as u64,
+        sink_rows: r.get::<_, i64>(10)? as u64,
+        sink_bytes: r.get::<_, i64>(11)? as u64,
+        file_number: r.get::<_, i64>(12)? as u64,
+        file_size: r.get::<_, i64>(13)? as u64,
+        timeout_s: r.get::<_, i64>(14)? as u64,
+        max_filter_ratio: r.get(15)?,
+        create_time: r.get(16)?,
+        load_start_time: r.get(17)?,
+        load_finish_time: r.get(18)?,
+        error_msg: r.get(19)?,
+        txn_id: r.get(20)?,
+        sql: r.get(21)?,
+        priority: r.get(22)?,
+        owner: r.get(23)?,
+    })
+}
+
+/// The columns [`load_record`] reads, in order.
+pub(crate) const LOAD_COLUMNS: &str = "job_id, label, db_name, table_name, state, type, scan_rows,
+    scan_bytes, filtered_rows, unselected_rows, sink_rows, sink_bytes, file_number, file_size,
+    timeout_s, max_filter_ratio, create_time, load_start_time, load_finish_time, error_msg,
+    txn_id, sql, priority, owner";
+
+pub(crate) fn finish_job(
     tx: &Transaction<'_>,
     job_id: i64,
     r: &LoadRecord,
@@ -251,7 +282,13 @@ fn finish_job(
     Ok(())
 }
 
-fn insert_errors(tx: &Transaction<'_>, job_id: i64, errors: &[LoadError]) -> Result<()> {
+/// Appends rejected rows to a job's (a resumed job records them step by step).
+pub(crate) fn insert_errors(tx: &Transaction<'_>, job_id: i64, errors: &[LoadError]) -> Result<()> {
+    let first: i64 = tx.query_row(
+        "SELECT coalesce(max(seq) + 1, 0) FROM load_errors WHERE job_id = ?1",
+        [job_id],
+        |r| r.get(0),
+    )?;
     let mut st = tx.prepare(
         "INSERT INTO load_errors(job_id, seq, file, row_num, column_name, value, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -259,7 +296,7 @@ fn insert_errors(tx: &Transaction<'_>, job_id: i64, errors: &[LoadError]) -> Res
     for (i, e) in errors.iter().enumerate() {
         st.execute(params![
             job_id,
-            i as i64,
+            first + i as i64,
             e.file,
             e.row as i64,
             e.column,

@@ -221,6 +221,10 @@ pub struct LoadRecord {
     pub txn_id: i64,
     /// The statement text.
     pub sql: String,
+    /// Queue priority: LOWEST, LOW, NORMAL, HIGH, HIGHEST (empty: NORMAL).
+    pub priority: String,
+    /// The user who submitted the job.
+    pub owner: String,
 }
 
 /// A rejected row, queryable as `information_schema.load_errors`.

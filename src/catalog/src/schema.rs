@@ -1,10 +1,16 @@
-//! The SQLite schema of the catalog.
+//! The SQLite schema of the catalog, as forward migrations.
+//!
+//! `PRAGMA user_version` holds how many of [`MIGRATIONS`] a catalog has applied. Each step
+//! runs in its own transaction together with the version bump, so a crash mid-upgrade leaves
+//! the previous version. Data directories from before versioning have version 0 and the
+//! tables of step 1, which creates only what is missing.
 
 use rusqlite::Connection;
 
-use crate::Result;
+use crate::{CatalogError, Result};
 
-const SCHEMA: &str = r#"
+/// Version 1: databases, tables, segments, the GC list, loads and their rejected rows.
+const V1_BASE: &str = r#"
 CREATE TABLE IF NOT EXISTS sequences (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -82,7 +88,62 @@ CREATE TABLE IF NOT EXISTS load_errors (
 );
 "#;
 
-pub(crate) fn migrate(conn: &Connection) -> Result<()> {
-    conn.execute_batch(SCHEMA)?;
+/// Version 2: Broker Load jobs. A job has a priority and an owner; the files it has finished
+/// (`load_steps`) and the segments it wrote for them (`load_staged`) are recorded before the
+/// job commits, so a restarted job reads only the files it had not finished. Staged segments
+/// are not visible: the job's commit moves them into `segments`.
+const V2_BROKER: &str = r#"
+ALTER TABLE loads ADD COLUMN priority TEXT NOT NULL DEFAULT 'NORMAL';
+ALTER TABLE loads ADD COLUMN owner TEXT NOT NULL DEFAULT 'root';
+CREATE TABLE load_steps (
+    job_id          INTEGER NOT NULL,
+    step            INTEGER NOT NULL,
+    clause          INTEGER NOT NULL,
+    files           TEXT NOT NULL,
+    file_bytes      INTEGER NOT NULL,
+    scan_rows       INTEGER NOT NULL,
+    scan_bytes      INTEGER NOT NULL,
+    filtered_rows   INTEGER NOT NULL,
+    unselected_rows INTEGER NOT NULL,
+    sink_rows       INTEGER NOT NULL,
+    PRIMARY KEY (job_id, step)
+);
+CREATE TABLE load_staged (
+    job_id   INTEGER NOT NULL,
+    step     INTEGER NOT NULL,
+    table_id INTEGER NOT NULL,
+    bucket   INTEGER NOT NULL,
+    path     TEXT NOT NULL UNIQUE,
+    rows     INTEGER NOT NULL,
+    bytes    INTEGER NOT NULL
+);
+CREATE INDEX load_staged_by_job ON load_staged(job_id);
+CREATE INDEX loads_by_state ON loads(state);
+"#;
+
+/// Every step, oldest first; a catalog at version `n` has applied the first `n`.
+const MIGRATIONS: &[&str] = &[V1_BASE, V2_BROKER];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > SCHEMA_VERSION {
+        return Err(CatalogError::NewerSchema {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        if current > 0 || i > 0 {
+            tracing::info!(version = i + 1, "catalog schema upgraded");
+        }
+    }
     Ok(())
 }

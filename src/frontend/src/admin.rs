@@ -34,6 +34,18 @@ pub(crate) const CONFIGS: &[ConfigDef] = &[
         comment: "seconds a finished label stays taken",
     },
     ConfigDef {
+        key: "label_keep_max_num",
+        default: "1000",
+        ty: "int",
+        comment: "ended load jobs kept (with their labels) at most",
+    },
+    ConfigDef {
+        key: "broker_load_step_bytes",
+        default: "268435456",
+        ty: "long",
+        comment: "Strata: bytes of files a Broker Load job reads between checkpoints; a restarted job reads again only the files after its last checkpoint",
+    },
+    ConfigDef {
         key: "broker_load_default_timeout_second",
         default: "14400",
         ty: "int",
@@ -41,9 +53,9 @@ pub(crate) const CONFIGS: &[ConfigDef] = &[
     },
     ConfigDef {
         key: "max_broker_load_job_concurrency",
-        default: "5",
+        default: "0",
         ty: "int",
-        comment: "Broker Load jobs running at once",
+        comment: "Broker Load jobs running at once; 0: one per core",
     },
     ConfigDef {
         key: "pipe_default_poll_interval_s",
@@ -113,6 +125,8 @@ pub(crate) fn set_config(fe: &Frontend, key: &str, value: &str) -> Result<Output
         ));
     }
     fe.catalog.set_config(key, value)?;
+    // A new concurrency or history limit applies at once.
+    fe.jobs.wake();
     Ok(Output::ok())
 }
 

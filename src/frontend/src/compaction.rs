@@ -6,7 +6,6 @@
 //! DROP or OVERWRITE removed any of them. Readers keep their snapshot: replaced files are only
 //! retired to the GC list and deleted after a grace period.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::ObjectStoreExt;
@@ -74,22 +73,34 @@ impl CompactionPolicy {
 /// Seconds between background rounds.
 const INTERVAL: Duration = Duration::from_secs(10);
 
-/// Runs compaction and garbage collection rounds until the frontend is dropped.
-pub(crate) fn spawn_background(fe: &Arc<Frontend>) {
-    let weak = Arc::downgrade(fe);
-    tokio::spawn(async move {
-        let policy = CompactionPolicy::default();
-        loop {
-            tokio::time::sleep(INTERVAL).await;
-            let Some(fe) = weak.upgrade() else { return };
+/// Runs compaction and garbage collection rounds until shutdown (or the frontend is
+/// dropped); owned by the frontend's [`crate::background::Background`].
+pub(crate) async fn run(
+    weak: std::sync::Weak<Frontend>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let policy = CompactionPolicy::default();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(INTERVAL) => {}
+            () = stop.cancelled() => return,
+        }
+        let Some(fe) = weak.upgrade() else { return };
+        let round = async {
             if let Err(e) = compact_once(&fe, &policy).await {
                 tracing::warn!(error = %e, "compaction round failed");
             }
             if let Err(e) = gc::collect_garbage(&fe.catalog, &fe.store, false).await {
                 tracing::warn!(error = %e, "garbage collection failed");
             }
+        };
+        // A round stops between its steps at shutdown: a merge not swapped in leaves only
+        // unreferenced files, which start-up removes.
+        tokio::select! {
+            () = round => {}
+            () = stop.cancelled() => return,
         }
-    });
+    }
 }
 
 /// One compaction round over every table; returns the number of buckets merged.

@@ -26,7 +26,12 @@ pub async fn collect_garbage(catalog: &Catalog, store: &DataStore, startup: bool
         catalog.forget_gc_files(&retired)?;
     }
     if startup {
-        let live: HashSet<String> = catalog.all_segment_paths()?.into_iter().collect();
+        // Staged segments of unfinished Broker Load jobs are kept: the jobs resume.
+        let live: HashSet<String> = catalog
+            .all_segment_paths()?
+            .into_iter()
+            .chain(catalog.staged_paths()?)
+            .collect();
         let orphans: Vec<String> = store
             .list_files()
             .await?

@@ -33,7 +33,7 @@ struct LoadOptions {
     timeout_s: u64,
 }
 
-fn bool_property(key: &str, v: &str) -> Result<bool> {
+pub(crate) fn bool_property(key: &str, v: &str) -> Result<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
@@ -89,7 +89,7 @@ fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOpt
     Ok(o)
 }
 
-fn check_label(label: &str) -> Result<()> {
+pub(crate) fn check_label(label: &str) -> Result<()> {
     let ok = !label.is_empty()
         && label.len() <= 128
         && label
@@ -139,6 +139,30 @@ async fn plan_source(
     Ok((planned, schema))
 }
 
+/// Plans an INSERT's source and maps its columns onto `table`: what a load of it streams and
+/// how each row converts. `given` are FILES() calls already resolved (a Broker Load step's).
+pub(crate) async fn plan_load(
+    fe: &Frontend,
+    session: &Session,
+    ins: &Insert,
+    table: &strata_catalog::TableMeta,
+    strict: bool,
+    given: Vec<Arc<strata_query::files::FilesSource>>,
+) -> Result<(Planned, Converter)> {
+    let planned = crate::query::plan_with(
+        fe,
+        session,
+        SpStatement::Query(ins.source.clone()),
+        PlanFor::Load,
+        given,
+    )
+    .await?;
+    let src_schema = Arc::new(planned.plan.schema().as_arrow().clone());
+    let sources = map_columns(&table.def, &table.name, ins, &src_schema)?;
+    let converter = Converter::new(&table.def, sources, strict).map_err(internal)?;
+    Ok((planned, converter))
+}
+
 async fn execute(job: Job<'_>, planned: Planned, converter: Converter) -> Result<LoadOutcome> {
     match LoadSource::new(planned, &converter).await {
         Ok(source) => job.run(source, converter).await,
@@ -181,13 +205,7 @@ pub(crate) async fn run_insert(
         cancel: fe.processes.token(session.conn_id),
     };
     let job = Job::begin(fe, spec)?;
-    let prepared = async {
-        let (planned, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
-        let sources = map_columns(&table.def, &table.name, &ins, &src_schema)?;
-        let converter = Converter::new(&table.def, sources, opts.strict).map_err(internal)?;
-        Ok::<_, FrontendError>((planned, converter))
-    }
-    .await;
+    let prepared = plan_load(fe, session, &ins, &table, opts.strict, Vec::new()).await;
     let (planned, converter) = match prepared {
         Ok(p) => p,
         Err(e) => return Err(job.fail(e)),
@@ -207,9 +225,7 @@ async fn dry_run_insert(
     table: &strata_catalog::TableMeta,
     strict: bool,
 ) -> Result<Output> {
-    let (planned, src_schema) = plan_source(fe, session, ins.source.clone()).await?;
-    let sources = map_columns(&table.def, &table.name, ins, &src_schema)?;
-    let converter = Converter::new(&table.def, sources, strict).map_err(internal)?;
+    let (planned, converter) = plan_load(fe, session, ins, table, strict, Vec::new()).await?;
     let source = LoadSource::new(planned, &converter).await?;
     let cancel = fe.processes.token(session.conn_id);
     let r = crate::load::dry_run(source, converter, cancel).await?;

@@ -3,6 +3,7 @@
 //! Implements the protocol's [`QueryHandler`]; the protocol layer never sees a table.
 
 mod admin;
+mod background;
 mod compaction;
 mod ddl;
 mod dir_lock;
@@ -45,6 +46,10 @@ pub struct Frontend {
     pub(crate) engine: QueryEngine,
     pub(crate) live: LiveLoads,
     pub(crate) processes: Processes,
+    /// Broker Load jobs: the queue and the running ones.
+    pub(crate) jobs: load::scheduler::Scheduler,
+    /// Every background task (the scheduler and its jobs, compaction, GC).
+    pub(crate) background: background::Background,
     lock: dir_lock::DirLock,
 }
 
@@ -78,6 +83,8 @@ impl Frontend {
             engine,
             live: LiveLoads::default(),
             processes: Processes::default(),
+            jobs: Default::default(),
+            background: Default::default(),
             lock,
         });
         let n = fe
@@ -90,7 +97,17 @@ impl Frontend {
             );
         }
         gc::collect_garbage(&fe.catalog, &fe.store, true).await?;
-        compaction::spawn_background(&fe);
+        load::scheduler::purge_history(&fe);
+        let stop = fe.background.stopping();
+        fe.background.spawn(
+            "compaction",
+            compaction::run(Arc::downgrade(&fe), stop.clone()),
+        );
+        // Broker jobs left PENDING, QUEUEING or LOADING resume from here.
+        fe.background.spawn(
+            "load scheduler",
+            load::scheduler::run(Arc::downgrade(&fe), stop),
+        );
         Ok(fe)
     }
 
@@ -99,6 +116,9 @@ impl Frontend {
     /// it wrote) and waited for, up to `wait`, so that the next server's start-up repair cannot
     /// meet their files.
     pub async fn release_data_dir(&self, wait: std::time::Duration) {
+        // Broker jobs stop where they are (their finished steps stay staged) and resume at
+        // the next start; compaction and GC stop between steps.
+        self.background.shutdown(wait).await;
         self.processes.cancel_all();
         let deadline = tokio::time::Instant::now() + wait;
         while self.processes.running() > 0 && tokio::time::Instant::now() < deadline {

@@ -6,7 +6,9 @@
 //! counters and rejected rows in one catalog transaction. Any failure deletes the segments
 //! already written and records the job as CANCELLED with its error.
 
+pub(crate) mod broker;
 pub mod convert;
+pub(crate) mod scheduler;
 pub mod source;
 
 use std::sync::Arc;
@@ -135,6 +137,10 @@ pub struct Job<'a> {
     /// The FILES() calls read; a listing goes on while the load runs, and FileNumber and
     /// FileSize grow with it.
     listing: Vec<Arc<FilesSource>>,
+    /// Whether the rows it streams are all of the job's, so that `max_filter_ratio` can be
+    /// checked when they end (a Broker Load step checks only its own rejections at zero
+    /// tolerance; the job checks the ratio over every step).
+    whole_job: bool,
 }
 
 impl<'a> Job<'a> {
@@ -163,7 +169,51 @@ impl<'a> Job<'a> {
             live,
             record,
             listing: Vec::new(),
+            whole_job: true,
         })
+    }
+
+    /// The pipeline of a job the catalog already has, for part of its rows (a Broker Load
+    /// step): [`Job::write`] streams them into segments; registering, committing and failing
+    /// are the owner's.
+    pub(crate) fn attach(
+        fe: &'a Frontend,
+        spec: LoadSpec,
+        job_id: i64,
+        live: Arc<LiveLoad>,
+    ) -> Self {
+        Self {
+            fe,
+            spec,
+            job_id,
+            live,
+            record: LoadRecord::default(),
+            listing: Vec::new(),
+            whole_job: false,
+        }
+    }
+
+    /// Streams `source` into segments of the target, which stay invisible; `errors` gets the
+    /// rejected rows. On failure (a rejected row at zero tolerance, cancellation, the
+    /// deadline) the segments already written are deleted.
+    pub(crate) async fn write(
+        &mut self,
+        source: LoadSource,
+        converter: Converter,
+        errors: &mut Vec<LoadError>,
+    ) -> Result<Vec<NewSegment>> {
+        let converter = Arc::new(converter);
+        let secs = self.spec.timeout_s.max(1);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        match tokio::time::timeout_at(
+            deadline + Duration::from_secs(5),
+            self.load(source, &converter, errors, deadline),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(timed_out(secs)),
+        }
     }
 
     /// Records the FILES() calls the source reads: their listings give JOB_DETAILS
@@ -323,7 +373,10 @@ impl<'a> Job<'a> {
         }
         let total = self.live.scan_rows.load(Ordering::Relaxed);
         let filtered = self.live.filtered_rows.load(Ordering::Relaxed);
-        if filtered > 0 && (filtered as f64) > self.spec.max_filter_ratio * total as f64 {
+        if self.whole_job
+            && filtered > 0
+            && (filtered as f64) > self.spec.max_filter_ratio * total as f64
+        {
             return Err(self.filtered_error(errors));
         }
         Ok(())
@@ -727,6 +780,8 @@ impl Step {
         ready.rejected = rows.len() as u64;
         if let Some(live) = &self.live {
             live.scan_rows.fetch_add(ready.rejected, Ordering::Relaxed);
+            live.unread_rows
+                .fetch_add(ready.rejected, Ordering::Relaxed);
         }
         let left = self
             .budget

@@ -79,13 +79,31 @@ pub(crate) enum PlanFor {
 pub(crate) async fn plan(
     fe: &Frontend,
     session: &Session,
+    stmt: Statement,
+    purpose: PlanFor,
+) -> Result<Planned> {
+    plan_with(fe, session, stmt, purpose, Vec::new()).await
+}
+
+/// [`plan`], with the statement's first FILES() calls already resolved (`given`, in order
+/// of the calls): a Broker Load step reads exactly the files it was given.
+pub(crate) async fn plan_with(
+    fe: &Frontend,
+    session: &Session,
     mut stmt: Statement,
     purpose: PlanFor,
+    given: Vec<Arc<FilesSource>>,
 ) -> Result<Planned> {
     let mut resolved = ResolvedTables::default();
     let calls = take_files_calls(&mut stmt)?;
     let mut sources = Vec::new();
+    let mut given = given.into_iter();
     for call in calls {
+        if let Some(source) = given.next() {
+            resolved.add(FILES_SCHEMA, &call.table, source.table());
+            sources.push((call.table.clone(), source));
+            continue;
+        }
         if FilesSource::lists_only(&call.properties) {
             resolved.add(
                 FILES_SCHEMA,

@@ -205,7 +205,15 @@ pub(crate) async fn show_load(
     ];
     let select: Vec<String> = columns
         .iter()
-        .map(|(c, shown)| format!("{c} AS `{shown}`"))
+        .map(|(c, shown)| match *c {
+            // SHOW LOAD renders a Broker Load's counters here; the view leaves it empty.
+            "ETL_INFO" => format!(
+                "CASE WHEN TYPE = 'BROKER' THEN concat('unselected.rows=', UNSELECTED_ROWS, \
+                 '; dpp.abnorm.ALL=', FILTERED_ROWS, '; dpp.norm.ALL=', SINK_ROWS) \
+                 ELSE ETL_INFO END AS `{shown}`"
+            ),
+            _ => format!("{c} AS `{shown}`"),
+        })
         .collect();
     let mut sql = format!(
         "SELECT {} FROM information_schema.loads WHERE DATABASE_NAME = '{}'",

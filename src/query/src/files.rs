@@ -81,6 +81,16 @@ impl ErrorExt for FilesError {
 /// listed while the load runs.
 const FIRST_LISTING: usize = 1000;
 
+/// A file a listing matched.
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    /// Its name as errors and views show it (`s3://bucket/key`).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    meta: ObjectMeta,
+}
+
 /// ORC files from this size on are cut into pieces at stripe boundaries (which costs a read
 /// of the file's tail while the pieces are planned); smaller ones are read whole.
 const ORC_SPLIT_BYTES: u64 = 16 << 20;
@@ -110,16 +120,7 @@ impl FilesSource {
     /// [`FIRST_LISTING`] files are listed now (inference samples among them) and the rest
     /// as readers ask for them.
     pub async fn resolve(props: &[(String, String)], streaming: bool) -> Result<Self, FilesError> {
-        let options = FilesOptions::parse(props)?;
-        let location = Location::parse(&options.paths[0])?;
-        for p in &options.paths {
-            if Location::parse(p)?.store_url() != location.store_url() {
-                return Err(FilesError::Unsupported(
-                    "paths in more than one bucket or scheme in one FILES() call".into(),
-                ));
-            }
-        }
-        let resolved = store::resolve(&location, &options.storage)?;
+        let (options, location, resolved) = Self::open(props)?;
         let mut listing = list::list_paths(options.paths.clone(), resolved.clone());
         let limit = if streaming { FIRST_LISTING } else { usize::MAX };
         let mut files = Vec::new();
@@ -136,7 +137,86 @@ impl FilesSource {
         if files.is_empty() {
             return Err(FilesError::NoFiles(options.paths.join(",")));
         }
-        let inferred = infer::infer(&options, &location, &resolved, &files).await?;
+        let rest = (!complete).then_some(listing);
+        Self::build(options, location, resolved, files, rest, None).await
+    }
+
+    /// Every file the call's paths match, in listing order (a Broker Load job lists its
+    /// files once, then reads them group by group with [`FilesSource::resolve_listed`]).
+    pub async fn list(props: &[(String, String)]) -> Result<Vec<ListedFile>, FilesError> {
+        let (options, location, resolved) = Self::open(props)?;
+        let mut listing = list::list_paths(options.paths.clone(), resolved);
+        let mut out = Vec::new();
+        while let Some(f) = listing.next().await {
+            let meta = f?;
+            out.push(ListedFile {
+                name: location.display(meta.location.as_ref()),
+                size: meta.size,
+                meta,
+            });
+        }
+        if out.is_empty() {
+            return Err(FilesError::NoFiles(options.paths.join(",")));
+        }
+        Ok(out)
+    }
+
+    /// The call over exactly `files` (from [`FilesSource::list`] with the same properties).
+    /// With `csv_columns`, CSV files are read as that many text columns `$1..$n`, with no
+    /// inference: the loader converts each field to its column's type.
+    pub async fn resolve_listed(
+        props: &[(String, String)],
+        files: Vec<ListedFile>,
+        csv_columns: Option<usize>,
+    ) -> Result<Self, FilesError> {
+        let (options, location, resolved) = Self::open(props)?;
+        if files.is_empty() {
+            return Err(FilesError::NoFiles(options.paths.join(",")));
+        }
+        let files = files.into_iter().map(|f| f.meta).collect();
+        Self::build(options, location, resolved, files, None, csv_columns).await
+    }
+
+    /// Checks a call's properties and paths without touching storage.
+    pub fn check(props: &[(String, String)]) -> Result<(), FilesError> {
+        Self::open(props).map(|_| ())
+    }
+
+    fn open(
+        props: &[(String, String)],
+    ) -> Result<(FilesOptions, Location, store::ResolvedStore), FilesError> {
+        let options = FilesOptions::parse(props)?;
+        let location = Location::parse(&options.paths[0])?;
+        for p in &options.paths {
+            if Location::parse(p)?.store_url() != location.store_url() {
+                return Err(FilesError::Unsupported(
+                    "paths in more than one bucket or scheme in one FILES() call".into(),
+                ));
+            }
+        }
+        let resolved = store::resolve(&location, &options.storage)?;
+        Ok((options, location, resolved))
+    }
+
+    async fn build(
+        options: FilesOptions,
+        location: Location,
+        resolved: store::ResolvedStore,
+        files: Vec<ObjectMeta>,
+        rest: Option<FileStream>,
+        csv_columns: Option<usize>,
+    ) -> Result<Self, FilesError> {
+        let complete = rest.is_none();
+        let inferred = match csv_columns {
+            Some(n) if options.format == Format::Csv => infer::Inferred {
+                columns: (1..=n)
+                    .map(|i| (format!("${i}"), SrType::Varchar(VARCHAR_MAX)))
+                    .collect(),
+                rows: None,
+                footers: Vec::new(),
+            },
+            _ => infer::infer(&options, &location, &resolved, &files).await?,
+        };
         let file_schema = schema_of(&inferred.columns);
         let mut columns = inferred.columns;
         for c in &options.columns_from_path {
@@ -161,19 +241,22 @@ impl FilesSource {
             path_columns: options.columns_from_path,
             fill_null: options.fill_mismatch_null,
             compression: options.compression,
+            rows_read: Arc::default(),
         });
         Ok(Self {
             known_rows: inferred.rows.filter(|_| complete),
             listed_files: AtomicU64::new(files.len() as u64),
             listed_bytes: AtomicU64::new(files.iter().map(|f| f.size).sum()),
-            listing: tokio::sync::Mutex::new(Listing {
-                files,
-                rest: (!complete).then_some(listing),
-            }),
+            listing: tokio::sync::Mutex::new(Listing { files, rest }),
             footers: inferred.footers.into_iter().collect(),
             columns,
             spec,
         })
+    }
+
+    /// Rows the readers have produced so far, before any filter of the query.
+    pub fn rows_read(&self) -> u64 {
+        self.spec.rows_read.load(Ordering::Relaxed)
     }
 
     /// Files and bytes listed so far (all of them once the listing is done).

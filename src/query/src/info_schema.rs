@@ -202,6 +202,8 @@ fn loads(catalog: &Catalog, live: &LiveLoads) -> Result<Arc<dyn TableProvider>, 
                         r.filtered_rows =
                             l.filtered_rows.load(std::sync::atomic::Ordering::Relaxed);
                         r.sink_rows = l.sink_rows.load(std::sync::atomic::Ordering::Relaxed);
+                        r.unselected_rows =
+                            l.unselected_rows.load(std::sync::atomic::Ordering::Relaxed);
                         l.percent()
                     });
                     format!("ETL:100%; LOAD:{}%", pct.unwrap_or(0))
@@ -221,7 +223,11 @@ fn loads(catalog: &Catalog, live: &LiveLoads) -> Result<Arc<dyn TableProvider>, 
                 s(&r.state),
                 s(progress),
                 s(&r.load_type),
-                s("NORMAL"),
+                s(if r.priority.is_empty() {
+                    "NORMAL"
+                } else {
+                    &r.priority
+                }),
                 Cell::I(Some(r.scan_rows as i64)),
                 Cell::I(Some(r.filtered_rows as i64)),
                 Cell::I(Some(r.unselected_rows as i64)),

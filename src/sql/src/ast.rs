@@ -5,6 +5,9 @@ use std::fmt;
 use sqlparser::ast as sp;
 use strata_common::types::SrType;
 
+mod load;
+pub use load::{AlterLoad, CancelLoad, DataDesc, LoadStmt};
+
 /// A `[db.]table` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableName {
@@ -425,6 +428,12 @@ pub enum Statement {
     Sync,
     /// SHOW LOAD [ALL] [FROM db] [WHERE ...] [ORDER BY ...] [LIMIT [offset,] n]
     ShowLoad(Box<ShowLoad>),
+    /// LOAD LABEL ... WITH BROKER (Broker Load)
+    Load(Box<LoadStmt>),
+    /// CANCEL LOAD [FROM db] WHERE LABEL = 'l'
+    CancelLoad(CancelLoad),
+    /// ALTER LOAD FOR [db.]label PROPERTIES (...)
+    AlterLoad(AlterLoad),
     /// KILL [CONNECTION | QUERY] id
     Kill {
         /// QUERY: stop the statement, keep the connection.
@@ -511,6 +520,9 @@ impl fmt::Display for Statement {
             Statement::TransactionControl(w) => f.write_str(w),
             Statement::Sync => f.write_str("SYNC"),
             Statement::ShowLoad(s) => write!(f, "{s}"),
+            Statement::Load(l) => write!(f, "{l}"),
+            Statement::CancelLoad(c) => write!(f, "{c}"),
+            Statement::AlterLoad(a) => write!(f, "{a}"),
             Statement::Kill { query_only, id } => {
                 let what = if *query_only { "QUERY" } else { "CONNECTION" };
                 write!(f, "KILL {what} {id}")

@@ -2,6 +2,7 @@
 
 mod create_table;
 mod insert;
+mod load;
 mod show;
 mod types;
 
@@ -196,7 +197,9 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
             }
             Ok(Statement::TransactionControl(w))
         }
-        "LOAD" => Err(ParseError::unsupported("LOAD LABEL (Broker Load)")),
+        "LOAD" => load::parse_load(p),
+        "CANCEL" => load::parse_cancel(p),
+        "ALTER" => load::parse_alter(p),
         "SYNC" => {
             p.next_token();
             Ok(Statement::Sync)
@@ -216,7 +219,7 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
                 _ => p.expected("a connection id", tok).map_err(Into::into),
             }
         }
-        "CANCEL" | "ALTER" | "GRANT" | "REVOKE" | "UPDATE" | "DELETE" => {
+        "GRANT" | "REVOKE" | "UPDATE" | "DELETE" => {
             Err(ParseError::unsupported(format!("{} statement", word(p, 0))))
         }
         _ => {

@@ -74,6 +74,8 @@ pub struct ReadSpec {
     pub fill_null: bool,
     /// CSV/JSON compression; `None`: by file suffix.
     pub compression: Option<Codec>,
+    /// Rows every reader of the call has produced (before the query's filters).
+    pub rows_read: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ReadSpec {
@@ -453,14 +455,6 @@ impl AsyncFileReader for ObjectParquetReader {
     }
 }
 
-fn stream_from(
-    schema: SchemaRef,
-    mut rx: tokio::sync::mpsc::Receiver<datafusion::common::Result<RecordBatch>>,
-) -> SendableRecordBatchStream {
-    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
-}
-
 fn external(e: FilesError) -> datafusion::error::DataFusionError {
     datafusion::error::DataFusionError::External(Box::new(e))
 }
@@ -579,7 +573,7 @@ impl PartitionStream for FilesPartition {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let (spec, feed, needed, with_row) = (
             self.spec.clone(),
             self.feed.clone(),
@@ -608,7 +602,15 @@ impl PartitionStream for FilesPartition {
                 let _ = tx.send(Err(external(e))).await;
             }
         });
-        stream_from(self.schema.clone(), rx)
+        let read = self.spec.rows_read.clone();
+        let counted = futures::stream::poll_fn(move |cx| {
+            let next = rx.poll_recv(cx);
+            if let std::task::Poll::Ready(Some(Ok(b))) = &next {
+                read.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            next
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), counted))
     }
 }
 

@@ -182,3 +182,102 @@ fn utility_statements() {
     assert_eq!(one("SET NAMES utf8mb4"), Statement::Set(vec![]));
     assert_eq!(parse_sql("SELECT 1; SELECT 2;").unwrap().len(), 2);
 }
+
+#[test]
+fn broker_load_seed() {
+    let sql = r#"LOAD LABEL user_behavior
+(
+    DATA INFILE("s3://starrocks-examples/user-behavior-10-million-rows.parquet")
+    INTO TABLE user_behavior
+    FORMAT AS "parquet"
+ )
+ WITH BROKER
+ (
+    "aws.s3.enable_ssl" = "true",
+    "aws.s3.region" = "us-east-1"
+ )
+PROPERTIES
+(
+    "timeout" = "72000"
+);"#;
+    let Statement::Load(l) = one(sql) else {
+        panic!("not a load")
+    };
+    assert_eq!(l.db, None);
+    assert_eq!(l.label, "user_behavior");
+    assert_eq!(l.data.len(), 1);
+    assert_eq!(l.data[0].table, "user_behavior");
+    assert_eq!(l.data[0].format.as_deref(), Some("parquet"));
+    assert_eq!(l.broker_props.len(), 2);
+    assert_eq!(l.properties, vec![("timeout".into(), "72000".into())]);
+    round_trip(sql);
+}
+
+#[test]
+fn broker_load_every_clause() {
+    let sql = r#"LOAD LABEL db1.l1 (
+        DATA INFILE("s3://b/a/*.csv", "s3://b/c/x.csv") INTO TABLE t1
+            COLUMNS TERMINATED BY "\\x01" ROWS TERMINATED BY "\n"
+            FORMAT AS CSV (skip_header = 1 trim_space = true enclose = '"' escape = '\\')
+            (k1, tmp, v1) COLUMNS FROM PATH AS (city)
+            SET (v2 = tmp * 2, v3 = upper(city)) WHERE k1 > 1 AND city <> 'x',
+        DATA INFILE("s3://b/p.parquet") INTO TABLE t2 FORMAT AS "parquet"
+    ) WITH BROKER my_broker ("aws.s3.access_key" = "a") PROPERTIES ("max_filter_ratio" = "0.1")"#;
+    let Statement::Load(l) = one(sql) else {
+        panic!("not a load")
+    };
+    assert_eq!(l.db.as_deref(), Some("db1"));
+    assert_eq!(l.broker.as_deref(), Some("my_broker"));
+    let d = &l.data[0];
+    assert_eq!(d.paths.len(), 2);
+    assert_eq!(d.column_separator.as_deref(), Some("\\x01"));
+    assert_eq!(d.row_delimiter.as_deref(), Some("\n"));
+    assert_eq!(d.format_props.len(), 4);
+    assert_eq!(d.format_props[2], ("enclose".into(), "\"".into()));
+    assert_eq!(d.columns.as_deref().map(<[String]>::len), Some(3));
+    assert_eq!(d.columns_from_path, vec!["city".to_string()]);
+    assert_eq!(d.set.len(), 2);
+    assert!(d.filter.is_some());
+    assert_eq!(l.data[1].table, "t2");
+    round_trip(sql);
+}
+
+#[test]
+fn broker_load_refusals() {
+    for (sql, what) in [
+        (
+            "LOAD LABEL l (DATA INFILE('s3://b/f') NEGATIVE INTO TABLE t) WITH BROKER",
+            "NEGATIVE",
+        ),
+        (
+            "LOAD LABEL l (DATA INFILE('s3://b/f') INTO TABLE t PARTITION (p1)) WITH BROKER",
+            "PARTITION",
+        ),
+        (
+            "LOAD LABEL l (DATA INFILE('s3://b/f') INTO TABLE t) WITH RESOURCE r",
+            "Spark",
+        ),
+    ] {
+        let e = parse_sql(sql).unwrap_err();
+        assert!(matches!(e, ParseError::Unsupported { .. }), "{sql}: {e}");
+        assert!(e.to_string().contains(what), "{e}");
+    }
+    assert!(parse_sql("LOAD LABEL l (DATA INFILE() INTO TABLE t) WITH BROKER").is_err());
+    assert!(parse_sql("LOAD LABEL l (DATA INFILE('x') INTO t) WITH BROKER").is_err());
+}
+
+#[test]
+fn cancel_and_alter_load() {
+    let Statement::CancelLoad(c) = one("CANCEL LOAD FROM db1 WHERE LABEL = \"l1\"") else {
+        panic!()
+    };
+    assert_eq!((c.db.as_deref(), c.label.as_str()), (Some("db1"), "l1"));
+    round_trip("CANCEL LOAD WHERE LABEL = 'l1'");
+    assert!(parse_sql("CANCEL LOAD WHERE STATE = 'x'").is_err());
+    let Statement::AlterLoad(a) = one("ALTER LOAD FOR db1.l1 PROPERTIES ('priority' = 'HIGH')")
+    else {
+        panic!()
+    };
+    assert_eq!(a.label, "l1");
+    round_trip("ALTER LOAD FOR l1 PROPERTIES ('priority' = 'HIGH')");
+}
