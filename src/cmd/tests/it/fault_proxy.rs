@@ -19,6 +19,10 @@ pub struct FaultProxy {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
     cuts: Arc<Mutex<Vec<(String, usize)>>>,
+    /// Milliseconds every GET waits before it is forwarded.
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// The request line of every GET forwarded.
+    gets: Arc<Mutex<Vec<String>>>,
 }
 
 impl FaultProxy {
@@ -28,16 +32,37 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let cuts: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
-        let shared = cuts.clone();
+        let delay_ms: Arc<std::sync::atomic::AtomicU64> = Arc::default();
+        let gets: Arc<Mutex<Vec<String>>> = Arc::default();
+        let shared = Shared {
+            cuts: cuts.clone(),
+            delay_ms: delay_ms.clone(),
+            gets: gets.clone(),
+        };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, cuts) = (upstream.clone(), shared.clone());
+                let (upstream, shared) = (upstream.clone(), shared.clone());
                 tokio::spawn(async move {
-                    let _ = exchange(client, &upstream, &cuts).await;
+                    let _ = exchange(client, &upstream, &shared).await;
                 });
             }
         });
-        Self { endpoint, cuts }
+        Self {
+            endpoint,
+            cuts,
+            delay_ms,
+            gets,
+        }
+    }
+
+    /// Makes every GET wait `ms` milliseconds before it is forwarded.
+    pub fn delay_gets(&self, ms: u64) {
+        self.delay_ms.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The request lines of the GETs forwarded so far, and forgets them.
+    pub fn take_gets(&self) -> Vec<String> {
+        std::mem::take(&mut *self.gets.lock().unwrap())
     }
 
     /// Cuts the body of the next `times` GET responses for keys containing `key` (instead of
@@ -49,12 +74,16 @@ impl FaultProxy {
     }
 }
 
+#[derive(Clone)]
+struct Shared {
+    cuts: Arc<Mutex<Vec<(String, usize)>>>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    gets: Arc<Mutex<Vec<String>>>,
+}
+
 /// One request forwarded and its answer returned, cut if asked.
-async fn exchange(
-    mut client: TcpStream,
-    upstream: &str,
-    cuts: &Mutex<Vec<(String, usize)>>,
-) -> std::io::Result<()> {
+async fn exchange(mut client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
+    let cuts = &shared.cuts;
     let (head, mut body) = read_head(&mut client).await?;
     let head_text = String::from_utf8_lossy(&head).into_owned();
     let length = header(&head_text, "content-length")
@@ -78,6 +107,13 @@ async fn exchange(
     }
     request.extend_from_slice(b"Connection: close\r\n\r\n");
     request.extend_from_slice(&body);
+    if first.starts_with("GET ") {
+        shared.gets.lock().unwrap().push(first.clone());
+        let ms = shared.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
     let mut up = TcpStream::connect(upstream).await?;
     up.write_all(&request).await?;
     let mut response = Vec::new();
@@ -101,6 +137,20 @@ async fn exchange(
     }
     client.write_all(&response).await?;
     client.shutdown().await
+}
+
+/// An endpoint that accepts connections and never answers: a request to it waits until its
+/// caller gives up, so a load reading from it stays running until it is cancelled.
+pub async fn black_hole() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    });
+    endpoint
 }
 
 /// The response with its body cut at a line break about two thirds in and Content-Length

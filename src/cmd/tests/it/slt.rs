@@ -191,3 +191,22 @@ async fn slt_files() {
     ];
     run_area_with("files", &vars).await;
 }
+
+/// Broker Load against a real S3-compatible server, plus `${BLACK_HOLE}`: an endpoint that
+/// never answers, for jobs that must stay running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_broker() {
+    let s3 = crate::s3::S3Server::start().await;
+    s3.load_fixtures().await;
+    let vars = vec![
+        ("S3_ENDPOINT".to_string(), s3.endpoint.clone()),
+        ("S3_AK".to_string(), crate::s3::AK.to_string()),
+        ("S3_SK".to_string(), crate::s3::SK.to_string()),
+        ("S3_BUCKET".to_string(), crate::s3::BUCKET.to_string()),
+        (
+            "BLACK_HOLE".to_string(),
+            crate::fault_proxy::black_hole().await,
+        ),
+    ];
+    run_area_with("broker", &vars).await;
+}
