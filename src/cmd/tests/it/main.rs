@@ -1,5 +1,6 @@
 //! Integration tests: the real server, spoken to over the MySQL protocol.
 
+mod broker;
 mod clients;
 mod crash;
 mod fault_proxy;
