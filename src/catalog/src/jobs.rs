@@ -293,6 +293,26 @@ impl Catalog {
                     });
                 }
             }
+            // Staged segments must belong to those tables: a table dropped (and perhaps
+            // created again under its name) between a step and a restart has a new id.
+            let strays: i64 = {
+                let mut st =
+                    tx.prepare("SELECT DISTINCT table_id FROM load_staged WHERE job_id = ?1")?;
+                let ids = st.query_map([job_id], |r| r.get::<_, i64>(0))?;
+                let mut n = 0;
+                for id in ids {
+                    let id = id?;
+                    if !tables.iter().any(|(t, _)| *t == id) || !table_exists_by_id(&tx, id)? {
+                        n += 1;
+                    }
+                }
+                n
+            };
+            if strays > 0 {
+                return Err(CatalogError::TableChanged {
+                    table: format!("{}.{}", record.db_name, record.table_name),
+                });
+            }
             let txn_id = crate::next_id_in(&tx, "txn")?;
             let sink_bytes: i64 = tx.query_row(
                 "SELECT coalesce(sum(bytes), 0) FROM load_staged WHERE job_id = ?1",
@@ -368,6 +388,17 @@ impl Catalog {
                 params![job_id, files as i64, bytes as i64],
             )?;
             Ok(())
+        })
+    }
+
+    /// How many rejected rows a job has kept so far.
+    pub fn job_error_count(&self, job_id: i64) -> Result<usize> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM load_errors WHERE job_id = ?1",
+                [job_id],
+                |r| r.get::<_, i64>(0),
+            )? as usize)
         })
     }
 

@@ -18,17 +18,17 @@ pub(crate) struct Background {
 impl Background {
     /// Runs `task` until it ends or shutdown; `task` should watch [`Background::stopping`] to
     /// end cleanly (a job records where it stopped), and is aborted if it has not when
-    /// shutdown's wait runs out.
+    /// shutdown's wait runs out. False (the task dropped unrun) once shutdown has begun.
     pub(crate) fn spawn(
         &self,
         name: &'static str,
         task: impl Future<Output = ()> + Send + 'static,
-    ) {
+    ) -> bool {
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         // Reap tasks that ended, so the set holds only live ones.
         while tasks.try_join_next().is_some() {}
         if self.stop.is_cancelled() {
-            return;
+            return false;
         }
         // On the statement runtime: a job plans and runs statements, which need its deep
         // stacks.
@@ -39,6 +39,7 @@ impl Background {
             },
             crate::runner::handle(),
         );
+        true
     }
 
     /// Cancelled when the server shuts down.

@@ -141,6 +141,8 @@ pub struct Job<'a> {
     /// checked when they end (a Broker Load step checks only its own rejections at zero
     /// tolerance; the job checks the ratio over every step).
     whole_job: bool,
+    /// When the rows must be in (else the spec's timeout from when they start).
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl<'a> Job<'a> {
@@ -170,6 +172,7 @@ impl<'a> Job<'a> {
             record,
             listing: Vec::new(),
             whole_job: true,
+            deadline: None,
         })
     }
 
@@ -190,7 +193,13 @@ impl<'a> Job<'a> {
             record: LoadRecord::default(),
             listing: Vec::new(),
             whole_job: false,
+            deadline: None,
         }
+    }
+
+    /// The instant the rows of [`Job::write`] must be in by (a Broker Load job's deadline).
+    pub(crate) fn set_deadline(&mut self, at: tokio::time::Instant) {
+        self.deadline = Some(at);
     }
 
     /// Streams `source` into segments of the target, which stay invisible; `errors` gets the
@@ -204,7 +213,9 @@ impl<'a> Job<'a> {
     ) -> Result<Vec<NewSegment>> {
         let converter = Arc::new(converter);
         let secs = self.spec.timeout_s.max(1);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        let deadline = self
+            .deadline
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(secs));
         match tokio::time::timeout_at(
             deadline + Duration::from_secs(5),
             self.load(source, &converter, errors, deadline),

@@ -6,7 +6,7 @@ use sqlparser::ast as sp;
 use strata_common::types::SrType;
 
 mod load;
-pub use load::{AlterLoad, CancelLoad, DataDesc, LoadStmt};
+pub use load::{AlterLoad, CancelLoad, DataDesc, LoadStmt, expr_sql};
 
 /// A `[db.]table` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,6 +41,9 @@ pub(crate) struct JobOptions {
     pub priority: String,
 }
 
+/// StarRocks' `max_load_timeout_second`.
+const MAX_TIMEOUT_S: u64 = 259_200;
+
 const PRIORITIES: &[&str] = &["LOWEST", "LOW", "NORMAL", "HIGH", "HIGHEST"];
 
 /// Checks a priority name; returns it upper-case.
@@ -70,14 +73,16 @@ impl JobOptions {
         for (k, v) in props {
             match k.to_ascii_lowercase().as_str() {
                 "timeout" => {
-                    o.timeout_s =
-                        v.trim()
-                            .parse::<u64>()
-                            .ok()
-                            .filter(|t| *t > 0)
-                            .ok_or_else(|| {
-                                invalid(format!("timeout is not a positive number: '{v}'"))
-                            })?
+                    o.timeout_s = v
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|t| (1..=MAX_TIMEOUT_S).contains(t))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "timeout must be between 1 and {MAX_TIMEOUT_S} seconds (max_load_timeout_second): '{v}'"
+                            ))
+                        })?
                 }
                 "max_filter_ratio" => {
                     o.max_filter_ratio = v
@@ -381,7 +386,7 @@ fn step_insert(
             .find(|(c, _)| c.eq_ignore_ascii_case(&col.name))
         {
             targets.push(quote_ident(&col.name));
-            outer.push(e.to_string());
+            outer.push(strata_sql::expr_sql(e));
         } else if let Some((name, _)) = fields
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(&col.name))
@@ -399,7 +404,7 @@ fn step_insert(
     let filter = d
         .filter
         .as_ref()
-        .map(|w| format!(" WHERE {w}"))
+        .map(|w| format!(" WHERE {}", strata_sql::expr_sql(w)))
         .unwrap_or_default();
     let sql = format!(
         "INSERT INTO {}.{} ({}) SELECT {} FROM (SELECT {} FROM FILES('path' = 'listed')) AS `__src`{filter}",
@@ -410,8 +415,8 @@ fn step_insert(
         inner.join(", "),
     );
     let mut stmts = strata_sql::parse_sql(&sql).map_err(FrontendError::from)?;
-    match stmts.pop() {
-        Some(Statement::Insert(ins)) => Ok(*ins),
+    match (stmts.pop(), stmts.is_empty()) {
+        (Some(Statement::Insert(ins)), true) => Ok(*ins),
         _ => Err(FrontendError::new(
             StatusCode::Internal,
             "a Broker Load step did not plan as an INSERT",
@@ -460,6 +465,18 @@ pub(crate) async fn submit(fe: &Frontend, session: &Session, mut stmt: LoadStmt)
         }
     }
     stmt.db = Some(db.clone());
+    // The job is kept as its statement's text and read back when it runs (and after a
+    // restart): it must read back as exactly this statement.
+    let text = stmt.to_string();
+    match strata_sql::parse_sql(&text).as_deref() {
+        Ok([Statement::Load(back)]) if **back == stmt => {}
+        _ => {
+            return Err(FrontendError::new(
+                StatusCode::Internal,
+                "this LOAD statement cannot be stored for its job (it does not read back as itself); please report it",
+            ));
+        }
+    }
     let record = LoadRecord {
         label: stmt.label.clone(),
         db_name: db,
@@ -469,7 +486,7 @@ pub(crate) async fn submit(fe: &Frontend, session: &Session, mut stmt: LoadStmt)
         timeout_s: opts.timeout_s,
         max_filter_ratio: opts.max_filter_ratio,
         create_time: now_string(),
-        sql: stmt.to_string(),
+        sql: text,
         priority: opts.priority,
         owner: session.user.clone(),
         ..Default::default()
@@ -543,7 +560,8 @@ pub(crate) async fn run_job(fe: Arc<Frontend>, job_id: i64, handle: JobHandle) {
             r.load_finish_time = Some(now_string());
             r.error_msg = Some(format!("type:{}; msg:{}", f.kind, f.msg));
             match cancel_job(&fe, &r, &f.errors).await {
-                Ok(_) => tracing::info!(job = job_id, error = %f.msg, "broker load cancelled"),
+                Ok(true) => tracing::info!(job = job_id, error = %f.msg, "broker load cancelled"),
+                Ok(false) => {}
                 Err(e) => {
                     tracing::error!(job = job_id, error = %e, "could not record a cancelled broker load")
                 }
@@ -604,8 +622,8 @@ impl Run {
             Ok(None) => return Err(Failure::new("UNKNOWN", "the job vanished")),
             Err(e) => return Err(Failure::new("UNKNOWN", e.to_string())),
         };
-        let stmt = match strata_sql::parse_sql(&record.sql).map(|mut v| v.pop()) {
-            Ok(Some(Statement::Load(l))) => *l,
+        let stmt = match strata_sql::parse_sql(&record.sql).as_deref() {
+            Ok([Statement::Load(l)]) => (**l).clone(),
             _ => {
                 return Err(Failure::new(
                     "ETL_SUBMIT_FAIL",
@@ -860,6 +878,7 @@ impl Run {
             cancel: self.handle.token(),
         };
         let mut job = Job::attach(&fe, spec, self.job_id, self.live.clone());
+        job.set_deadline(self.handle.deadline());
         let mut errors: Vec<LoadError> = Vec::new();
         let written = job.write(load_source, converter, &mut errors).await;
         let errors = self.keep(errors);
@@ -869,7 +888,9 @@ impl Run {
                 if self.handle.is_cancelled() {
                     return Err(self.stopped(opts.timeout_s));
                 }
-                if tokio::time::Instant::now() >= self.handle.deadline() {
+                if tokio::time::Instant::now() + std::time::Duration::from_millis(100)
+                    >= self.handle.deadline()
+                {
                     return Err(self.stopped_as(Stop::Timeout, opts.timeout_s));
                 }
                 if e.status_code() == StatusCode::LoadFiltered {
@@ -943,11 +964,13 @@ impl Run {
 pub(super) fn deadline_of(r: &LoadRecord) -> tokio::time::Instant {
     let created = chrono::NaiveDateTime::parse_from_str(&r.create_time, "%Y-%m-%d %H:%M:%S")
         .ok()
-        .and_then(|t| t.and_local_timezone(chrono::Local).single())
+        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
         .map(|t| t.timestamp())
         .unwrap_or_else(|| chrono::Local::now().timestamp());
-    let ends = created + r.timeout_s as i64;
-    let left = ends - chrono::Local::now().timestamp();
+    let timeout = i64::try_from(r.timeout_s).unwrap_or(i64::MAX);
+    let left = created
+        .saturating_add(timeout)
+        .saturating_sub(chrono::Local::now().timestamp());
     let now = tokio::time::Instant::now();
     if left <= 0 {
         now

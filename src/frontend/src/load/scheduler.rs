@@ -144,6 +144,22 @@ impl Scheduler {
     }
 }
 
+/// A running job's place in the scheduler, given up when the job's task ends.
+struct Slot {
+    fe: Arc<Frontend>,
+    job_id: i64,
+    ended: Arc<Notify>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.fe.jobs.lock().remove(&self.job_id);
+        self.fe.live.finish(self.job_id);
+        self.ended.notify_waiters();
+        self.fe.jobs.wake();
+    }
+}
+
 /// Jobs that may run at once: the config, or one per core.
 fn concurrency(fe: &Frontend) -> usize {
     let n = admin::config_value(fe, "max_broker_load_job_concurrency")
@@ -206,8 +222,9 @@ pub(crate) fn purge_history(fe: &Frontend) {
 
 fn round(fe: &Arc<Frontend>) -> crate::Result<()> {
     let limit = concurrency(fe);
-    let jobs = fe.catalog.runnable_jobs()?;
+    // Under the lock: a job that ends meanwhile is off the list before it leaves `running`.
     let mut running = fe.jobs.lock();
+    let jobs = fe.catalog.runnable_jobs()?;
     // Deadlines of running jobs.
     let now = tokio::time::Instant::now();
     for h in running.values() {
@@ -228,13 +245,18 @@ fn round(fe: &Arc<Frontend>) -> crate::Result<()> {
             let handle = JobHandle::new();
             running.insert(r.job_id, handle.clone());
             let (fe2, id) = (fe.clone(), r.job_id);
-            fe.background.spawn("broker load job", async move {
-                let ended = handle.ended.clone();
-                super::broker::run_job(fe2.clone(), id, handle).await;
-                fe2.jobs.lock().remove(&id);
-                ended.notify_waiters();
-                fe2.jobs.wake();
+            let spawned = fe.background.spawn("broker load job", async move {
+                // Frees the slot however the job ends, a panic included.
+                let _slot = Slot {
+                    fe: fe2.clone(),
+                    job_id: id,
+                    ended: handle.ended.clone(),
+                };
+                super::broker::run_job(fe2, id, handle).await;
             });
+            if !spawned {
+                running.remove(&r.job_id);
+            }
         } else if r.state != "QUEUEING" {
             fe.catalog
                 .set_job_state(r.job_id, "QUEUEING", &now_string())?;

@@ -69,6 +69,25 @@ pub struct AlterLoad {
     pub properties: Properties,
 }
 
+/// `expr` as SQL text that this parser reads back to the same expression. sqlparser prints a
+/// string literal with only its quotes doubled, while the MySQL tokenizer reads `\` as an
+/// escape: a literal holding a backslash would come back changed (or end early), so its
+/// backslashes are doubled first.
+pub fn expr_sql(expr: &sp::Expr) -> String {
+    use std::ops::ControlFlow;
+    let mut e = expr.clone();
+    let _ = sp::visit_expressions_mut(&mut e, |e| {
+        if let sp::Expr::Value(v) = e
+            && let sp::Value::SingleQuotedString(s) | sp::Value::DoubleQuotedString(s) =
+                &mut v.value
+        {
+            *s = s.replace('\\', "\\\\");
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    e.to_string()
+}
+
 fn quoted(s: &str) -> String {
     format!("'{}'", escape(s))
 }
@@ -121,12 +140,12 @@ impl fmt::Display for DataDesc {
             let parts: Vec<String> = self
                 .set
                 .iter()
-                .map(|(c, e)| format!("`{}` = {e}", c.replace('`', "``")))
+                .map(|(c, e)| format!("`{}` = {}", c.replace('`', "``"), expr_sql(e)))
                 .collect();
             write!(f, " SET ({})", parts.join(", "))?;
         }
         if let Some(w) = &self.filter {
-            write!(f, " WHERE {w}")?;
+            write!(f, " WHERE {}", expr_sql(w))?;
         }
         Ok(())
     }

@@ -281,3 +281,16 @@ fn cancel_and_alter_load() {
     assert_eq!(a.label, "l1");
     round_trip("ALTER LOAD FOR l1 PROPERTIES ('priority' = 'HIGH')");
 }
+
+#[test]
+fn broker_load_backslashes_survive_printing() {
+    // A literal with a backslash, and one that would end early if printed naively.
+    let sql = r#"LOAD LABEL l (DATA INFILE('s3://b/f\\x') INTO TABLE t (a) SET (b = replace(a, '\\', '/')) WHERE a <> 'x\'; DROP TABLE t; --') WITH BROKER"#;
+    let Statement::Load(l) = one(sql) else {
+        panic!("not a load")
+    };
+    let printed = round_trip(sql);
+    assert_eq!(parse_sql(&printed).unwrap().len(), 1, "{printed}");
+    assert_eq!(l.data[0].paths[0], "s3://b/f\\x");
+    assert_eq!(l.data[0].set[0].1.to_string(), "replace(a, '\\', '/')");
+}
