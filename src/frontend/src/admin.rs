@@ -126,6 +126,9 @@ pub(crate) fn set_config(fe: &Frontend, key: &str, value: &str) -> Result<Output
     }
     fe.catalog.set_config(key, value)?;
     // A new concurrency or history limit applies at once.
+    if key.starts_with("label_keep_") {
+        crate::load::scheduler::purge_history(fe);
+    }
     fe.jobs.wake();
     Ok(Output::ok())
 }

@@ -127,7 +127,12 @@ impl JobOptions {
                     }
                 }
                 "strip_outer_array" => {
-                    insert::bool_property("strip_outer_array", v)?;
+                    if insert::bool_property("strip_outer_array", v)? {
+                        return Err(FrontendError::new(
+                            StatusCode::Unsupported,
+                            "strip_outer_array = true is not supported yet: Strata reads JSON files of one record per line (NDJSON)",
+                        ));
+                    }
                 }
                 "jsonpaths" | "json_root" | "merge_condition" | "partial_update_mode" => {
                     return Err(FrontendError::new(
