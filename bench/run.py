@@ -328,6 +328,57 @@ def bench(binary, path, runs, s3, others):
     return times, rss
 
 
+def broker_load(st, path, s3=None, label=[0]):
+    """A Broker Load of `path` into `t`, from submit to FINISHED (polled every 20 ms)."""
+    label[0] += 1
+    name = f"bench_{os.getpid()}_{label[0]}"
+    if s3 is None:
+        src, broker = f"file://{path}", ""
+    else:
+        src = f"s3://{s3.bucket}/{s3.key}"
+        broker = (f'("aws.s3.endpoint" = "{s3.endpoint}", "aws.s3.access_key" = "{s3.ak}", '
+                  f'"aws.s3.secret_key" = "{s3.sk}", "aws.s3.region" = "us-east-1")')
+    st.sql("TRUNCATE TABLE t")
+    st.sql(f'LOAD LABEL {name} (DATA INFILE("{src}") INTO TABLE t FORMAT AS "parquet") '
+           f'WITH BROKER {broker} PROPERTIES ("timeout" = "72000")')
+    while True:
+        state, err = st.sql("SELECT STATE, ERROR_MSG FROM information_schema.loads "
+                            f"WHERE LABEL = '{name}'")[0]
+        if state == "FINISHED":
+            return
+        assert state != "CANCELLED", f"broker load failed: {err}"
+        time.sleep(0.02)
+
+
+def broker_bench(binary, path, runs, s3, big_rows):
+    """Broker Load (submit → FINISHED) beside the same INSERT, taking turns on one server;
+    then the peak RSS of a Broker Load of `path` and of a file `big_rows` long."""
+    st = Strata(binary)
+    times, rss = {}, {}
+    try:
+        sources = [("file://", None)] + [(f"s3 ({x.name})", x) for x in s3]
+        for name, x in sources:
+            def insert(x=x):
+                st.sql("TRUNCATE TABLE t")
+                st.sql(f"INSERT INTO t SELECT * FROM {files_clause(path, x)}")
+            systems = {"Broker Load": lambda x=x: broker_load(st, path, x), "INSERT": insert}
+            print(f"{time.strftime('%H:%M:%S')} broker load {name}", file=sys.stderr, flush=True)
+            times[f"broker load {name}"] = interleaved(systems, runs, path if x is None else None)
+        if big_rows:
+            big = generate(big_rows)
+            for rows, p in [(ROWS_OF(path), path), (big_rows, big)]:
+                reset_peak_rss(st.proc.pid)
+                broker_load(st, p)
+                rss[rows] = peak_rss_mb(st.proc.pid)
+    finally:
+        st.stop()
+    return times, rss
+
+
+def ROWS_OF(path):
+    return int(os.path.basename(path).split("_")[1].split(".")[0])
+
+
 def upload(s3, path):
     """Creates the bucket and uploads the file through a real S3 client (boto3)."""
     import boto3  # installed with moto
@@ -381,6 +432,13 @@ def main():
     ap.add_argument("--no-s3", action="store_true")
     ap.add_argument("--formats", default="", help="also load these formats, e.g. csv,orc,json "
                     "(json uses a tenth of the rows)")
+    ap.add_argument("--broker", action="store_true",
+                    help="also time Broker Load beside the same INSERT")
+    ap.add_argument("--broker-rss-rows", type=int, default=0,
+                    help="with --broker: also the peak RSS of a Broker Load of this many rows "
+                    "(e.g. 50000000) beside the --rows one")
+    ap.add_argument("--only-broker", action="store_true",
+                    help="run only the Broker Load comparison")
     args = ap.parse_args()
     path = generate(args.rows)
     others = {}
@@ -392,7 +450,15 @@ def main():
             if args.s3_server:
                 s3.append(start_s3s(args.s3_server, path))
             s3.append(start_moto(path))
-        times, rss = bench(args.binary, path, args.runs, s3, others)
+        if args.only_broker:
+            times, rss = {}, {"whole run": 0}
+        else:
+            times, rss = bench(args.binary, path, args.runs, s3, others)
+        if args.broker or args.only_broker:
+            btimes, brss = broker_bench(args.binary, path, args.runs, s3,
+                                        args.broker_rss_rows)
+        else:
+            btimes, brss = {}, {}
     finally:
         for x in s3:
             stop_s3(x)
@@ -424,12 +490,31 @@ def main():
             rows = f"{n / s:,.0f}"
         mb = f"{rss[op]:.0f} MB" if op in rss else ""
         lines.append(f"| {op} | {fmt(s)} | {rows} | {fmt(d)} | {fmt(c)} | {r1} | {r2} | {mb} |")
-    lines.append(f"| peak RSS, whole run | {rss['whole run']:.0f} MB (server, loads then "
-                 f"queries) | | {peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) "
-                 "| | | | |")
-    lines.append("")
-    lines.append("Strata peak RSS of a load: the server's VmHWM over that load's runs (reset "
-                 "before them), on the one server that runs every load in turn.")
+    if times:
+        lines.append(f"| peak RSS, whole run | {rss['whole run']:.0f} MB (server, loads then "
+                     f"queries) | | {peers_rss:.0f} MB (bench process, DuckDB+chDB in-process) "
+                     "| | | | |")
+        lines.append("")
+        lines.append("Strata peak RSS of a load: the server's VmHWM over that load's runs (reset "
+                     "before them), on the one server that runs every load in turn.")
+    else:
+        lines = lines[:1]
+    if btimes:
+        lines += [
+            "",
+            "Broker Load, from submit to FINISHED (polled every 20 ms), beside the same INSERT "
+            "on the same server, taking turns:",
+            "",
+            "| source | Broker Load | INSERT | Broker Load/INSERT |",
+            "|---|---|---|---|",
+        ]
+        for op, t in btimes.items():
+            b, i = t.get("Broker Load"), t.get("INSERT")
+            lines.append(f"| {op} | {fmt(b)} | {fmt(i)} | {b / i:.2f}× |")
+    if brss:
+        (r1, m1), (r2, m2) = sorted(brss.items())
+        lines += ["", f"Broker Load peak RSS (server VmHWM): {r1:,} rows {m1:.0f} MB, "
+                  f"{r2:,} rows {m2:.0f} MB: {m2 / m1:.2f}×."]
     text = "\n".join(lines)
     print(text)
     # The latest run goes to RESULTS.latest.md; RESULTS.md is the curated history.
