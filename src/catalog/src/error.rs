@@ -68,6 +68,12 @@ pub enum CatalogError {
         /// Its state.
         state: String,
     },
+    /// CREATE PIPE of a name in use.
+    #[error("Pipe exists")]
+    PipeExists(String),
+    /// A pipe batch's files are not in the state its commit needs.
+    #[error("{0}")]
+    PipeLedger(String),
     /// No load job has the label.
     #[error("Load job with label [{label}] does not exist in database {db}")]
     UnknownLoad {
@@ -108,6 +114,8 @@ impl ErrorExt for CatalogError {
             CatalogError::UnknownTable { .. } => StatusCode::TableNotFound,
             CatalogError::LabelUsed { .. } => StatusCode::LabelAlreadyUsed,
             CatalogError::UnknownLoad { .. } => StatusCode::InvalidArguments,
+            CatalogError::PipeExists(_) => StatusCode::InvalidArguments,
+            CatalogError::PipeLedger(_) => StatusCode::Internal,
             CatalogError::LoadEnded { .. } => StatusCode::InvalidArguments,
             CatalogError::TableChanged { .. } => StatusCode::Cancelled,
             CatalogError::Injected(_) => StatusCode::Internal,

@@ -9,7 +9,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::loads::{LOAD_COLUMNS, finish_job, insert_errors, load_record};
-use crate::tables::table_exists_by_id;
+use crate::tables::{insert_segments, table_exists_by_id};
 use crate::{Catalog, CatalogError, LoadError, LoadRecord, NewSegment, Result};
 
 /// Row counters of a step (or a whole job).
@@ -262,15 +262,16 @@ impl Catalog {
         })
     }
 
-    /// Makes a job visible: every staged segment joins its table, the job becomes FINISHED
-    /// with `record`'s counters, and the rejected rows are kept — one transaction. Fails,
-    /// changing nothing, when a target table was dropped or the job is no longer LOADING.
-    /// Returns the transaction id.
+    /// Makes a job visible: every staged segment and those of its `last` step (not staged)
+    /// join their tables, the job becomes FINISHED with `record`'s counters, and the rejected
+    /// rows are kept — one transaction. Fails, changing nothing, when a target table was
+    /// dropped or the job is no longer LOADING. Returns the transaction id.
     pub fn commit_job(
         &self,
         job_id: i64,
         tables: &[(i64, String)],
         record: &LoadRecord,
+        last: Option<&StagedStep>,
         errors: &[LoadError],
     ) -> Result<i64> {
         self.with(|c| {
@@ -308,17 +309,25 @@ impl Catalog {
                 }
                 n
             };
-            if strays > 0 {
+            let last_strays = last.map_or(0, |l| {
+                l.segments
+                    .iter()
+                    .filter(|(t, _)| !tables.iter().any(|(id, _)| id == t))
+                    .count()
+            });
+            if strays > 0 || last_strays > 0 {
                 return Err(CatalogError::TableChanged {
                     table: format!("{}.{}", record.db_name, record.table_name),
                 });
             }
             let txn_id = crate::next_id_in(&tx, "txn")?;
-            let sink_bytes: i64 = tx.query_row(
+            let staged_bytes: i64 = tx.query_row(
                 "SELECT coalesce(sum(bytes), 0) FROM load_staged WHERE job_id = ?1",
                 [job_id],
                 |r| r.get(0),
             )?;
+            let last_bytes: u64 = last.map_or(0, |l| l.segments.iter().map(|(_, s)| s.bytes).sum());
+            let sink_bytes = staged_bytes + last_bytes as i64;
             let record = LoadRecord {
                 sink_bytes: sink_bytes as u64,
                 ..record.clone()
@@ -329,6 +338,11 @@ impl Catalog {
                  WHERE job_id = ?1 ORDER BY rowid",
                 params![job_id, txn_id],
             )?;
+            if let Some(l) = last {
+                for (table_id, seg) in &l.segments {
+                    insert_segments(&tx, *table_id, std::slice::from_ref(seg), txn_id)?;
+                }
+            }
             forget_steps(&tx, job_id)?;
             finish_job(&tx, job_id, &record, "FINISHED", txn_id)?;
             insert_errors(&tx, job_id, errors)?;
@@ -377,17 +391,6 @@ impl Catalog {
             insert_errors(&tx, job_id, errors)?;
             tx.commit()?;
             Ok(Some(retired))
-        })
-    }
-
-    /// Records how many files a job reads and their bytes (JOB_DETAILS FileNumber/FileSize).
-    pub fn set_job_files(&self, job_id: i64, files: u64, bytes: u64) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE loads SET file_number = ?2, file_size = ?3 WHERE job_id = ?1",
-                params![job_id, files as i64, bytes as i64],
-            )?;
-            Ok(())
         })
     }
 

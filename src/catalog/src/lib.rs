@@ -8,6 +8,7 @@ mod error;
 mod jobs;
 mod loads;
 pub mod model;
+mod pipes;
 mod schema;
 mod tables;
 
@@ -20,6 +21,7 @@ pub use error::{CatalogError, Result};
 pub use jobs::{QueuedJob, StagedStep, StepCounters};
 pub use loads::{CommitRequest, CreateTableRequest};
 pub use model::*;
+pub use pipes::{ListedPipeFile, PipeBatch, PipeCounts, PipeFile, PipeMeta};
 pub use schema::SCHEMA_VERSION;
 
 /// The catalog handle; cheap to share behind an `Arc`.

@@ -33,6 +33,8 @@ pub struct CommitRequest {
     pub record: LoadRecord,
     /// Rejected rows to keep.
     pub errors: Vec<LoadError>,
+    /// A pipe batch: its files become FINISHED in this transaction.
+    pub pipe_batch: Option<crate::PipeBatch>,
 }
 
 impl Catalog {
@@ -131,6 +133,9 @@ impl Catalog {
             insert_segments(&tx, req.table_id, &req.segments, txn_id)?;
             finish_job(&tx, req.job_id, &req.record, "FINISHED", txn_id)?;
             insert_errors(&tx, req.job_id, &req.errors)?;
+            if let Some(b) = &req.pipe_batch {
+                crate::pipes::finish_batch(&tx, b, &crate::now_string())?;
+            }
             if self
                 .fail_next_commit
                 .swap(false, std::sync::atomic::Ordering::SeqCst)

@@ -121,8 +121,48 @@ CREATE INDEX load_staged_by_job ON load_staged(job_id);
 CREATE INDEX loads_by_state ON loads(state);
 "#;
 
+/// Version 3: pipes and their file ledger. A file version is loaded once: its row goes
+/// UNLOADED → LOADING → FINISHED, the last in the commit of the batch that loaded it.
+const V3_PIPES: &str = r#"
+CREATE TABLE pipes (
+    id               INTEGER PRIMARY KEY,
+    db_name          TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    table_name       TEXT NOT NULL,
+    sql              TEXT NOT NULL,
+    properties       TEXT NOT NULL,
+    created_time     TEXT NOT NULL,
+    last_poll        INTEGER NOT NULL DEFAULT 0,
+    listed_once      INTEGER NOT NULL DEFAULT 0,
+    failures         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    last_error_time  TEXT,
+    loaded_files     INTEGER NOT NULL DEFAULT 0,
+    loaded_bytes     INTEGER NOT NULL DEFAULT 0,
+    last_loaded_time TEXT,
+    owner            TEXT NOT NULL DEFAULT 'root',
+    UNIQUE (db_name, name)
+);
+CREATE TABLE pipe_files (
+    pipe_id       INTEGER NOT NULL,
+    file_name     TEXT NOT NULL,
+    file_version  TEXT NOT NULL,
+    file_size     INTEGER NOT NULL,
+    last_modified TEXT,
+    state         TEXT NOT NULL,
+    staged_time   TEXT,
+    start_load    TEXT,
+    finish_load   TEXT,
+    error_msg     TEXT,
+    insert_label  TEXT,
+    PRIMARY KEY (pipe_id, file_name, file_version)
+);
+CREATE INDEX pipe_files_by_state ON pipe_files(pipe_id, state, file_name);
+"#;
+
 /// Every step, oldest first; a catalog at version `n` has applied the first `n`.
-const MIGRATIONS: &[&str] = &[V1_BASE, V2_BROKER];
+const MIGRATIONS: &[&str] = &[V1_BASE, V2_BROKER, V3_PIPES];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

@@ -44,10 +44,21 @@ impl Catalog {
                 retire_segments(&tx, t)?;
             }
             tx.execute("DELETE FROM tables WHERE db_id = ?1", [id])?;
+            // Its pipes go with it, file history and all.
+            tx.execute(
+                "DELETE FROM pipe_files WHERE pipe_id IN (SELECT id FROM pipes WHERE db_name = ?1)",
+                [name],
+            )?;
+            tx.execute("DELETE FROM pipes WHERE db_name = ?1", [name])?;
             tx.execute("DELETE FROM databases WHERE id = ?1", [id])?;
             tx.commit()?;
             Ok(true)
         })
+    }
+
+    /// A database's id.
+    pub fn database_id(&self, name: &str) -> Result<Option<i64>> {
+        self.with(|c| db_id(c, name))
     }
 
     /// Database names, sorted.

@@ -102,7 +102,7 @@ fn metrics(fe: &Frontend) -> Result<String, String> {
         "# HELP strata_loads Load jobs by state.\n# TYPE strata_loads gauge"
     );
     let of = |state: &str| loads.iter().find(|l| l.0 == state);
-    for state in ["LOADING", "FINISHED", "CANCELLED"] {
+    for state in ["PENDING", "QUEUEING", "LOADING", "FINISHED", "CANCELLED"] {
         let n = of(state).map_or(0, |l| l.1);
         let _ = writeln!(out, "strata_loads{{state=\"{state}\"}} {n}");
     }
@@ -116,5 +116,81 @@ fn metrics(fe: &Frontend) -> Result<String, String> {
         out,
         "# HELP strata_load_filtered_rows_total Rows rejected by loads.\n# TYPE strata_load_filtered_rows_total counter\nstrata_load_filtered_rows_total {filtered}"
     );
+    pipe_metrics(fe, &mut out)?;
     Ok(out)
+}
+
+/// Per pipe: files by state, bytes loaded, backlog bytes, age of the oldest waiting file.
+fn pipe_metrics(fe: &Frontend, out: &mut String) -> Result<(), String> {
+    let cat = fe.catalog();
+    let pipes = cat.list_pipes().map_err(|e| e.to_string())?;
+    let _ = writeln!(
+        out,
+        "# HELP strata_pipe_files Files a pipe has seen, by state.\n# TYPE strata_pipe_files gauge"
+    );
+    let mut rest = Vec::new();
+    for p in &pipes {
+        let c = cat.pipe_counts(p.id).map_err(|e| e.to_string())?;
+        let name = format!("{}.{}", p.db, p.name).replace(['"', '\\'], "_");
+        for (state, n) in [
+            ("UNLOADED", c.unloaded),
+            ("LOADING", c.loading),
+            ("FINISHED", c.finished),
+            ("ERROR", c.error),
+            ("SKIPPED", c.skipped),
+        ] {
+            let _ = writeln!(
+                out,
+                "strata_pipe_files{{pipe=\"{name}\",state=\"{state}\"}} {n}"
+            );
+        }
+        rest.push((
+            name,
+            p.loaded_bytes,
+            c.unloaded_bytes,
+            c.oldest_unloaded_age_s,
+            p.failures,
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP strata_pipe_loaded_bytes_total Bytes of files a pipe has loaded.\n# TYPE strata_pipe_loaded_bytes_total counter"
+    );
+    for (name, loaded, _, _, _) in &rest {
+        let _ = writeln!(
+            out,
+            "strata_pipe_loaded_bytes_total{{pipe=\"{name}\"}} {loaded}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP strata_pipe_backlog_bytes Bytes of files waiting to load.\n# TYPE strata_pipe_backlog_bytes gauge"
+    );
+    for (name, _, backlog, _, _) in &rest {
+        let _ = writeln!(
+            out,
+            "strata_pipe_backlog_bytes{{pipe=\"{name}\"}} {backlog}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP strata_pipe_oldest_unloaded_seconds Age of the oldest file waiting to load.\n# TYPE strata_pipe_oldest_unloaded_seconds gauge"
+    );
+    for (name, _, _, age, _) in &rest {
+        let _ = writeln!(
+            out,
+            "strata_pipe_oldest_unloaded_seconds{{pipe=\"{name}\"}} {age}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP strata_pipe_failed_batches Failed batch runs since the pipe last ran cleanly.\n# TYPE strata_pipe_failed_batches gauge"
+    );
+    for (name, _, _, _, failures) in &rest {
+        let _ = writeln!(
+            out,
+            "strata_pipe_failed_batches{{pipe=\"{name}\"}} {failures}"
+        );
+    }
+    Ok(())
 }

@@ -55,6 +55,12 @@ pub enum StatusCode {
 }
 
 impl StatusCode {
+    /// Whether the same request may succeed when tried again: the storage was unreachable,
+    /// refused for a while or answered short. Wrong data, SQL or credentials stay wrong.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StatusCode::StorageAccessFailed)
+    }
+
     /// A short stable name, used in logs and metrics.
     pub fn name(self) -> &'static str {
         match self {

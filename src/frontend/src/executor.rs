@@ -126,6 +126,13 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
         Statement::Load(l) => crate::load::broker::submit(fe, session, *l).await,
         Statement::CancelLoad(c) => crate::load::broker::cancel(fe, session, c).await,
         Statement::AlterLoad(a) => crate::load::broker::alter(fe, session, a),
+        Statement::CreatePipe(c) => crate::pipe_stmt::create(fe, session, *c).await,
+        Statement::AlterPipe(a) => crate::pipe_stmt::alter(fe, session, a).await,
+        Statement::DropPipe { name, if_exists } => {
+            crate::pipe_stmt::drop_pipe(fe, session, &name, if_exists).await
+        }
+        Statement::ShowPipes(s) => crate::pipe_stmt::show(fe, session, *s).await,
+        Statement::DescPipe(n) => crate::pipe_stmt::desc(fe, session, &n),
         Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),
         Statement::AdminShowFrontendConfig(like) => admin::show_config(fe, like.as_deref()),
         Statement::Set(assignments) => admin::set_variables(session, &assignments),

@@ -26,11 +26,11 @@ fn invalid(msg: impl Into<String>) -> FrontendError {
 }
 
 /// Load options from PROPERTIES over session variables.
-struct LoadOptions {
-    dry_run: bool,
-    strict: bool,
-    max_filter_ratio: f64,
-    timeout_s: u64,
+pub(crate) struct LoadOptions {
+    pub dry_run: bool,
+    pub strict: bool,
+    pub max_filter_ratio: f64,
+    pub timeout_s: u64,
 }
 
 pub(crate) fn bool_property(key: &str, v: &str) -> Result<bool> {
@@ -43,7 +43,7 @@ pub(crate) fn bool_property(key: &str, v: &str) -> Result<bool> {
     }
 }
 
-fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOptions> {
+pub(crate) fn load_options(session: &Session, props: &[(String, String)]) -> Result<LoadOptions> {
     let mut o = LoadOptions {
         dry_run: false,
         strict: session
@@ -163,7 +163,11 @@ pub(crate) async fn plan_load(
     Ok((planned, converter))
 }
 
-async fn execute(job: Job<'_>, planned: Planned, converter: Converter) -> Result<LoadOutcome> {
+pub(crate) async fn execute(
+    job: Job<'_>,
+    planned: Planned,
+    converter: Converter,
+) -> Result<LoadOutcome> {
     match LoadSource::new(planned, &converter).await {
         Ok(source) => job.run(source, converter).await,
         Err(e) => Err(job.fail(e)),

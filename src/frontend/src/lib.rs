@@ -12,6 +12,7 @@ mod executor;
 mod gc;
 mod insert;
 pub mod load;
+mod pipe_stmt;
 mod query;
 mod resolve;
 mod runner;
@@ -98,6 +99,14 @@ impl Frontend {
         }
         gc::collect_garbage(&fe.catalog, &fe.store, true).await?;
         load::scheduler::purge_history(&fe);
+        // Pipe batches a crash interrupted load again (a committed batch marked its files).
+        let n = fe.catalog.recover_pipe_files()?;
+        if n > 0 {
+            tracing::info!(
+                files = n,
+                "pipe files of interrupted batches will load again"
+            );
+        }
         let stop = fe.background.stopping();
         fe.background.spawn(
             "compaction",

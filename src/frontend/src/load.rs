@@ -8,6 +8,7 @@
 
 pub(crate) mod broker;
 pub mod convert;
+pub(crate) mod pipe;
 pub(crate) mod scheduler;
 pub mod source;
 
@@ -143,6 +144,8 @@ pub struct Job<'a> {
     whole_job: bool,
     /// When the rows must be in (else the spec's timeout from when they start).
     deadline: Option<tokio::time::Instant>,
+    /// A pipe batch: its files become FINISHED in the commit.
+    pipe_batch: Option<strata_catalog::PipeBatch>,
 }
 
 impl<'a> Job<'a> {
@@ -173,6 +176,7 @@ impl<'a> Job<'a> {
             listing: Vec::new(),
             whole_job: true,
             deadline: None,
+            pipe_batch: None,
         })
     }
 
@@ -194,7 +198,13 @@ impl<'a> Job<'a> {
             listing: Vec::new(),
             whole_job: false,
             deadline: None,
+            pipe_batch: None,
         }
+    }
+
+    /// Makes the job a pipe batch: its commit also marks `batch`'s files FINISHED.
+    pub(crate) fn set_pipe_batch(&mut self, batch: strata_catalog::PipeBatch) {
+        self.pipe_batch = Some(batch);
     }
 
     /// The instant the rows of [`Job::write`] must be in by (a Broker Load job's deadline).
@@ -432,6 +442,7 @@ impl<'a> Job<'a> {
             segments: segments.clone(),
             record: self.record.clone(),
             errors: errors.clone(),
+            pipe_batch: self.pipe_batch.clone(),
         };
         match self.fe.catalog.commit_load(&req) {
             Ok(txn_id) => {

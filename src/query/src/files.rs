@@ -91,6 +91,23 @@ pub struct ListedFile {
     meta: ObjectMeta,
 }
 
+impl ListedFile {
+    /// Its ETag, as the listing gave it.
+    pub fn etag(&self) -> Option<String> {
+        self.meta.e_tag.clone()
+    }
+
+    /// Its modification time, `YYYY-MM-DD HH:MM:SS` (UTC).
+    pub fn modified(&self) -> Option<String> {
+        Some(
+            self.meta
+                .last_modified
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        )
+    }
+}
+
 /// ORC files from this size on are cut into pieces at stripe boundaries (which costs a read
 /// of the file's tail while the pieces are planned); smaller ones are read whole.
 const ORC_SPLIT_BYTES: u64 = 16 << 20;
@@ -175,6 +192,72 @@ impl FilesSource {
         }
         let files = files.into_iter().map(|f| f.meta).collect();
         Self::build(options, location, resolved, files, None, csv_columns).await
+    }
+
+    /// The files the call's paths match, as the listing goes: a pipe records them page by
+    /// page and never holds a whole listing.
+    pub fn list_stream(
+        props: &[(String, String)],
+    ) -> Result<futures::stream::BoxStream<'static, Result<ListedFile, FilesError>>, FilesError>
+    {
+        let (options, location, resolved) = Self::open(props)?;
+        let stream = list::list_paths(options.paths, resolved).map(move |f| {
+            f.map(|meta| ListedFile {
+                name: location.display(meta.location.as_ref()),
+                size: meta.size,
+                meta,
+            })
+        });
+        Ok(stream.boxed())
+    }
+
+    /// A file known by name (`s3://bucket/key`), size and version, for a call with `props`
+    /// (a pipe's ledger row, read again without listing).
+    pub fn listed_file(
+        props: &[(String, String)],
+        name: &str,
+        size: u64,
+        version: &str,
+    ) -> Result<ListedFile, FilesError> {
+        let (_, location, _) = Self::open(props)?;
+        let loc = Location::parse(name)?;
+        if loc.store_url() != location.store_url() {
+            return Err(FilesError::InvalidPath(format!(
+                "{name} is not in the store of {}",
+                location.store_url()
+            )));
+        }
+        let path = object_store::path::Path::parse(&loc.key)
+            .unwrap_or_else(|_| object_store::path::Path::from(loc.key.as_str()));
+        Ok(ListedFile {
+            name: name.to_string(),
+            size,
+            meta: ObjectMeta {
+                location: path,
+                last_modified: chrono::Utc::now(),
+                size,
+                e_tag: Some(version.to_string()),
+                version: None,
+            },
+        })
+    }
+
+    /// A listed file's version from a HEAD request: its ETag, or its modification time in
+    /// milliseconds where the store has none.
+    pub async fn head_version(
+        props: &[(String, String)],
+        f: &ListedFile,
+    ) -> Result<String, FilesError> {
+        use object_store::ObjectStoreExt;
+        let (_, _, resolved) = Self::open(props)?;
+        let meta = resolved
+            .store
+            .head(&f.meta.location)
+            .await
+            .map_err(|e| FilesError::StorageAccess(format!("HEAD {}: {e}", f.name)))?;
+        Ok(meta
+            .e_tag
+            .unwrap_or_else(|| meta.last_modified.timestamp_millis().to_string()))
     }
 
     /// Checks a call's properties and paths without touching storage.

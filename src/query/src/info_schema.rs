@@ -19,6 +19,8 @@ pub const TABLES: &[&str] = &[
     "load_errors",
     "load_tracking_logs",
     "processlist",
+    "pipes",
+    "pipe_files",
     "schemata",
     "tables",
     "columns",
@@ -91,6 +93,8 @@ pub fn table(name: &str, src: &Sources<'_>) -> Option<Result<Arc<dyn TableProvid
         "load_errors" => load_errors(src.catalog),
         "load_tracking_logs" => load_tracking_logs(src.catalog),
         "processlist" => processlist(src.processes, src.user),
+        "pipes" => pipes(src.catalog),
+        "pipe_files" => pipe_files(src.catalog),
         "schemata" => schemata(src.catalog),
         "tables" => tables(src.catalog),
         "columns" => columns(src.catalog),
@@ -204,6 +208,11 @@ fn loads(catalog: &Catalog, live: &LiveLoads) -> Result<Arc<dyn TableProvider>, 
                         r.sink_rows = l.sink_rows.load(std::sync::atomic::Ordering::Relaxed);
                         r.unselected_rows =
                             l.unselected_rows.load(std::sync::atomic::Ordering::Relaxed);
+                        let files = l.files_total.load(std::sync::atomic::Ordering::Relaxed);
+                        if files > 0 {
+                            r.file_number = files;
+                            r.file_size = l.bytes_total.load(std::sync::atomic::Ordering::Relaxed);
+                        }
                         l.percent()
                     });
                     format!("ETL:100%; LOAD:{}%", pct.unwrap_or(0))
@@ -316,6 +325,124 @@ fn load_tracking_logs(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, Strin
                 s(&l.db_name),
                 s(lines.join("\n")),
                 s(&l.load_type),
+            ])
+        })
+        .collect();
+    build(&cols, rows)
+}
+
+/// A pipe's LOAD_STATUS JSON: `{"loadedFiles":n,"loadedBytes":b,"loadingFiles":l,
+/// "lastLoadedTime":"..."}` (the last key only once something loaded).
+pub fn pipe_load_status(p: &strata_catalog::PipeMeta, loading: u64) -> String {
+    // StarRocks' key order (a serde_json map would sort them).
+    let mut out = format!(
+        "{{\"loadedFiles\":{},\"loadedBytes\":{},\"loadingFiles\":{loading}",
+        p.loaded_files, p.loaded_bytes
+    );
+    if let Some(t) = &p.last_loaded_time {
+        out.push_str(&format!(
+            ",\"lastLoadedTime\":{}",
+            serde_json::Value::from(t.as_str())
+        ));
+    }
+    out.push('}');
+    out
+}
+
+/// `information_schema.pipes`: StarRocks' 3.2/3.3 columns, then Strata's backlog.
+fn pipes(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("DATABASE_NAME", Kind::Str),
+        ("PIPE_ID", Kind::Int),
+        ("PIPE_NAME", Kind::Str),
+        ("STATE", Kind::Str),
+        ("TABLE_NAME", Kind::Str),
+        ("LOAD_STATUS", Kind::Str),
+        ("LAST_ERROR", Kind::Str),
+        ("CREATED_TIME", Kind::Datetime),
+        ("UNLOADED_FILES", Kind::Int),
+        ("UNLOADED_BYTES", Kind::Int),
+        ("LOADING_FILES", Kind::Int),
+        ("FINISHED_FILES", Kind::Int),
+        ("ERROR_FILES", Kind::Int),
+        ("SKIPPED_FILES", Kind::Int),
+        ("OLDEST_UNLOADED_AGE_S", Kind::Int),
+    ];
+    let mut rows = Vec::new();
+    for p in catalog.list_pipes().map_err(|e| e.to_string())? {
+        let c = catalog.pipe_counts(p.id).map_err(|e| e.to_string())?;
+        let last_error = p
+            .last_error
+            .as_ref()
+            .map(|(m, t)| serde_json::json!({"errorMessage": m, "errorTime": t}).to_string());
+        rows.push(vec![
+            s(&p.db),
+            Cell::I(Some(p.id)),
+            s(&p.name),
+            s(&p.state),
+            s(format!("{}.{}", p.db, p.table_name)),
+            s(pipe_load_status(&p, c.loading)),
+            Cell::S(last_error),
+            s(&p.created_time),
+            Cell::I(Some(c.unloaded as i64)),
+            Cell::I(Some(c.unloaded_bytes as i64)),
+            Cell::I(Some(c.loading as i64)),
+            Cell::I(Some(c.finished as i64)),
+            Cell::I(Some(c.error as i64)),
+            Cell::I(Some(c.skipped as i64)),
+            Cell::I(Some(c.oldest_unloaded_age_s)),
+        ]);
+    }
+    build(&cols, rows)
+}
+
+/// `information_schema.pipe_files`: one row per file version a pipe has seen.
+fn pipe_files(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+    let cols = [
+        ("DATABASE_NAME", Kind::Str),
+        ("PIPE_ID", Kind::Int),
+        ("PIPE_NAME", Kind::Str),
+        ("FILE_NAME", Kind::Str),
+        ("FILE_VERSION", Kind::Str),
+        ("FILE_ROWS", Kind::Int),
+        ("FILE_SIZE", Kind::Int),
+        ("LAST_MODIFIED", Kind::Str),
+        ("LOAD_STATE", Kind::Str),
+        ("STAGED_TIME", Kind::Str),
+        ("START_LOAD_TIME", Kind::Str),
+        ("FINISH_LOAD_TIME", Kind::Str),
+        ("ERROR_MSG", Kind::Str),
+        ("ERROR_COUNT", Kind::Int),
+        ("ERROR_LINE", Kind::Int),
+    ];
+    let pipes: std::collections::HashMap<i64, strata_catalog::PipeMeta> = catalog
+        .list_pipes()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let rows = catalog
+        .list_pipe_files()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|f| {
+            let p = pipes.get(&f.pipe_id)?;
+            Some(vec![
+                s(&p.db),
+                Cell::I(Some(p.id)),
+                s(&p.name),
+                s(f.name),
+                s(f.version),
+                Cell::I(None),
+                Cell::I(Some(f.size as i64)),
+                Cell::S(f.last_modified),
+                s(f.state),
+                Cell::S(f.staged_time),
+                Cell::S(f.start_load),
+                Cell::S(f.finish_load),
+                Cell::S(f.error_msg),
+                Cell::I(None),
+                Cell::I(None),
             ])
         })
         .collect();

@@ -6,7 +6,9 @@ use sqlparser::ast as sp;
 use strata_common::types::SrType;
 
 mod load;
+mod pipe;
 pub use load::{AlterLoad, CancelLoad, DataDesc, LoadStmt, expr_sql};
+pub use pipe::{AlterPipe, AlterPipeAction, CreatePipe, ShowPipes};
 
 /// A `[db.]table` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,6 +305,23 @@ impl fmt::Display for Insert {
     }
 }
 
+/// An INSERT as text that this parser reads back to the same statement (string literals of its
+/// query keep their backslashes: see [`expr_sql`]).
+pub fn insert_sql(ins: &Insert) -> String {
+    use std::ops::ControlFlow;
+    let mut ins = ins.clone();
+    let _ = sp::visit_expressions_mut(&mut ins.source, |e| {
+        if let sp::Expr::Value(v) = e
+            && let sp::Value::SingleQuotedString(s) | sp::Value::DoubleQuotedString(s) =
+                &mut v.value
+        {
+            *s = s.replace('\\', "\\\\");
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    ins.to_string()
+}
+
 /// One assignment of a SET statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetAssignment {
@@ -434,6 +453,21 @@ pub enum Statement {
     CancelLoad(CancelLoad),
     /// ALTER LOAD FOR [db.]label PROPERTIES (...)
     AlterLoad(AlterLoad),
+    /// CREATE [OR REPLACE] PIPE ... AS INSERT ...
+    CreatePipe(Box<CreatePipe>),
+    /// ALTER PIPE name SUSPEND | RESUME | RETRY ... | SET (...)
+    AlterPipe(AlterPipe),
+    /// DROP PIPE [IF EXISTS] name
+    DropPipe {
+        /// `[db.]name`
+        name: TableName,
+        /// IF EXISTS
+        if_exists: bool,
+    },
+    /// SHOW PIPES
+    ShowPipes(Box<ShowPipes>),
+    /// DESC PIPE name
+    DescPipe(TableName),
     /// KILL [CONNECTION | QUERY] id
     Kill {
         /// QUERY: stop the statement, keep the connection.
@@ -523,6 +557,14 @@ impl fmt::Display for Statement {
             Statement::Load(l) => write!(f, "{l}"),
             Statement::CancelLoad(c) => write!(f, "{c}"),
             Statement::AlterLoad(a) => write!(f, "{a}"),
+            Statement::CreatePipe(c) => write!(f, "{c}"),
+            Statement::AlterPipe(a) => write!(f, "{a}"),
+            Statement::DropPipe { name, if_exists } => {
+                let ie = if *if_exists { "IF EXISTS " } else { "" };
+                write!(f, "DROP PIPE {ie}{name}")
+            }
+            Statement::ShowPipes(s) => write!(f, "{s}"),
+            Statement::DescPipe(n) => write!(f, "DESC PIPE {n}"),
             Statement::Kill { query_only, id } => {
                 let what = if *query_only { "QUERY" } else { "CONNECTION" };
                 write!(f, "KILL {what} {id}")

@@ -3,6 +3,7 @@
 mod create_table;
 mod insert;
 mod load;
+mod pipe;
 mod show;
 mod types;
 
@@ -271,7 +272,12 @@ fn parse_create(p: &mut Parser) -> Result<Statement> {
             "CREATE {} TABLE",
             word(p, 0)
         ))),
-        "PIPE" | "OR" => Err(ParseError::unsupported("CREATE PIPE")),
+        "PIPE" => pipe::parse_create_pipe(p, false),
+        "OR" => {
+            p.next_token();
+            expect_word(p, "REPLACE")?;
+            pipe::parse_create_pipe(p, true)
+        }
         "VIEW" | "MATERIALIZED" => Err(ParseError::unsupported("CREATE VIEW")),
         "USER" | "ROLE" => Err(ParseError::unsupported("CREATE USER/ROLE")),
         other => p
@@ -304,6 +310,7 @@ fn parse_drop(p: &mut Parser) -> Result<Statement> {
             eat_word(p, "FORCE");
             Ok(Statement::DropTable { name, if_exists })
         }
+        "PIPE" => pipe::parse_drop_pipe(p),
         "" => p
             .expected("DATABASE or TABLE", p.peek_token())
             .map_err(Into::into),
@@ -316,6 +323,9 @@ fn parse_describe(p: &mut Parser) -> Result<Statement> {
     if word(p, 0) == "FILES" && p.peek_nth_token(1).token == Token::LParen {
         p.next_token();
         return Ok(Statement::DescribeFiles(properties(p)?));
+    }
+    if word(p, 0) == "PIPE" {
+        return pipe::parse_desc_pipe(p);
     }
     if matches!(word(p, 0).as_str(), "SELECT" | "WITH" | "INSERT") {
         return Err(ParseError::unsupported("DESC of a query (use EXPLAIN)"));

@@ -2,6 +2,7 @@
 //! the files it had not finished and commits every row once; live counters read from another
 //! connection; SHOW LOAD's columns; the target table dropped while the job runs; a data
 //! directory written before Broker Load existed.
+#![allow(clippy::print_stdout)] // the tests print what a run shows (seed, files read) for its log
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -9,6 +9,7 @@ mod kill;
 mod limits;
 mod listing;
 mod loads;
+mod pipe;
 mod protocol;
 mod s3;
 mod seed;

@@ -65,6 +65,40 @@ impl S3Server {
             .unwrap()
     }
 
+    /// The bucket's directory on disk (`.slt` files copy files into it, as uploads).
+    pub fn bucket_dir(&self) -> std::path::PathBuf {
+        self._root.path().join(&self.bucket)
+    }
+
+    /// The files the pipe tests read: the seed's folder shape (57 Parquet files of 20 rows),
+    /// files to add later, and a folder with a corrupt file among good ones.
+    pub fn load_pipe_fixtures(&self) {
+        for i in 0..57 {
+            self.put_local(
+                &format!("pipe57/part-{i:05}.parquet"),
+                &parquet(&[user_behavior(i * 20, 20)], 1000),
+            );
+        }
+        self.put_local(
+            "pipe_extra/late.parquet",
+            &parquet(&[user_behavior(2000, 20)], 1000),
+        );
+        self.put_local(
+            "pipe_extra/late_v2.parquet",
+            &parquet(&[user_behavior(3000, 30)], 1000),
+        );
+        for (name, start) in [("a", 4000), ("b", 4100), ("d", 4300), ("e", 4400)] {
+            self.put_local(
+                &format!("pipe_mixed/{name}.parquet"),
+                &parquet(&[user_behavior(start, 20)], 1000),
+            );
+        }
+        let mut corrupt = parquet(&[user_behavior(4200, 20)], 1000);
+        let n = corrupt.len();
+        corrupt[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        self.put_local("pipe_mixed/c.parquet", &corrupt);
+    }
+
     /// Writes an object straight into the server's directory, as s3s-fs keeps it: fast
     /// for fixtures of many files (a PUT through the debug-built server takes ~30 ms).
     pub fn put_local(&self, key: &str, bytes: &[u8]) {

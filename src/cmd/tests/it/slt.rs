@@ -11,6 +11,9 @@ use sqllogictest::{DBOutput, DefaultColumnType};
 
 use crate::harness::{TestServer, connect, exec, workspace_root};
 
+/// Variables of the areas run so far, for the environment of `system` commands.
+static COMMAND_ENV: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
 struct MysqlDb {
     conn: mysql_async::Conn,
 }
@@ -69,6 +72,16 @@ impl sqllogictest::AsyncDB for MysqlDb {
 
     async fn sleep(dur: std::time::Duration) {
         tokio::time::sleep(dur).await;
+    }
+
+    /// `system ok` commands see the area's variables in their environment (sqllogictest
+    /// substitutes them in SQL only): `cp $S3_DIR/a $S3_DIR/b`.
+    async fn run_command(
+        mut command: std::process::Command,
+    ) -> std::io::Result<std::process::Output> {
+        let env = COMMAND_ENV.lock().unwrap().clone();
+        command.envs(env);
+        tokio::process::Command::from(command).output().await
     }
 }
 
@@ -138,6 +151,7 @@ async fn run_area(area: &str) {
 }
 
 async fn run_area_with(area: &str, vars: &[(String, String)]) {
+    COMMAND_ENV.lock().unwrap().extend(vars.iter().cloned());
     let dir = workspace_root().join("tests/slt").join(area);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -209,4 +223,21 @@ async fn slt_broker() {
         ),
     ];
     run_area_with("broker", &vars).await;
+}
+
+/// Pipes against a real S3-compatible server; `${S3_DIR}` is the bucket's directory, where
+/// `system ok` commands put files as uploads would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_pipe() {
+    let s3 = crate::s3::S3Server::start().await;
+    s3.load_fixtures().await;
+    s3.load_pipe_fixtures();
+    let vars = vec![
+        ("S3_ENDPOINT".to_string(), s3.endpoint.clone()),
+        ("S3_AK".to_string(), crate::s3::AK.to_string()),
+        ("S3_SK".to_string(), crate::s3::SK.to_string()),
+        ("S3_BUCKET".to_string(), crate::s3::BUCKET.to_string()),
+        ("S3_DIR".to_string(), s3.bucket_dir().display().to_string()),
+    ];
+    run_area_with("pipe", &vars).await;
 }

@@ -96,6 +96,8 @@ impl JobHandle {
 pub(crate) struct Scheduler {
     wake: Arc<Notify>,
     running: Mutex<HashMap<i64, JobHandle>>,
+    /// Pipes with a driver: its stop signal and the signal that it ended.
+    pipes: Mutex<HashMap<i64, (CancellationToken, Arc<Notify>)>>,
 }
 
 impl Scheduler {
@@ -136,6 +138,30 @@ impl Scheduler {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn pipes(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (CancellationToken, Arc<Notify>)>> {
+        self.pipes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops pipe `id`'s driver (its running batch is interrupted and its files wait again)
+    /// and waits up to 30 s for it to end. The caller first makes sure the pipe is no longer
+    /// RUNNING, or a round starts a new driver.
+    pub(crate) async fn stop_pipe(&self, id: i64) {
+        let Some((token, ended)) = self.pipes().get(&id).cloned() else {
+            return;
+        };
+        token.cancel();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let notified = ended.notified();
+            if !self.pipes().contains_key(&id) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Stops every running job for shutdown (they stay resumable).
     fn stop_all(&self) {
         for h in self.lock().values() {
@@ -160,6 +186,48 @@ impl Drop for Slot {
     }
 }
 
+/// A pipe driver's place, given up when its task ends.
+struct PipeSlot {
+    fe: Arc<Frontend>,
+    pipe_id: i64,
+    ended: Arc<Notify>,
+}
+
+impl Drop for PipeSlot {
+    fn drop(&mut self) {
+        self.fe.jobs.pipes().remove(&self.pipe_id);
+        self.ended.notify_waiters();
+        self.fe.jobs.wake();
+    }
+}
+
+/// Starts a driver for every RUNNING pipe that has none.
+fn pipes_round(fe: &Arc<Frontend>) -> crate::Result<()> {
+    let pipes = fe.catalog.list_pipes()?;
+    let mut drivers = fe.jobs.pipes();
+    for p in pipes {
+        if p.state != "RUNNING" || drivers.contains_key(&p.id) {
+            continue;
+        }
+        let token = fe.background.stopping().child_token();
+        let ended = Arc::new(Notify::new());
+        drivers.insert(p.id, (token.clone(), ended.clone()));
+        let (fe2, id) = (fe.clone(), p.id);
+        let spawned = fe.background.spawn("pipe driver", async move {
+            let _slot = PipeSlot {
+                fe: fe2.clone(),
+                pipe_id: id,
+                ended,
+            };
+            super::pipe::drive(fe2, id, token).await;
+        });
+        if !spawned {
+            drivers.remove(&p.id);
+        }
+    }
+    Ok(())
+}
+
 /// Jobs that may run at once: the config, or one per core.
 fn concurrency(fe: &Frontend) -> usize {
     let n = admin::config_value(fe, "max_broker_load_job_concurrency")
@@ -180,6 +248,9 @@ pub(crate) async fn run(fe: Weak<Frontend>, stop: CancellationToken) {
         let Some(strong) = fe.upgrade() else { return };
         if let Err(e) = round(&strong) {
             tracing::warn!(error = %e, "load scheduler round failed");
+        }
+        if let Err(e) = pipes_round(&strong) {
+            tracing::warn!(error = %e, "pipe round failed");
         }
         if last_purge.elapsed() >= Duration::from_secs(60) {
             purge_history(&strong);

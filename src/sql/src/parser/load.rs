@@ -223,6 +223,9 @@ pub(crate) fn parse_cancel(p: &mut Parser) -> Result<Statement> {
 /// `ALTER LOAD FOR [db.]label PROPERTIES (...)`
 pub(crate) fn parse_alter(p: &mut Parser) -> Result<Statement> {
     expect_word(p, "ALTER")?;
+    if word(p, 0) == "PIPE" {
+        return super::pipe::parse_alter_pipe(p);
+    }
     if !eat_word(p, "LOAD") {
         return Err(ParseError::unsupported(format!("ALTER {}", word(p, 0))));
     }

@@ -51,6 +51,10 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
             }
             Ok(Statement::ShowWarnings)
         }
+        "PIPES" => {
+            p.next_token();
+            show_pipes(p)
+        }
         "PROCESSLIST" => {
             p.next_token();
             Ok(Statement::ShowProcesslist)
@@ -76,20 +80,14 @@ fn filter(p: &mut Parser) -> Result<Option<ShowFilter>> {
     Ok(None)
 }
 
-/// The rest of `SHOW LOAD [ALL] [FROM db] [WHERE …] [ORDER BY …] [LIMIT [m,] n | LIMIT n
-/// OFFSET m]`.
-fn show_load(p: &mut Parser) -> Result<Statement> {
-    let _ = eat_word(p, "ALL");
-    let db = if eat_word(p, "FROM") || eat_word(p, "IN") {
-        Some(ident(p)?)
-    } else {
-        None
-    };
-    let filter = if eat_word(p, "WHERE") {
-        Some(p.parse_expr()?)
-    } else {
-        None
-    };
+/// ORDER BY and LIMIT of SHOW LOAD / SHOW PIPES.
+type Tail = (
+    Vec<sqlparser::ast::OrderByExpr>,
+    Option<sqlparser::ast::Expr>,
+    Option<sqlparser::ast::Expr>,
+);
+
+fn order_and_limit(p: &mut Parser) -> Result<Tail> {
     let order_by = if eat_word(p, "ORDER") {
         expect_word(p, "BY")?;
         p.parse_comma_separated(Parser::parse_order_by_expr)?
@@ -109,6 +107,42 @@ fn show_load(p: &mut Parser) -> Result<Statement> {
             }
         }
     }
+    Ok((order_by, limit, offset))
+}
+
+/// The rest of `SHOW PIPES [FROM db] [LIKE 'p' | WHERE …] [ORDER BY …] [LIMIT …]`.
+fn show_pipes(p: &mut Parser) -> Result<Statement> {
+    let db = if eat_word(p, "FROM") || eat_word(p, "IN") {
+        Some(ident(p)?)
+    } else {
+        None
+    };
+    let filter = filter(p)?;
+    let (order_by, limit, offset) = order_and_limit(p)?;
+    Ok(Statement::ShowPipes(Box::new(crate::ast::ShowPipes {
+        db,
+        filter,
+        order_by,
+        limit,
+        offset,
+    })))
+}
+
+/// The rest of `SHOW LOAD [ALL] [FROM db] [WHERE …] [ORDER BY …] [LIMIT [m,] n | LIMIT n
+/// OFFSET m]`.
+fn show_load(p: &mut Parser) -> Result<Statement> {
+    let _ = eat_word(p, "ALL");
+    let db = if eat_word(p, "FROM") || eat_word(p, "IN") {
+        Some(ident(p)?)
+    } else {
+        None
+    };
+    let filter = if eat_word(p, "WHERE") {
+        Some(p.parse_expr()?)
+    } else {
+        None
+    };
+    let (order_by, limit, offset) = order_and_limit(p)?;
     Ok(Statement::ShowLoad(Box::new(ShowLoad {
         db,
         filter,
