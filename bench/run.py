@@ -138,6 +138,15 @@ def generate(rows, fmt="parquet"):
     return path
 
 
+def generate_dir(rows, files):
+    """A folder of `files` Parquet files holding `rows` rows in all (the pipe's folder shape)."""
+    path = os.path.join(HERE, "data", f"ub_{rows}_{files}files")
+    if not os.path.exists(path):
+        subprocess.check_call([sys.executable, os.path.join(HERE, "gen_user_behavior.py"),
+                               "--rows", str(rows), "--files", str(files), "--out", path + "/"])
+    return path
+
+
 def csv_has_header(path):
     with open(path) as f:
         return f.readline().lstrip('"').startswith("UserID")
@@ -375,6 +384,49 @@ def broker_bench(binary, path, runs, s3, big_rows):
     return times, rss
 
 
+def pipe_load(st, folder, files):
+    """A pipe over `folder` (AUTO_INGEST = FALSE), from CREATE to every file FINISHED."""
+    st.sql("TRUNCATE TABLE t")
+    st.sql("DROP PIPE IF EXISTS bench_pipe")
+    st.sql('CREATE PIPE bench_pipe PROPERTIES ("AUTO_INGEST" = "FALSE") AS INSERT INTO t '
+           f'SELECT * FROM FILES("path" = "file://{folder}/*", "format" = "parquet")')
+    while True:
+        state, done = st.sql("SELECT STATE, FINISHED_FILES FROM information_schema.pipes "
+                             "WHERE PIPE_NAME = 'bench_pipe'")[0]
+        if state == "FINISHED":
+            assert done == files, f"pipe finished {done} of {files} files"
+            return
+        assert state != "ERROR", "pipe failed"
+        time.sleep(0.02)
+
+
+def pipe_bench(binary, path, runs, rows, small_files):
+    """The 57-file pipe load beside the single-file INSERT, taking turns on one server; then a
+    folder of `small_files` small files through a pipe: files per second and peak RSS."""
+    folder = generate_dir(rows, 57)
+    st = Strata(binary)
+    times, extra = {}, {}
+    try:
+        def insert():
+            st.sql("TRUNCATE TABLE t")
+            st.sql(f"INSERT INTO t SELECT * FROM {files_clause(path)}")
+        systems = {"Pipe": lambda: pipe_load(st, folder, 57), "INSERT": insert}
+        print(f"{time.strftime('%H:%M:%S')} pipe 57 files", file=sys.stderr, flush=True)
+        times["pipe 57 files file://"] = interleaved(systems, runs, path)
+        if small_files:
+            small = generate_dir(small_files * 100, small_files)
+            print(f"{time.strftime('%H:%M:%S')} pipe {small_files} small files", file=sys.stderr,
+                  flush=True)
+            reset_peak_rss(st.proc.pid)
+            t0 = time.perf_counter()
+            pipe_load(st, small, small_files)
+            secs = time.perf_counter() - t0
+            extra = {"files": small_files, "secs": secs, "rss": peak_rss_mb(st.proc.pid)}
+    finally:
+        st.stop()
+    return times, extra
+
+
 def ROWS_OF(path):
     return int(os.path.basename(path).split("_")[1].split(".")[0])
 
@@ -438,7 +490,11 @@ def main():
                     help="with --broker: also the peak RSS of a Broker Load of this many rows "
                     "(e.g. 50000000) beside the --rows one")
     ap.add_argument("--only-broker", action="store_true",
-                    help="run only the Broker Load comparison")
+                    help="run only the Broker Load (and, with --pipe, pipe) comparisons")
+    ap.add_argument("--pipe", action="store_true",
+                    help="also time a pipe over the 57-file folder beside the same INSERT")
+    ap.add_argument("--pipe-small-files", type=int, default=0,
+                    help="with --pipe: also a folder of this many 100-row files (e.g. 10000)")
     args = ap.parse_args()
     path = generate(args.rows)
     others = {}
@@ -459,6 +515,11 @@ def main():
                                         args.broker_rss_rows)
         else:
             btimes, brss = {}, {}
+        if args.pipe:
+            ptimes, psmall = pipe_bench(args.binary, path, args.runs, args.rows,
+                                        args.pipe_small_files)
+        else:
+            ptimes, psmall = {}, {}
     finally:
         for x in s3:
             stop_s3(x)
@@ -515,6 +576,22 @@ def main():
         (r1, m1), (r2, m2) = sorted(brss.items())
         lines += ["", f"Broker Load peak RSS (server VmHWM): {r1:,} rows {m1:.0f} MB, "
                   f"{r2:,} rows {m2:.0f} MB: {m2 / m1:.2f}×."]
+    if ptimes:
+        lines += [
+            "",
+            "Pipe over the 57-file folder (AUTO_INGEST = FALSE, from CREATE PIPE to every file "
+            "FINISHED, polled every 20 ms) beside the single-file INSERT, taking turns:",
+            "",
+            "| source | Pipe | INSERT | Pipe/INSERT |",
+            "|---|---|---|---|",
+        ]
+        for op, t in ptimes.items():
+            p, i = t.get("Pipe"), t.get("INSERT")
+            lines.append(f"| {op} | {fmt(p)} | {fmt(i)} | {p / i:.2f}× |")
+    if psmall:
+        lines += ["", f"Pipe over {psmall['files']:,} files of 100 rows: {fmt(psmall['secs'])}, "
+                  f"{psmall['files'] / psmall['secs']:,.0f} files/s, server peak RSS "
+                  f"{psmall['rss']:.0f} MB."]
     text = "\n".join(lines)
     print(text)
     # The latest run goes to RESULTS.latest.md; RESULTS.md is the curated history.

@@ -127,7 +127,8 @@ impl Catalog {
     /// Moves a job that has not ended to `state` (QUEUEING, LOADING), setting its load start
     /// time when it starts loading. False when the job has ended meanwhile.
     pub fn set_job_state(&self, job_id: i64, state: &str, now: &str) -> Result<bool> {
-        self.with(|c| {
+        // Lost in a crash, the job is still unended and resumes: no need to wait for the disk.
+        self.with_relaxed(|c| {
             let n = c.execute(
                 "UPDATE loads SET state = ?2,
                     load_start_time = CASE WHEN ?2 = 'LOADING'

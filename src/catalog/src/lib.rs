@@ -70,6 +70,20 @@ impl Catalog {
         f(&mut guard)
     }
 
+    /// Runs `f` with the connection locked and its commits not waiting for the disk
+    /// (`synchronous = NORMAL`: in WAL mode still atomic, but a crash may lose the last of them).
+    /// Only for writes a crash may lose without harm: a job's move to LOADING (it resumes
+    /// from QUEUEING just the same), a pipe batch's files marked LOADING (start-up puts them
+    /// back to UNLOADED anyway).
+    fn with_relaxed<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        self.with(|c| {
+            c.pragma_update(None, "synchronous", "NORMAL")?;
+            let res = f(c);
+            c.pragma_update(None, "synchronous", "FULL")?;
+            res
+        })
+    }
+
     /// Makes the next [`Catalog::commit_load`] fail after its writes, before COMMIT (tests).
     pub fn inject_commit_fault(&self) {
         self.fail_next_commit

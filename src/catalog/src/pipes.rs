@@ -472,7 +472,7 @@ impl Catalog {
         error: Option<&str>,
         now: &str,
     ) -> Result<()> {
-        self.with(|c| {
+        let write = |c: &mut rusqlite::Connection| -> Result<()> {
             let tx = c.transaction()?;
             {
                 let mut st = tx.prepare(
@@ -491,7 +491,14 @@ impl Catalog {
             }
             tx.commit()?;
             Ok(())
-        })
+        };
+        // LOADING and UNLOADED both mean "not committed": a crash that loses this write
+        // changes nothing (start-up puts LOADING back to UNLOADED). ERROR must last.
+        if state == "ERROR" {
+            self.with(write)
+        } else {
+            self.with_relaxed(write)
+        }
     }
 
     /// RETRY ALL (`file` None) or RETRY FILE: ERROR files become UNLOADED. Returns how many.

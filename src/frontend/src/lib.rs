@@ -182,8 +182,13 @@ impl QueryHandler for Frontend {
         let mut owned = session.clone();
         let sql = sql.to_string();
         let conn = session.conn_id;
-        self.processes
-            .start(conn, &session.user, session.database.as_deref(), &sql);
+        // SHOW PROCESSLIST shows the statement, never the credentials in it.
+        self.processes.start(
+            conn,
+            &session.user,
+            session.database.as_deref(),
+            &strata_sql::mask_credentials(&sql),
+        );
         let fe = self.clone();
         let task = runner::handle().spawn(async move {
             let out = fe.run(&mut owned, &sql).await;

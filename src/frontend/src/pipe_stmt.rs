@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use strata_catalog::{CatalogError, PipeMeta, now_string};
-use strata_common::{Session, StatusCode};
+use strata_common::{ErrorExt, Session, StatusCode};
 use strata_protocol_mysql::Output;
 use strata_sql::{AlterPipe, AlterPipeAction, CreatePipe, InsertTarget, ShowPipes, TableName};
 
@@ -57,21 +57,59 @@ pub(crate) async fn create(fe: &Frontend, session: &Session, cp: CreatePipe) -> 
     }
     let sql = strata_sql::insert_sql(&ins);
     let (ins, files_props) = pipe_insert(&sql)?;
+    if !ins.properties.is_empty() {
+        return Err(FrontendError::new(
+            StatusCode::InvalidArguments,
+            "Bad pipe statement: 'INSERT PROPERTIES are not used by a pipe; set task.<variable> properties of the pipe instead'",
+        ));
+    }
     let InsertTarget::Table(target) = &ins.target else {
         unreachable!("checked above")
     };
     let table = crate::ddl::table(fe, session, target)?;
-    // Plan it as a batch would, over what the path matches now (schema, columns, types).
-    let source = strata_query::files::FilesSource::resolve(&files_props, true).await?;
-    let strict = session
-        .vars
-        .get_bool("enable_insert_strict")
-        .unwrap_or(true);
-    insert::plan_load(fe, session, &ins, &table, strict, vec![Arc::new(source)]).await?;
+    // Plan it as a batch would, over what the path matches now (schema, columns, types). A
+    // path that matches nothing yet is no error: the pipe waits for files, and its first
+    // batch checks what this could not.
+    match strata_query::files::FilesSource::resolve(&files_props, true).await {
+        Ok(source) => {
+            let strict = session
+                .vars
+                .get_bool("enable_insert_strict")
+                .unwrap_or(true);
+            let (planned, _) =
+                insert::plan_load(fe, session, &ins, &table, strict, vec![Arc::new(source)])
+                    .await?;
+            // Rows of a batch must not depend on the other files of the batch.
+            use datafusion::common::tree_node::TreeNode;
+            use datafusion::logical_expr::LogicalPlan;
+            let across_rows = planned.plan.exists(|n| {
+                Ok(matches!(
+                    n,
+                    LogicalPlan::Aggregate(_)
+                        | LogicalPlan::Window(_)
+                        | LogicalPlan::Distinct(_)
+                        | LogicalPlan::Sort(_)
+                        | LogicalPlan::Limit(_)
+                        | LogicalPlan::Join(_)
+                        | LogicalPlan::Union(_)
+                ))
+            })?;
+            if across_rows {
+                return Err(FrontendError::new(
+                    StatusCode::InvalidArguments,
+                    "Bad pipe statement: 'must be a vanilla select statement'",
+                ));
+            }
+        }
+        Err(e) if e.status_code() == StatusCode::FileNotFound => {
+            strata_query::files::FilesSource::check(&files_props)?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     let meta = PipeMeta {
         db: db.clone(),
         name: cp.name.table.clone(),
-        table_name: table.name.clone(),
+        table_name: format!("{}.{}", table.db, table.name),
         sql,
         properties: props,
         created_time: now_string(),
@@ -186,7 +224,7 @@ pub(crate) fn desc(fe: &Frontend, session: &Session, name: &TableName) -> Result
             Some(p.id.to_string()),
             Some(p.name.clone()),
             Some("FILE".into()),
-            Some(format!("{}.{}", p.db, p.table_name)),
+            Some(p.table_name.clone()),
             Some(format!("FILE_SOURCE(path={path})")),
             Some(masked(&p.sql)),
             Some(properties_json(&p.properties)),
@@ -209,11 +247,14 @@ pub(crate) async fn show(fe: &Frontend, session: &mut Session, s: ShowPipes) -> 
     let mut sql = format!(
         "SELECT DATABASE_NAME, PIPE_ID, PIPE_NAME, STATE, TABLE_NAME, LOAD_STATUS, LAST_ERROR, \
          CREATED_TIME FROM information_schema.pipes WHERE DATABASE_NAME = '{}'",
-        db.replace('\'', "''")
+        crate::show::sql_string(&db)
     );
     match &s.filter {
         Some(strata_sql::ShowFilter::Like(p)) => {
-            sql.push_str(&format!(" AND PIPE_NAME LIKE '{}'", p.replace('\'', "''")));
+            sql.push_str(&format!(
+                " AND PIPE_NAME LIKE '{}'",
+                crate::show::sql_string(p)
+            ));
         }
         Some(strata_sql::ShowFilter::Where(w)) => {
             sql.push_str(&format!(" AND ({})", rename_name(w)));

@@ -160,6 +160,12 @@ pub(crate) fn show_processlist(fe: &Frontend, session: &Session) -> Result<Outpu
 /// SHOW LOAD: the database's load jobs in StarRocks' 20 columns, as a query over
 /// `information_schema.loads` (one source for both; the current database unless FROM names
 /// one). `LABEL LIKE 'x'` without wildcards matches a substring, as StarRocks' does.
+/// `s` as the inside of a single-quoted SQL string for this parser (whose tokenizer reads
+/// backslash escapes).
+pub(crate) fn sql_string(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
 pub(crate) async fn show_load(
     fe: &Frontend,
     session: &mut Session,
@@ -218,7 +224,7 @@ pub(crate) async fn show_load(
     let mut sql = format!(
         "SELECT {} FROM information_schema.loads WHERE DATABASE_NAME = '{}'",
         select.join(", "),
-        db.replace('\'', "''")
+        sql_string(&db)
     );
     if let Some(filter) = &show.filter {
         sql.push_str(&format!(" AND ({filter})"));

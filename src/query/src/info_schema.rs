@@ -380,7 +380,7 @@ fn pipes(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
             Cell::I(Some(p.id)),
             s(&p.name),
             s(&p.state),
-            s(format!("{}.{}", p.db, p.table_name)),
+            s(&p.table_name),
             s(pipe_load_status(&p, c.loading)),
             Cell::S(last_error),
             s(&p.created_time),

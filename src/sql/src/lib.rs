@@ -10,10 +10,12 @@ mod error;
 mod files;
 mod hints;
 pub mod limits;
+mod mask;
 mod parser;
 
 pub use ast::*;
 pub use error::ParseError;
 pub use files::{FILES_SCHEMA, FilesCall, take_files_calls};
+pub use mask::mask_credentials;
 pub use parser::{HintedVars, parse_script, parse_sql};
 pub use sqlparser;

@@ -4,8 +4,8 @@
 //!
 //! A failing batch is split in halves and each half run again, down to the single file at
 //! fault: good files load, and only the bad file ends ERROR, with its own error (StarRocks
-//! fails the whole batch and copies one message to every file). A file that fails for a
-//! reason that may pass (storage unreachable) is retried up to [`MAX_RETRIES`] times first.
+//! fails the whole batch and copies one message to every file). A failure that is not a
+//! file's (the storage, the catalog) leaves the files waiting and counts against the pipe.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Job, LoadSpec, Target};
 use crate::{Frontend, FrontendError, Result, insert};
 
-/// Runs of one file before it is left in ERROR, when its failure may pass.
-const MAX_RETRIES: u32 = 5;
-
-/// Failed runs (of a reason that may pass) after which the pipe itself goes to ERROR.
+/// Failed runs (for reasons that are not a file's) after which the pipe goes to ERROR.
 const MAX_PIPE_FAILURES: i64 = 5;
 
 /// Files recorded per catalog transaction while a listing goes on...
@@ -182,38 +179,13 @@ pub(crate) fn pipe_insert(sql: &str) -> Result<(Insert, Vec<(String, String)>)> 
 
 /// The statement with every credential value masked, as views and DESC PIPE show it.
 pub(crate) fn masked(sql: &str) -> String {
-    let mut out = sql.to_string();
-    for key in [
-        "aws.s3.access_key",
-        "aws.s3.secret_key",
-        "aws.s3.session_token",
-    ] {
-        let mut from = 0;
-        while let Some(i) = out[from..].find(key).map(|i| i + from) {
-            // `'key' = 'value'`: mask what is between the quotes after `=`.
-            let rest = &out[i + key.len()..];
-            let Some(eq) = rest.find('=') else { break };
-            let after = &rest[eq + 1..];
-            let Some(q0) = after.find(['\'', '"']) else {
-                break;
-            };
-            let quote = after.as_bytes()[q0] as char;
-            let Some(q1) = after[q0 + 1..].find(quote) else {
-                break;
-            };
-            let start = i + key.len() + eq + 1 + q0 + 1;
-            let end = start + q1;
-            out.replace_range(start..end, "***");
-            from = start + 3;
-        }
-    }
-    out
+    strata_sql::mask_credentials(sql)
 }
 
 /// Runs pipe `id` until it is no longer RUNNING, it is dropped, or `stop` (SUSPEND, DROP,
 /// shutdown) is cancelled.
 pub(crate) async fn drive(fe: Arc<Frontend>, id: i64, stop: CancellationToken) {
-    let mut poll: Option<tokio::task::JoinHandle<()>> = None;
+    let mut poll: Option<AbortOnDrop> = None;
     loop {
         if stop.is_cancelled() {
             break;
@@ -239,7 +211,7 @@ pub(crate) async fn drive(fe: Arc<Frontend>, id: i64, stop: CancellationToken) {
             Ok(c) => c,
             Err(_) => break,
         };
-        let polling = poll.as_ref().is_some_and(|p| !p.is_finished());
+        let polling = poll.as_ref().is_some_and(|p| !p.0.is_finished());
         let now = chrono::Utc::now().timestamp();
         let due = now >= pipe.last_poll.saturating_add(opts.poll_interval_s as i64);
         let may_list = opts.auto_ingest || !pipe.listed_once;
@@ -247,9 +219,9 @@ pub(crate) async fn drive(fe: Arc<Frontend>, id: i64, stop: CancellationToken) {
         if !polling && counts.unloaded == 0 && may_list && due {
             let (fe2, pipe2, stop2) = (fe.clone(), pipe.clone(), stop.clone());
             let once = !opts.auto_ingest;
-            poll = Some(tokio::spawn(async move {
+            poll = Some(AbortOnDrop(tokio::spawn(async move {
                 list_into_ledger(&fe2, &pipe2, once, &stop2).await;
-            }));
+            })));
             // Let the first page land before looking for a batch.
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
@@ -289,8 +261,16 @@ pub(crate) async fn drive(fe: Arc<Frontend>, id: i64, stop: CancellationToken) {
         }
         run_files(&fe, &pipe, &opts, batch, &stop).await;
     }
-    if let Some(p) = poll {
-        p.abort();
+    drop(poll);
+}
+
+/// A spawned listing, stopped when its driver ends however it ends (shutdown aborts the
+/// driver; the listing must not write to the catalog after the data directory is released).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -300,6 +280,9 @@ async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &Can
         Ok((_, p)) => p,
         Err(e) => {
             record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
+            let _ = fe
+                .catalog
+                .pipe_polled(pipe.id, chrono::Utc::now().timestamp(), false);
             return;
         }
     };
@@ -316,6 +299,7 @@ async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &Can
     let mut page = Vec::with_capacity(LISTING_PAGE);
     let mut page_started = std::time::Instant::now();
     let mut failed = None;
+    let mut recorded: strata_catalog::Result<()> = Ok(());
     loop {
         let next = tokio::select! {
             n = stream.next() => n,
@@ -323,8 +307,14 @@ async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &Can
         };
         match next {
             Some(Ok(f)) => {
-                let version = match version_of(fe, pipe.id, &props, &f).await {
+                let version = tokio::select! {
+                    v = version_of(fe, pipe.id, &props, &f) => v,
+                    () = stop.cancelled() => return,
+                };
+                let version = match version {
                     Ok(v) => v,
+                    // Deleted between the listing and its HEAD: nothing to load.
+                    Err(e) if e.status_code() == StatusCode::FileNotFound => continue,
                     Err(e) => {
                         failed = Some(e);
                         break;
@@ -339,7 +329,10 @@ async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &Can
                 // A page is recorded when full, or a moment after its first file: loading
                 // starts early, and a restart does not list a long prefix from scratch.
                 if page.len() >= LISTING_PAGE || page_started.elapsed() >= PAGE_WAIT {
-                    let _ = fe.catalog.record_listed(pipe.id, &page, &now_string());
+                    if let Err(e) = fe.catalog.record_listed(pipe.id, &page, &now_string()) {
+                        recorded = Err(e);
+                        break;
+                    }
                     page.clear();
                     page_started = std::time::Instant::now();
                 }
@@ -351,18 +344,26 @@ async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &Can
             None => break,
         }
     }
-    if !page.is_empty() {
-        let _ = fe.catalog.record_listed(pipe.id, &page, &now_string());
+    if !page.is_empty() && recorded.is_ok() {
+        recorded = fe
+            .catalog
+            .record_listed(pipe.id, &page, &now_string())
+            .map(|_| ());
     }
-    let ok = match &failed {
-        // No file yet is not an error: the pipe waits for files.
-        Some(e) if e.status_code() == StatusCode::FileNotFound => true,
-        Some(e) => {
-            record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
-            false
-        }
-        None => true,
-    };
+    if let Err(e) = &recorded {
+        // Files not recorded are not loaded: this listing did not complete.
+        record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
+    }
+    let ok = recorded.is_ok()
+        && match &failed {
+            // No file yet is not an error: the pipe waits for files.
+            Some(e) if e.status_code() == StatusCode::FileNotFound => true,
+            Some(e) => {
+                record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
+                false
+            }
+            None => true,
+        };
     let _ = fe
         .catalog
         .pipe_polled(pipe.id, chrono::Utc::now().timestamp(), once && ok);
@@ -400,6 +401,21 @@ fn record_error(fe: &Frontend, id: i64, msg: &str, count: bool) -> i64 {
     }
 }
 
+/// Whether an error of a batch is its files' fault (so splitting the batch finds the file):
+/// their data, format or schema, a row the table rejects, a batch too big for its timeout. The
+/// storage failing, the catalog, the table gone and privileges are not.
+fn is_file_fault(code: StatusCode) -> bool {
+    !matches!(
+        code,
+        StatusCode::StorageAccessFailed
+            | StatusCode::Internal
+            | StatusCode::TableNotFound
+            | StatusCode::DatabaseNotFound
+            | StatusCode::AccessDenied
+            | StatusCode::PermissionDenied
+    )
+}
+
 /// Loads `files` as one batch; on failure, splits them down to the file at fault.
 async fn run_files(
     fe: &Arc<Frontend>,
@@ -409,72 +425,70 @@ async fn run_files(
     stop: &CancellationToken,
 ) {
     // Depth-first over halves, in file order.
-    let mut work: Vec<(Vec<PipeFile>, u32)> = vec![(files, 0)];
-    while let Some((files, retry)) = work.pop() {
+    let mut work: Vec<Vec<PipeFile>> = vec![files];
+    let give_back = |work: &mut Vec<Vec<PipeFile>>, files: &[PipeFile]| {
+        let _ = fe.catalog.unload_files(pipe.id, files);
+        for rest in work.drain(..) {
+            let _ = fe.catalog.unload_files(pipe.id, &rest);
+        }
+    };
+    while let Some(files) = work.pop() {
         if stop.is_cancelled() {
-            let _ = fe.catalog.unload_files(pipe.id, &files);
-            // The rest of the split work goes back too.
-            for (rest, _) in work.drain(..) {
-                let _ = fe.catalog.unload_files(pipe.id, &rest);
+            give_back(&mut work, &files);
+            return;
+        }
+        let e = match run_batch(fe, pipe, opts, &files, stop).await {
+            Ok(()) => continue,
+            Err(e) => e,
+        };
+        let code = e.status_code();
+        let msg = e.to_string();
+        if stop.is_cancelled() {
+            tracing::debug!(pipe = pipe.id, error = %msg, "pipe batch stopped");
+            give_back(&mut work, &files);
+            return;
+        }
+        if matches!(
+            code,
+            StatusCode::TableNotFound | StatusCode::DatabaseNotFound
+        ) {
+            // The pipe stops until its table is back (RESUME); the files wait.
+            give_back(&mut work, &files);
+            let now = now_string();
+            let _ = fe
+                .catalog
+                .set_pipe_state(pipe.id, "ERROR", Some((msg.as_str(), now.as_str())));
+            return;
+        }
+        if !is_file_fault(code) {
+            // The storage, the catalog: the files wait again, the pipe counts a failure and
+            // backs off, and after too many goes to ERROR.
+            let failures = record_error(fe, pipe.id, &msg, true);
+            give_back(&mut work, &files);
+            if failures > MAX_PIPE_FAILURES {
+                let now = now_string();
+                let _ =
+                    fe.catalog
+                        .set_pipe_state(pipe.id, "ERROR", Some((msg.as_str(), now.as_str())));
+                return;
+            }
+            let backoff = Duration::from_millis(500u64 << failures.clamp(0, 5));
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = stop.cancelled() => {}
             }
             return;
         }
-        match run_batch(fe, pipe, opts, &files, retry, stop).await {
-            Ok(()) => {}
-            Err(e) if stop.is_cancelled() => {
-                tracing::debug!(pipe = pipe.id, error = %e, "pipe batch stopped");
-                let _ = fe.catalog.unload_files(pipe.id, &files);
-            }
-            Err(e)
-                if matches!(
-                    e.status_code(),
-                    StatusCode::TableNotFound | StatusCode::DatabaseNotFound
-                ) =>
-            {
-                // Not the files' fault: the pipe stops until its table is back (RESUME).
-                let msg = e.to_string();
-                let _ = fe.catalog.unload_files(pipe.id, &files);
-                for (rest, _) in work.drain(..) {
-                    let _ = fe.catalog.unload_files(pipe.id, &rest);
-                }
-                let _ = fe.catalog.set_pipe_state(
-                    pipe.id,
-                    "ERROR",
-                    Some((msg.as_str(), now_string().as_str())),
-                );
-                return;
-            }
-            Err(e) => {
-                let retryable = e.status_code().is_retryable();
-                let failures = record_error(fe, pipe.id, &e.to_string(), retryable);
-                if retryable && failures > MAX_PIPE_FAILURES {
-                    let _ = fe.catalog.unload_files(pipe.id, &files);
-                    let _ = fe.catalog.set_pipe_state(
-                        pipe.id,
-                        "ERROR",
-                        Some((e.to_string().as_str(), now_string().as_str())),
-                    );
-                    for (rest, _) in work.drain(..) {
-                        let _ = fe.catalog.unload_files(pipe.id, &rest);
-                    }
-                    return;
-                }
-                if files.len() > 1 {
-                    let mut first = files;
-                    let second = first.split_off(first.len() / 2);
-                    let _ = fe.catalog.unload_files(pipe.id, &second);
-                    work.push((second, 0));
-                    work.push((first, 0));
-                } else if retryable && retry + 1 < MAX_RETRIES {
-                    tokio::select! {
-                        () = tokio::time::sleep(Duration::from_millis(500 << retry.min(4))) => {}
-                        () = stop.cancelled() => {}
-                    }
-                    work.push((files, retry + 1));
-                } else {
-                    let _ = fe.catalog.fail_files(pipe.id, &files, &e.to_string());
-                }
-            }
+        // A file's fault: narrow it down to the file.
+        record_error(fe, pipe.id, &msg, false);
+        if files.len() > 1 {
+            let mut first = files;
+            let second = first.split_off(first.len() / 2);
+            let _ = fe.catalog.unload_files(pipe.id, &second);
+            work.push(second);
+            work.push(first);
+        } else {
+            let _ = fe.catalog.fail_files(pipe.id, &files, &msg);
         }
     }
 }
@@ -486,11 +500,11 @@ async fn run_batch(
     pipe: &PipeMeta,
     opts: &PipeOptions,
     files: &[PipeFile],
-    retry: u32,
     stop: &CancellationToken,
 ) -> Result<()> {
     let task = fe.catalog.next_id("pipe_task")?;
-    let label = format!("pipe-{}-task-{task}-{retry}", pipe.name);
+    // Each run is a task of its own (a split half is new work, not a retry): retry 0.
+    let label = format!("pipe-{}-task-{task}-0", pipe.name);
     fe.catalog
         .start_batch(pipe.id, files, &label, &now_string())?;
     let (ins, props) = pipe_insert(&pipe.sql)?;

@@ -101,7 +101,7 @@ impl fmt::Display for ShowPipes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SHOW PIPES")?;
         if let Some(db) = &self.db {
-            write!(f, " FROM `{db}`")?;
+            write!(f, " FROM `{}`", db.replace('`', "``"))?;
         }
         if let Some(flt) = &self.filter {
             write!(f, "{flt}")?;
