@@ -90,6 +90,12 @@ fn df_status(e: &DataFusionError) -> StatusCode {
         DataFusionError::Collection(v) => v.first().map(df_status).unwrap_or(StatusCode::Internal),
         DataFusionError::Shared(inner) => df_status(inner),
         DataFusionError::ResourcesExhausted(_) => StatusCode::Internal,
+        // A FILES() reader's error keeps its own status (a file's fault is not an internal
+        // error: a pipe pins it on the file).
+        DataFusionError::External(x) => x
+            .downcast_ref::<strata_query::files::FilesError>()
+            .map(|f| f.status_code())
+            .unwrap_or(StatusCode::Internal),
         DataFusionError::ArrowError(..) | DataFusionError::Execution(_) => {
             StatusCode::InvalidArguments
         }

@@ -351,3 +351,75 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_segment_write_cancels_the_job_and_truncate_does_not_lose_its_rows() {
+    let s3 = S3Server::start().await;
+    put_parts(&s3, "trunc", 4, 200).await;
+    let proxy = FaultProxy::start(&s3.endpoint).await;
+    let server = TestServer::start().await;
+    let mut c = server.conn(None).await;
+    fresh_table(
+        &mut c,
+        "CREATE TABLE t (id BIGINT, name VARCHAR(40)) DISTRIBUTED BY HASH(id) BUCKETS 2",
+    )
+    .await;
+    exec(&mut c, "INSERT INTO t VALUES (-1, 'kept')").await;
+
+    // The disk refuses a segment (as a full disk does): CANCELLED, naming the write; the
+    // table keeps its row and nothing of the job.
+    server
+        .server
+        .frontend
+        .store()
+        .inject_fault(Some(strata_storage::Fault::SegmentWrite));
+    exec(&mut c, &load_sql("full_1", "trunc", &s3.endpoint)).await;
+    let err = poll(
+        &mut c,
+        "SELECT concat(STATE, ' ', ERROR_MSG) FROM information_schema.loads WHERE LABEL = 'full_1'",
+        60,
+        |v| v.starts_with("CANCELLED"),
+    )
+    .await;
+    assert!(
+        err.starts_with("CANCELLED type:LOAD_RUN_FAIL; msg:") && err.contains("injected fault"),
+        "{err}"
+    );
+    let n: u64 = c
+        .query_first("SELECT count(*) FROM t")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 1);
+
+    // TRUNCATE while a job loads: the table is emptied then, and the job's rows, all of them,
+    // arrive with its commit.
+    proxy.delay_gets(250);
+    exec(
+        &mut c,
+        "ADMIN SET FRONTEND CONFIG ('broker_load_step_bytes' = '1')",
+    )
+    .await;
+    exec(&mut c, &load_sql("trunc_1", "trunc", &proxy.endpoint)).await;
+    poll(
+        &mut c,
+        "SELECT concat(STATE, ' ', SCAN_ROWS) FROM information_schema.loads WHERE LABEL = 'trunc_1'",
+        60,
+        |v| v.starts_with("LOADING ") && !v.ends_with(" 0"),
+    )
+    .await;
+    exec(&mut c, "TRUNCATE TABLE t").await;
+    poll(
+        &mut c,
+        "SELECT STATE FROM information_schema.loads WHERE LABEL = 'trunc_1'",
+        60,
+        |s| s == "FINISHED",
+    )
+    .await;
+    let (n, distinct): (u64, u64) = c
+        .query_first("SELECT count(*), count(DISTINCT id) FROM t")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((n, distinct), (800, 800));
+}

@@ -622,6 +622,7 @@ impl Run {
     async fn run(&mut self) -> std::result::Result<(), Failure> {
         let fe = self.fe.clone();
         let job_id = self.job_id;
+        let began = std::time::Instant::now();
         let record = match fe.catalog.load_job(job_id) {
             Ok(Some(r)) => r,
             Ok(None) => return Err(Failure::new("UNKNOWN", "the job vanished")),
@@ -703,6 +704,11 @@ impl Run {
         for d in &stmt.data {
             let props =
                 files_props(&stmt, d).map_err(|e| Failure::new("ETL_RUN_FAIL", e.to_string()))?;
+            tracing::debug!(
+                job = job_id,
+                ms = began.elapsed().as_millis() as u64,
+                "broker load: listing"
+            );
             let listed = tokio::select! {
                 r = FilesSource::list(&props) => r,
                 () = self.handle.cancelled() => return Err(self.stopped(opts.timeout_s)),
@@ -803,6 +809,11 @@ impl Run {
         r.sink_bytes = 0;
         r.load_finish_time = Some(now_string());
         let (last, last_errors) = last.unwrap_or_default();
+        tracing::debug!(
+            job = job_id,
+            ms = began.elapsed().as_millis() as u64,
+            "broker load: rows written"
+        );
         let committed = fe
             .catalog
             .commit_job(job_id, &tables, &r, Some(&last), &last_errors);
@@ -916,6 +927,7 @@ impl Run {
         let mut job = Job::attach(&fe, spec, self.job_id, self.live.clone());
         job.set_deadline(self.handle.deadline());
         let mut errors: Vec<LoadError> = Vec::new();
+        tracing::debug!(job = self.job_id, "broker load: step planned");
         let written = job.write(load_source, converter, &mut errors).await;
         let errors = self.keep(errors);
         let segments = match written {

@@ -488,6 +488,11 @@ async fn run_files(
             work.push(second);
             work.push(first);
         } else {
+            // The message names the file, whatever failed.
+            let msg = match files.first() {
+                Some(f) if !msg.contains(&f.name) => format!("{}: {msg}", f.name),
+                _ => msg,
+            };
             let _ = fe.catalog.fail_files(pipe.id, &files, &msg);
         }
     }
