@@ -4,6 +4,7 @@ mod csv;
 mod failures;
 mod infer;
 mod json_flat;
+mod json_shape;
 mod list;
 mod orc_json;
 mod piece;
@@ -26,6 +27,7 @@ use strata_common::types::{SrType, VARCHAR_MAX};
 use strata_common::{ErrorExt, StatusCode};
 
 pub use failures::{ReadFailure, ReadFailures, VALUE_PREFIX_BYTES, bounded};
+pub use json_shape::JsonShape;
 use list::FileStream;
 pub use piece::Piece;
 use props::{FilesOptions, Format};
@@ -313,7 +315,7 @@ impl FilesSource {
         let kind = match &options.format {
             Format::Parquet => ReadKind::Parquet,
             Format::Csv => ReadKind::Csv(options.csv.clone()),
-            Format::Json => ReadKind::Json,
+            Format::Json => ReadKind::Json(options.json.clone()),
             Format::Orc => ReadKind::Orc,
         };
         let spec = Arc::new(ReadSpec {

@@ -290,6 +290,12 @@ impl S3Server {
         self.put("json/flat.jsonl", flat.into_bytes()).await;
         self.put("json/bad.jsonl", b"{\"a\": 1}\n{not json\n".to_vec())
             .await;
+        // One JSON document: records in an array under a root, fields nested.
+        self.put(
+            "json/rooted.json",
+            br#"{"data": {"rows": [{"id": 1, "info": {"name": "a"}}, {"id": 2, "info": {"name": "b"}}, {"id": 3}]}}"#.to_vec(),
+        )
+        .await;
     }
 }
 

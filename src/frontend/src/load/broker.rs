@@ -39,6 +39,12 @@ pub(crate) struct JobOptions {
     pub strict: bool,
     pub timezone: Option<String>,
     pub priority: String,
+    /// JSON: the file (or root) is one array of records.
+    pub strip_outer_array: bool,
+    /// JSON: `$.path` of the records.
+    pub json_root: Option<String>,
+    /// JSON: `["$.a", ...]`, one path per column.
+    pub jsonpaths: Option<String>,
 }
 
 /// StarRocks' `max_load_timeout_second`.
@@ -69,6 +75,9 @@ impl JobOptions {
             strict: false,
             timezone: None,
             priority: "NORMAL".into(),
+            strip_outer_array: false,
+            json_root: None,
+            jsonpaths: None,
         };
         for (k, v) in props {
             match k.to_ascii_lowercase().as_str() {
@@ -127,17 +136,16 @@ impl JobOptions {
                     }
                 }
                 "strip_outer_array" => {
-                    if insert::bool_property("strip_outer_array", v)? {
-                        return Err(FrontendError::new(
-                            StatusCode::Unsupported,
-                            "strip_outer_array = true is not supported yet: Strata reads JSON files of one record per line (NDJSON)",
-                        ));
-                    }
+                    o.strip_outer_array = insert::bool_property("strip_outer_array", v)?;
                 }
-                "jsonpaths" | "json_root" | "merge_condition" | "partial_update_mode" => {
+                "json_root" => o.json_root = Some(v.clone()),
+                "jsonpaths" => o.jsonpaths = Some(v.clone()),
+                "merge_condition" | "partial_update_mode" => {
                     return Err(FrontendError::new(
                         StatusCode::Unsupported,
-                        format!("Broker Load property '{k}' is not supported yet"),
+                        format!(
+                            "Broker Load property '{k}' is not supported yet: Strata has no Primary Key tables"
+                        ),
                     ));
                 }
                 _ => return Err(invalid(format!("{k} is invalid property"))),
@@ -177,7 +185,12 @@ fn format_of(d: &DataDesc) -> Result<String> {
 }
 
 /// The FILES() properties that read a clause's files.
-fn files_props(stmt: &LoadStmt, d: &DataDesc) -> Result<Vec<(String, String)>> {
+fn files_props(
+    stmt: &LoadStmt,
+    d: &DataDesc,
+    table: &TableMeta,
+    opts: &JobOptions,
+) -> Result<Vec<(String, String)>> {
     let format = format_of(d)?;
     let mut props = vec![
         ("path".to_string(), d.paths.join(",")),
@@ -211,6 +224,24 @@ fn files_props(stmt: &LoadStmt, d: &DataDesc) -> Result<Vec<(String, String)>> {
             "COLUMNS/ROWS TERMINATED BY and (skip_header, trim_space, enclose, escape) apply to CSV only; the clause for table {} reads {format}",
             d.table
         )));
+    }
+    if format == "json" {
+        if opts.strip_outer_array {
+            props.push(("json.strip_outer_array".into(), "true".into()));
+        }
+        if let Some(r) = &opts.json_root {
+            props.push(("json.json_root".into(), r.clone()));
+        }
+        if let Some(p) = &opts.jsonpaths {
+            // Each path gives the field of the column at its place in the column list (or
+            // the table's columns).
+            let names: Vec<String> = match &d.columns {
+                Some(c) => c.clone(),
+                None => table.def.columns.iter().map(|c| c.name.clone()).collect(),
+            };
+            props.push(("json.jsonpaths".into(), p.clone()));
+            props.push(("json.jsonpath_names".into(), names.join(",")));
+        }
     }
     if !d.columns_from_path.is_empty() {
         props.push(("columns_from_path".into(), d.columns_from_path.join(",")));
@@ -445,7 +476,7 @@ pub(crate) async fn submit(fe: &Frontend, session: &Session, mut stmt: LoadStmt)
                 table: d.table.clone(),
             }
         })?;
-        let props = files_props(&stmt, d)?;
+        let props = files_props(&stmt, d, &table, &opts)?;
         FilesSource::check(&props)?;
         // The INSERT of a step must plan; checked here with the columns the files would
         // have, so a bad SET or WHERE is refused now rather than when the job runs.
@@ -702,8 +733,21 @@ impl Run {
         // List every clause first: FileNumber/FileSize and PROGRESS cover the whole job.
         let mut listings = Vec::new();
         for d in &stmt.data {
-            let props =
-                files_props(&stmt, d).map_err(|e| Failure::new("ETL_RUN_FAIL", e.to_string()))?;
+            let table = fe
+                .catalog
+                .get_table(&db, &d.table)
+                .map_err(|e| Failure::new("ETL_RUN_FAIL", e.to_string()))?
+                .ok_or_else(|| {
+                    Failure::new(
+                        "ETL_RUN_FAIL",
+                        format!(
+                            "Unknown table '{db}.{}': it was dropped since the job was submitted",
+                            d.table
+                        ),
+                    )
+                })?;
+            let props = files_props(&stmt, d, &table, &opts)
+                .map_err(|e| Failure::new("ETL_RUN_FAIL", e.to_string()))?;
             tracing::debug!(
                 job = job_id,
                 ms = began.elapsed().as_millis() as u64,

@@ -144,6 +144,7 @@ pub async fn infer(
                     display.clone(),
                     opts.sample_rows,
                     opts.compression,
+                    &opts.json,
                 )
                 .await?
             }

@@ -116,10 +116,13 @@ pub async fn infer_json(
     display: String,
     sample_rows: usize,
     codec: Option<Codec>,
+    shape: &crate::files::JsonShape,
 ) -> Result<Vec<(String, SrType)>, FilesError> {
     let input = open(store, meta, &display, codec).await?;
+    let shape = shape.clone();
     tokio::task::spawn_blocking(move || {
-        let reader = BufReader::new(SyncIoBridge::new(input));
+        let input = shape.apply(Box::new(SyncIoBridge::new(input)), &display)?;
+        let reader = BufReader::new(input);
         let (schema, _) = arrow::json::reader::infer_json_schema(reader, Some(sample_rows))
             .map_err(|e| {
                 FilesError::InvalidFile(format!(

@@ -126,6 +126,8 @@ pub struct FilesOptions {
     pub list_files_only: bool,
     /// `list_recursively`: a listed directory comes with everything below it.
     pub list_recursively: bool,
+    /// JSON files' shape (`json.*`): arrays, a root, JSON paths.
+    pub json: crate::files::JsonShape,
 }
 
 const KNOWN: &[&str] = &[
@@ -146,6 +148,10 @@ const KNOWN: &[&str] = &[
     "strict_mode",
     "list_files_only",
     "list_recursively",
+    "json.strip_outer_array",
+    "json.json_root",
+    "json.jsonpaths",
+    "json.jsonpath_names",
 ];
 
 /// Storage keys FILES accepts (credentials and endpoint).
@@ -349,6 +355,12 @@ impl FilesOptions {
             storage,
             list_files_only,
             list_recursively: get_bool("list_recursively", false)?,
+            json: crate::files::JsonShape::parse(
+                map.get("json.strip_outer_array").map(|v| v.as_str()),
+                map.get("json.json_root").map(|v| v.as_str()),
+                map.get("json.jsonpaths").map(|v| v.as_str()),
+                map.get("json.jsonpath_names").map(|v| v.as_str()),
+            )?,
         })
     }
 }

@@ -52,7 +52,7 @@ pub enum ReadKind {
     /// Delimited text.
     Csv(CsvOptions),
     /// Newline-delimited JSON.
-    Json,
+    Json(crate::files::JsonShape),
     /// ORC.
     Orc,
 }
@@ -282,7 +282,7 @@ pub(crate) async fn read_piece(
             )
             .await
         }
-        ReadKind::Csv(_) | ReadKind::Json => {
+        ReadKind::Csv(_) | ReadKind::Json(_) => {
             let input = crate::files::text::open_sync(
                 &spec.store,
                 &piece.file,
@@ -301,13 +301,17 @@ pub(crate) async fn read_piece(
                     deco,
                     &tx,
                 ),
-                _ => crate::files::orc_json::read_json(
-                    input,
-                    &piece.display,
-                    &spec.file_schema,
-                    deco,
-                    &tx,
-                ),
+                ReadKind::Json(shape) => {
+                    let input = shape.apply(input, &piece.display)?;
+                    crate::files::orc_json::read_json(
+                        input,
+                        &piece.display,
+                        &spec.file_schema,
+                        deco,
+                        &tx,
+                    )
+                }
+                _ => unreachable!("a text format"),
             })
             .await
             .map_err(|e| FilesError::InvalidFile(format!("file reader failed: {e}")))?
