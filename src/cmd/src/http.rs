@@ -146,51 +146,41 @@ fn pipe_metrics(fe: &Frontend, out: &mut String) -> Result<(), String> {
         }
         rest.push((
             name,
-            p.loaded_bytes,
-            c.unloaded_bytes,
-            c.oldest_unloaded_age_s,
-            p.failures,
+            [
+                p.loaded_bytes as i64,
+                c.unloaded_bytes as i64,
+                c.oldest_unloaded_age_s,
+                p.failures,
+            ],
         ));
     }
-    let _ = writeln!(
-        out,
-        "# HELP strata_pipe_loaded_bytes_total Bytes of files a pipe has loaded.\n# TYPE strata_pipe_loaded_bytes_total counter"
-    );
-    for (name, loaded, _, _, _) in &rest {
-        let _ = writeln!(
-            out,
-            "strata_pipe_loaded_bytes_total{{pipe=\"{name}\"}} {loaded}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP strata_pipe_backlog_bytes Bytes of files waiting to load.\n# TYPE strata_pipe_backlog_bytes gauge"
-    );
-    for (name, _, backlog, _, _) in &rest {
-        let _ = writeln!(
-            out,
-            "strata_pipe_backlog_bytes{{pipe=\"{name}\"}} {backlog}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP strata_pipe_oldest_unloaded_seconds Age of the oldest file waiting to load.\n# TYPE strata_pipe_oldest_unloaded_seconds gauge"
-    );
-    for (name, _, _, age, _) in &rest {
-        let _ = writeln!(
-            out,
-            "strata_pipe_oldest_unloaded_seconds{{pipe=\"{name}\"}} {age}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP strata_pipe_failed_batches Failed batch runs since the pipe last ran cleanly.\n# TYPE strata_pipe_failed_batches gauge"
-    );
-    for (name, _, _, _, failures) in &rest {
-        let _ = writeln!(
-            out,
-            "strata_pipe_failed_batches{{pipe=\"{name}\"}} {failures}"
-        );
+    let series = [
+        (
+            "strata_pipe_loaded_bytes_total",
+            "counter",
+            "Bytes of files a pipe has loaded.",
+        ),
+        (
+            "strata_pipe_backlog_bytes",
+            "gauge",
+            "Bytes of files waiting to load.",
+        ),
+        (
+            "strata_pipe_oldest_unloaded_seconds",
+            "gauge",
+            "Age of the oldest file waiting to load.",
+        ),
+        (
+            "strata_pipe_failed_batches",
+            "gauge",
+            "Failed batch runs since the pipe last ran cleanly.",
+        ),
+    ];
+    for (k, (metric, kind, help)) in series.iter().enumerate() {
+        let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} {kind}");
+        for (name, values) in &rest {
+            let _ = writeln!(out, "{metric}{{pipe=\"{name}\"}} {}", values[k]);
+        }
     }
     Ok(())
 }

@@ -357,18 +357,28 @@ impl fmt::Display for ShowLoad {
         if let Some(w) = &self.filter {
             write!(f, " WHERE {w}")?;
         }
-        if !self.order_by.is_empty() {
-            let o: Vec<String> = self.order_by.iter().map(ToString::to_string).collect();
-            write!(f, " ORDER BY {}", o.join(", "))?;
-        }
-        if let Some(l) = &self.limit {
-            write!(f, " LIMIT {l}")?;
-        }
-        if let Some(o) = &self.offset {
-            write!(f, " OFFSET {o}")?;
-        }
-        Ok(())
+        fmt_order_limit(f, &self.order_by, &self.limit, &self.offset)
     }
+}
+
+/// ` ORDER BY … LIMIT n OFFSET m` of SHOW LOAD / SHOW PIPES.
+fn fmt_order_limit(
+    f: &mut fmt::Formatter<'_>,
+    order_by: &[sp::OrderByExpr],
+    limit: &Option<sp::Expr>,
+    offset: &Option<sp::Expr>,
+) -> fmt::Result {
+    if !order_by.is_empty() {
+        let o: Vec<String> = order_by.iter().map(ToString::to_string).collect();
+        write!(f, " ORDER BY {}", o.join(", "))?;
+    }
+    if let Some(l) = limit {
+        write!(f, " LIMIT {l}")?;
+    }
+    if let Some(o) = offset {
+        write!(f, " OFFSET {o}")?;
+    }
+    Ok(())
 }
 
 /// Every statement Strata executes.

@@ -201,35 +201,9 @@ async fn counters_grow_while_a_job_runs_and_a_dropped_table_cancels_it() {
         .query("SHOW LOAD WHERE LABEL = 'live_1'")
         .await
         .unwrap();
-    let names: Vec<String> = rows[0]
-        .columns_ref()
-        .iter()
-        .map(|c| c.name_str().to_string())
-        .collect();
     assert_eq!(
-        names,
-        [
-            "JobId",
-            "Label",
-            "State",
-            "Progress",
-            "Type",
-            "Priority",
-            "ScanRows",
-            "FilteredRows",
-            "UnselectedRows",
-            "SinkRows",
-            "EtlInfo",
-            "TaskInfo",
-            "ErrorMsg",
-            "CreateTime",
-            "EtlStartTime",
-            "EtlFinishTime",
-            "LoadStartTime",
-            "LoadFinishTime",
-            "TrackingSQL",
-            "JobDetails"
-        ]
+        crate::harness::column_names(&rows[0]),
+        crate::harness::SHOW_LOAD_COLUMNS
     );
     let etl: String = rows[0].get("EtlInfo").unwrap();
     assert_eq!(

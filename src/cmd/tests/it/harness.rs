@@ -74,3 +74,35 @@ pub async fn fresh_table(conn: &mut mysql_async::Conn, create_table: &str) {
     exec(conn, "USE d").await;
     exec(conn, create_table).await;
 }
+
+/// SHOW LOAD's columns, in StarRocks' order.
+pub const SHOW_LOAD_COLUMNS: [&str; 20] = [
+    "JobId",
+    "Label",
+    "State",
+    "Progress",
+    "Type",
+    "Priority",
+    "ScanRows",
+    "FilteredRows",
+    "UnselectedRows",
+    "SinkRows",
+    "EtlInfo",
+    "TaskInfo",
+    "ErrorMsg",
+    "CreateTime",
+    "EtlStartTime",
+    "EtlFinishTime",
+    "LoadStartTime",
+    "LoadFinishTime",
+    "TrackingSQL",
+    "JobDetails",
+];
+
+/// The column names of a result row.
+pub fn column_names(row: &mysql_async::Row) -> Vec<String> {
+    row.columns_ref()
+        .iter()
+        .map(|c| c.name_str().to_string())
+        .collect()
+}

@@ -39,35 +39,9 @@ async fn show_load_lists_a_databases_jobs_in_starrocks_columns() {
     .await;
 
     let rows: Vec<mysql_async::Row> = c.query("SHOW LOAD").await.unwrap();
-    let names: Vec<String> = rows[0]
-        .columns_ref()
-        .iter()
-        .map(|col| col.name_str().to_string())
-        .collect();
     assert_eq!(
-        names,
-        [
-            "JobId",
-            "Label",
-            "State",
-            "Progress",
-            "Type",
-            "Priority",
-            "ScanRows",
-            "FilteredRows",
-            "UnselectedRows",
-            "SinkRows",
-            "EtlInfo",
-            "TaskInfo",
-            "ErrorMsg",
-            "CreateTime",
-            "EtlStartTime",
-            "EtlFinishTime",
-            "LoadStartTime",
-            "LoadFinishTime",
-            "TrackingSQL",
-            "JobDetails"
-        ]
+        crate::harness::column_names(&rows[0]),
+        crate::harness::SHOW_LOAD_COLUMNS
     );
     let labels = |rows: &[mysql_async::Row]| -> Vec<String> {
         rows.iter()

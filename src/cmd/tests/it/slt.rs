@@ -191,18 +191,24 @@ async fn slt_mysql_compat() {
     run_area("mysql_compat").await;
 }
 
+/// The variables an area over the S3 server uses: `${S3_ENDPOINT}`, `${S3_AK}`, `${S3_SK}`,
+/// `${S3_BUCKET}`.
+fn s3_vars(s3: &crate::s3::S3Server) -> Vec<(String, String)> {
+    vec![
+        ("S3_ENDPOINT".to_string(), s3.endpoint.clone()),
+        ("S3_AK".to_string(), crate::s3::AK.to_string()),
+        ("S3_SK".to_string(), crate::s3::SK.to_string()),
+        ("S3_BUCKET".to_string(), crate::s3::BUCKET.to_string()),
+    ]
+}
+
 /// FILES() against a real S3-compatible server; files use `${S3_ENDPOINT}`, `${S3_AK}`,
 /// `${S3_SK}` and `${S3_BUCKET}` (with `control substitution on`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slt_files() {
     let s3 = crate::s3::S3Server::start().await;
     s3.load_fixtures().await;
-    let vars = vec![
-        ("S3_ENDPOINT".to_string(), s3.endpoint.clone()),
-        ("S3_AK".to_string(), crate::s3::AK.to_string()),
-        ("S3_SK".to_string(), crate::s3::SK.to_string()),
-        ("S3_BUCKET".to_string(), crate::s3::BUCKET.to_string()),
-    ];
+    let vars = s3_vars(&s3);
     run_area_with("files", &vars).await;
 }
 
@@ -212,16 +218,11 @@ async fn slt_files() {
 async fn slt_broker() {
     let s3 = crate::s3::S3Server::start().await;
     s3.load_fixtures().await;
-    let vars = vec![
-        ("S3_ENDPOINT".to_string(), s3.endpoint.clone()),
-        ("S3_AK".to_string(), crate::s3::AK.to_string()),
-        ("S3_SK".to_string(), crate::s3::SK.to_string()),
-        ("S3_BUCKET".to_string(), crate::s3::BUCKET.to_string()),
-        (
-            "BLACK_HOLE".to_string(),
-            crate::fault_proxy::black_hole().await,
-        ),
-    ];
+    let mut vars = s3_vars(&s3);
+    vars.push((
+        "BLACK_HOLE".to_string(),
+        crate::fault_proxy::black_hole().await,
+    ));
     run_area_with("broker", &vars).await;
 }
 
@@ -232,12 +233,7 @@ async fn slt_pipe() {
     let s3 = crate::s3::S3Server::start().await;
     s3.load_fixtures().await;
     s3.load_pipe_fixtures();
-    let vars = vec![
-        ("S3_ENDPOINT".to_string(), s3.endpoint.clone()),
-        ("S3_AK".to_string(), crate::s3::AK.to_string()),
-        ("S3_SK".to_string(), crate::s3::SK.to_string()),
-        ("S3_BUCKET".to_string(), crate::s3::BUCKET.to_string()),
-        ("S3_DIR".to_string(), s3.bucket_dir().display().to_string()),
-    ];
+    let mut vars = s3_vars(&s3);
+    vars.push(("S3_DIR".to_string(), s3.bucket_dir().display().to_string()));
     run_area_with("pipe", &vars).await;
 }

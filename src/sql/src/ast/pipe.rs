@@ -106,16 +106,6 @@ impl fmt::Display for ShowPipes {
         if let Some(flt) = &self.filter {
             write!(f, "{flt}")?;
         }
-        if !self.order_by.is_empty() {
-            let o: Vec<String> = self.order_by.iter().map(ToString::to_string).collect();
-            write!(f, " ORDER BY {}", o.join(", "))?;
-        }
-        if let Some(l) = &self.limit {
-            write!(f, " LIMIT {l}")?;
-        }
-        if let Some(o) = &self.offset {
-            write!(f, " OFFSET {o}")?;
-        }
-        Ok(())
+        super::fmt_order_limit(f, &self.order_by, &self.limit, &self.offset)
     }
 }
