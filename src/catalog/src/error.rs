@@ -55,9 +55,7 @@ pub enum CatalogError {
         table: String,
     },
     /// The label is taken by a load that was not cancelled.
-    #[error(
-        "Label [{label}] has already been used, relate to txn [{txn_id}]. Load job {job_id} holding it is {state}"
-    )]
+    #[error("{}", label_used(label, *txn_id, *job_id, state))]
     LabelUsed {
         /// Label.
         label: String,
@@ -99,6 +97,18 @@ pub enum CatalogError {
         /// Table.
         table: String,
     },
+}
+
+/// StarRocks' texts: `Label [l] has already been used, relate to txn [n]` for a committed
+/// load, `Label [l] has already been used.` otherwise; Strata adds the holding job and its state.
+fn label_used(label: &str, txn_id: i64, job_id: i64, state: &str) -> String {
+    if txn_id > 0 {
+        format!(
+            "Label [{label}] has already been used, relate to txn [{txn_id}]. Load job {job_id} holding it is {state}"
+        )
+    } else {
+        format!("Label [{label}] has already been used. Load job {job_id} holding it is {state}")
+    }
 }
 
 impl ErrorExt for CatalogError {
