@@ -18,6 +18,7 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     }
     tune_malloc();
+    private_files();
     let args = strata::Args::parse();
     let config = match Config::from_args(args) {
         Ok(c) => c,
@@ -75,6 +76,16 @@ fn missing_cpu_features() -> Option<String> {
         }
     }
     None
+}
+
+/// Every file the server creates (segments, the catalog) is its owner's alone, whatever umask
+/// it was started with.
+#[allow(unsafe_code)]
+fn private_files() {
+    // SAFETY: umask only sets this process's file-creation mask; no other thread runs yet.
+    unsafe {
+        libc::umask(0o077);
+    }
 }
 
 /// Settings of glibc's allocator, of two kinds, each unless its environment variable sets it.

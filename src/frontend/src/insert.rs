@@ -205,7 +205,8 @@ pub(crate) async fn run_insert(
         max_filter_ratio: opts.max_filter_ratio,
         timeout_s: opts.timeout_s,
         load_type: "INSERT",
-        sql: ins.to_string(),
+        // Kept in the catalog: never with the credentials in it.
+        sql: strata_sql::mask_credentials(&ins.to_string()),
         cancel: fe.processes.token(session.conn_id),
     };
     let job = Job::begin(fe, spec)?;
@@ -401,7 +402,7 @@ pub(crate) async fn run_ctas(
         max_filter_ratio: opts.max_filter_ratio,
         timeout_s: opts.timeout_s,
         load_type: "INSERT",
-        sql: ct.to_string(),
+        sql: strata_sql::mask_credentials(&ct.to_string()),
         cancel: fe.processes.token(session.conn_id),
     };
     let mut job = Job::begin(fe, spec)?;

@@ -72,7 +72,16 @@ impl Frontend {
         // Before anything reads or repairs the directory: start-up clean-up run against a live
         // server's directory would cancel its loads and delete the segments they are writing.
         let lock = dir_lock::DirLock::acquire(data_dir)?;
+        // The directory holds every table's data and the catalog (with the credentials pipes
+        // and jobs run with): its owner's alone, whatever the umask.
+        owner_only(data_dir, 0o700)?;
         let catalog = Arc::new(Catalog::open(&data_dir.join("meta.db"))?);
+        for f in ["meta.db", "meta.db-wal", "meta.db-shm"] {
+            let p = data_dir.join(f);
+            if p.exists() {
+                owner_only(&p, 0o600)?;
+            }
+        }
         let store = DataStore::open(&data_dir.join("data"))?;
         let mem_limit = options
             .mem_limit
@@ -163,6 +172,22 @@ impl Frontend {
     pub async fn run(&self, session: &mut Session, sql: &str) -> Vec<Result<Output>> {
         executor::run_script(self, session, sql).await
     }
+}
+
+/// Sets `path`'s permission bits to `mode` (Unix).
+fn owner_only(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+            FrontendError::new(
+                strata_common::StatusCode::Internal,
+                format!("cannot restrict {} to its owner: {e}", path.display()),
+            )
+        })?;
+    }
+    let _ = (path, mode);
+    Ok(())
 }
 
 #[async_trait]

@@ -2,7 +2,7 @@
 
 use mysql_async::prelude::Queryable;
 
-use crate::harness::{TestServer, exec};
+use crate::harness::{TestServer, exec, fresh_table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn show_load_lists_a_databases_jobs_in_starrocks_columns() {
@@ -90,4 +90,47 @@ async fn show_load_lists_a_databases_jobs_in_starrocks_columns() {
     let (label, text) = log.unwrap();
     assert_eq!(label, "second_bad");
     assert!(text.contains("row 1, column 'd', value 'junk'"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_keeps_no_credentials_of_an_insert_and_the_data_dir_is_private() {
+    let server = TestServer::start().await;
+    let mut c = server.conn(None).await;
+    fresh_table(
+        &mut c,
+        "CREATE TABLE t (a INT) DISTRIBUTED BY HASH(a) BUCKETS 1",
+    )
+    .await;
+    let secret = "s3cr3t/KEY/never-stored";
+    // The load fails (no such server), but its job and statement are recorded.
+    let _ = c
+        .query_drop(format!(
+            "INSERT INTO t WITH LABEL with_keys SELECT 1 FROM FILES('path' = 's3://b/k.csv', \
+             'format' = 'csv', 'aws.s3.endpoint' = 'http://127.0.0.1:9', \
+             'aws.s3.access_key' = 'AKIDSTORED', 'aws.s3.secret_key' = '{secret}')"
+        ))
+        .await;
+    let dir = server.dir.path();
+    drop(c);
+    let stored: Vec<String> = strata_catalog::Catalog::open(&dir.join("meta.db"))
+        .unwrap()
+        .list_loads()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.sql)
+        .collect();
+    assert!(!stored.is_empty());
+    for sql in &stored {
+        assert!(
+            !sql.contains(secret) && !sql.contains("AKIDSTORED"),
+            "{sql}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(dir), 0o700);
+        assert_eq!(mode(&dir.join("meta.db")), 0o600);
+    }
 }
