@@ -158,7 +158,8 @@ class Strata:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [binary, "--data-dir", self.dir, "--mysql-addr", f"127.0.0.1:{self.port}",
-             "--http-addr", f"127.0.0.1:{free_port()}", "--log", "warn"])
+             "--http-addr", f"127.0.0.1:{free_port()}", "--log", "warn",
+             "--allow-local-path", os.path.join(HERE, "data")])
         import pymysql
         for _ in range(600):
             try:

@@ -13,7 +13,8 @@ use serde::Deserialize;
     about = "Strata: a StarRocks-compatible analytical database"
 )]
 pub struct Args {
-    /// TOML config file (keys: data_dir, mysql_addr, http_addr, log).
+    /// TOML config file (keys: data_dir, mysql_addr, http_addr, log, mem_limit,
+    /// allow_local_paths).
     #[arg(long, env = "STRATA_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory [default: ./strata-data].
@@ -31,6 +32,14 @@ pub struct Args {
     /// Bytes all running statements may hold at once (default: 80% of the machine's memory).
     #[arg(long, env = "STRATA_MEM_LIMIT")]
     pub mem_limit: Option<u64>,
+    /// A directory whose files FILES(), Broker Load and pipes may read as `file://` paths
+    /// (repeatable, or comma-separated); without one, `file://` paths are refused.
+    #[arg(
+        long = "allow-local-path",
+        env = "STRATA_ALLOW_LOCAL_PATHS",
+        value_delimiter = ','
+    )]
+    pub allow_local_path: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +50,7 @@ struct FileConfig {
     http_addr: Option<String>,
     log: Option<String>,
     mem_limit: Option<u64>,
+    allow_local_paths: Option<Vec<PathBuf>>,
 }
 
 /// Effective configuration.
@@ -56,6 +66,8 @@ pub struct Config {
     pub log: String,
     /// Bytes all running statements may hold at once; `None`: 80% of the machine's memory.
     pub mem_limit: Option<u64>,
+    /// Directories `file://` paths may read from (none: `file://` is refused).
+    pub allow_local_paths: Vec<PathBuf>,
 }
 
 /// A config file that cannot be used.
@@ -87,6 +99,7 @@ impl Default for Config {
             http_addr: "127.0.0.1:8030".into(),
             log: "info".into(),
             mem_limit: None,
+            allow_local_paths: Vec::new(),
         }
     }
 }
@@ -115,6 +128,11 @@ impl Config {
             http_addr: args.http_addr.or(file.http_addr).unwrap_or(d.http_addr),
             log: args.log.or(file.log).unwrap_or(d.log),
             mem_limit: args.mem_limit.or(file.mem_limit),
+            allow_local_paths: if args.allow_local_path.is_empty() {
+                file.allow_local_paths.unwrap_or_default()
+            } else {
+                args.allow_local_path
+            },
         })
     }
 }

@@ -302,7 +302,8 @@ pub(crate) fn describe(fe: &Frontend, session: &Session, name: &TableName) -> Re
 }
 
 /// DESC FILES(...): the schema a load from these files will use.
-pub(crate) async fn describe_files(props: &[(String, String)]) -> Result<Output> {
+pub(crate) async fn describe_files(fe: &Frontend, props: &[(String, String)]) -> Result<Output> {
+    fe.access.check(props)?;
     let source = strata_query::files::FilesSource::resolve(props, false).await?;
     let rows = source
         .columns

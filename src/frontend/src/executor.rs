@@ -105,7 +105,7 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
             Ok(Output::ok())
         }
         Statement::Describe(name) => ddl::describe(fe, session, &name),
-        Statement::DescribeFiles(props) => ddl::describe_files(&props).await,
+        Statement::DescribeFiles(props) => ddl::describe_files(fe, &props).await,
         Statement::ShowCreateTable(name) => ddl::show_create_table(fe, session, &name),
         Statement::ShowCreateDatabase(name) => show::show_create_database(fe, &name),
         Statement::ShowDatabases(f) => {

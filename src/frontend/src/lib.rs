@@ -9,6 +9,7 @@ mod ddl;
 mod dir_lock;
 mod error;
 mod executor;
+mod files_access;
 mod gc;
 mod insert;
 pub mod load;
@@ -38,6 +39,8 @@ pub use gc::collect_garbage;
 pub struct Options {
     /// Bytes all running statements may hold at once; `None`: 80% of the machine's memory.
     pub mem_limit: Option<usize>,
+    /// Directories `file://` paths may read from; none: `file://` is refused.
+    pub allow_local_paths: Vec<std::path::PathBuf>,
 }
 
 /// Shared server state.
@@ -51,6 +54,8 @@ pub struct Frontend {
     pub(crate) jobs: load::scheduler::Scheduler,
     /// Every background task (the scheduler and its jobs, compaction, GC).
     pub(crate) background: background::Background,
+    /// What FILES() paths and endpoints may reach.
+    pub(crate) access: files_access::Access,
     lock: dir_lock::DirLock,
 }
 
@@ -95,6 +100,7 @@ impl Frontend {
             processes: Processes::default(),
             jobs: Default::default(),
             background: Default::default(),
+            access: files_access::Access::new(&options.allow_local_paths),
             lock,
         });
         let n = fe

@@ -57,6 +57,7 @@ pub(crate) async fn create(fe: &Frontend, session: &Session, cp: CreatePipe) -> 
     }
     let sql = strata_sql::insert_sql(&ins);
     let (ins, files_props) = pipe_insert(&sql)?;
+    fe.access.check(&files_props)?;
     if !ins.properties.is_empty() {
         return Err(FrontendError::new(
             StatusCode::InvalidArguments,

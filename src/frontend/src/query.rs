@@ -99,6 +99,7 @@ pub(crate) async fn plan_with(
     let mut sources = Vec::new();
     let mut given = given.into_iter();
     for call in calls {
+        fe.access.check(&call.properties)?;
         if let Some(source) = given.next() {
             resolved.add(FILES_SCHEMA, &call.table, source.table());
             sources.push((call.table.clone(), source));

@@ -38,6 +38,8 @@ pub async fn start_at(dir: &Path) -> Server {
         http_addr: "127.0.0.1:0".into(),
         log: "warn".into(),
         mem_limit: None,
+        // Tests read local files from temporary directories.
+        allow_local_paths: vec![std::env::temp_dir()],
     };
     Server::start(&config).await.expect("server starts")
 }

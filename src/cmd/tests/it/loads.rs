@@ -134,3 +134,48 @@ async fn the_catalog_keeps_no_credentials_of_an_insert_and_the_data_dir_is_priva
         assert_eq!(mode(&dir.join("meta.db")), 0o600);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_reads_local_files_only_where_the_operator_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = tempfile::tempdir().unwrap();
+    std::fs::write(allowed.path().join("ok.csv"), "1\n2\n").unwrap();
+    let config = strata::Config {
+        data_dir: dir.path().to_path_buf(),
+        mysql_addr: "127.0.0.1:0".into(),
+        http_addr: "127.0.0.1:0".into(),
+        log: "warn".into(),
+        mem_limit: None,
+        allow_local_paths: vec![allowed.path().to_path_buf()],
+    };
+    let server = strata::Server::start(&config).await.unwrap();
+    let mut c = crate::harness::connect(server.mysql_addr.port(), None).await;
+    fresh_table(
+        &mut c,
+        "CREATE TABLE t (a INT) DISTRIBUTED BY HASH(a) BUCKETS 1",
+    )
+    .await;
+    let ok = format!("file://{}/ok.csv", allowed.path().display());
+    let n: u64 = c
+        .query_first(format!(
+            "SELECT count(*) FROM FILES('path' = '{ok}', 'format' = 'csv')"
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 2);
+    let escape = format!("file://{}/../../etc/passwd", allowed.path().display());
+    for sql in [
+        "SELECT * FROM FILES('path' = 'file:///etc/passwd', 'format' = 'csv')".to_string(),
+        format!("SELECT * FROM FILES('path' = '{escape}', 'format' = 'csv')"),
+        "DESC FILES('path' = 'file:///etc/passwd', 'format' = 'csv')".to_string(),
+        "LOAD LABEL l1 (DATA INFILE('file:///etc/passwd') INTO TABLE t) WITH BROKER".to_string(),
+        "CREATE PIPE p AS INSERT INTO t SELECT $1 FROM FILES('path' = 'file:///etc/*', 'format' = 'csv')".to_string(),
+        "SELECT * FROM FILES('path' = 's3://b/k', 'format' = 'csv', 'aws.s3.endpoint' = 'http://169.254.169.254')".to_string(),
+    ] {
+        let e = c.query_drop(&sql).await.unwrap_err();
+        assert!(e.to_string().contains("Access denied"), "{sql}: {e}");
+    }
+    drop(c);
+    server.shutdown().await;
+}

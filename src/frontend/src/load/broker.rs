@@ -477,6 +477,7 @@ pub(crate) async fn submit(fe: &Frontend, session: &Session, mut stmt: LoadStmt)
             }
         })?;
         let props = files_props(&stmt, d, &table, &opts)?;
+        fe.access.check(&props)?;
         FilesSource::check(&props)?;
         // The INSERT of a step must plan; checked here with the columns the files would
         // have, so a bad SET or WHERE is refused now rather than when the job runs.
@@ -747,6 +748,7 @@ impl Run {
                     )
                 })?;
             let props = files_props(&stmt, d, &table, &opts)
+                .and_then(|p| fe.access.check(&p).map(|()| p))
                 .map_err(|e| Failure::new("ETL_RUN_FAIL", e.to_string()))?;
             tracing::debug!(
                 job = job_id,

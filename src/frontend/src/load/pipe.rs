@@ -276,8 +276,8 @@ impl Drop for AbortOnDrop {
 
 /// One listing of the pipe's path, recorded page by page (new file versions only).
 async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &CancellationToken) {
-    let props = match pipe_insert(&pipe.sql) {
-        Ok((_, p)) => p,
+    let props = match pipe_insert(&pipe.sql).and_then(|(_, p)| fe.access.check(&p).map(|()| p)) {
+        Ok(p) => p,
         Err(e) => {
             record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
             let _ = fe
@@ -513,6 +513,7 @@ async fn run_batch(
     fe.catalog
         .start_batch(pipe.id, files, &label, &now_string())?;
     let (ins, props) = pipe_insert(&pipe.sql)?;
+    fe.access.check(&props)?;
     let InsertTarget::Table(name) = &ins.target else {
         unreachable!("pipe_insert checks the target")
     };
