@@ -28,20 +28,35 @@ pub(crate) async fn run_connection<H: QueryHandler>(
     // Registered only once nothing can fail before the shim exists (its drop unregisters).
     let close = handler.connected(conn_id, &peer.to_string());
     let (r, w) = stream.into_split();
+    let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let shim = Shim {
         handler: handler.clone(),
         session: Session::new(conn_id, ""),
         salt: new_salt(),
         auth_user: std::sync::Mutex::new(String::new()),
+        authenticated: authenticated.clone(),
+        peer,
     };
     let serve = AsyncMysqlIntermediary::run_on(shim, r, w);
-    match close {
-        // KILL CONNECTION: dropping the connection's future closes its socket.
-        Some(close) => tokio::select! {
-            res = serve => res,
-            () = close.notified() => Ok(()),
-        },
-        None => serve.await,
+    // Closed when not logged in within `connect_timeout`; never afterwards.
+    let login_deadline = async {
+        tokio::time::sleep(CONNECT_TIMEOUT).await;
+        if authenticated.load(std::sync::atomic::Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        tracing::info!(%peer, conn_id, "connection closed: no login within connect_timeout");
+    };
+    let closed = async {
+        match close {
+            // KILL CONNECTION: dropping the connection's future closes its socket.
+            Some(close) => close.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        res = serve => res,
+        () = closed => Ok(()),
+        () = login_deadline => Ok(()),
     }
 }
 
@@ -101,7 +116,15 @@ struct Shim<H: QueryHandler> {
     salt: [u8; 20],
     /// Set by `authenticate` (which only gets `&self`), moved into the session afterwards.
     auth_user: std::sync::Mutex<String>,
+    /// Set once a login succeeded (the connection is then past `connect_timeout`).
+    authenticated: Arc<std::sync::atomic::AtomicBool>,
+    /// The client's address, for the log of failed logins.
+    peer: std::net::SocketAddr,
 }
+
+/// MySQL's `connect_timeout`: a connection that has not logged in by then is closed, so idle
+/// unauthenticated sockets cannot pile up.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl<H: QueryHandler> Shim<H> {
     fn adopt_user(&mut self) {
@@ -152,6 +175,10 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
         };
         if ok {
             *self.auth_user.lock().unwrap_or_else(|p| p.into_inner()) = user;
+            self.authenticated
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        } else {
+            tracing::warn!(user = ?user, peer = %self.peer, "failed login");
         }
         ok
     }

@@ -349,3 +349,33 @@ async fn a_packet_over_max_allowed_packet_is_refused_with_1153() {
     other.pipeline(&["SELECT 1"]).await;
     assert_eq!(other.reply().await, rows(&[&[Some("1")]]));
 }
+
+/// A socket that never logs in is closed after `connect_timeout` (10 s), so idle
+/// unauthenticated sockets cannot pile up; a logged-in idle connection stays open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_never_logs_in_is_closed_after_connect_timeout() {
+    use mysql_async::prelude::Queryable;
+    let server = TestServer::start().await;
+    let mut logged_in = server.conn(None).await;
+    let mut raw = TcpStream::connect(("127.0.0.1", server.port()))
+        .await
+        .unwrap();
+    // The server's greeting, then silence from the client.
+    let (_, greeting) = read_packet(&mut raw).await;
+    assert!(!greeting.is_empty());
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(30), raw.read(&mut buf))
+        .await
+        .expect("closed in time")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the server closed the socket");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(9),
+        "closed after {waited:?}"
+    );
+    // The logged-in connection, idle as long, still answers.
+    let one: u64 = logged_in.query_first("SELECT 1").await.unwrap().unwrap();
+    assert_eq!(one, 1);
+}
