@@ -473,6 +473,17 @@ def start_s3s(binary, path):
     return upload(S3("s3s-fs", proc, endpoint, "bench", "ub.parquet", ak, sk, root), path)
 
 
+def versus_insert(name, times, intro):
+    """The lines of a table of `name`'s times beside INSERT's, with their ratio."""
+    if not times:
+        return []
+    lines = ["", intro, "", f"| source | {name} | INSERT | {name}/INSERT |", "|---|---|---|---|"]
+    for op, t in times.items():
+        x, i = t.get(name), t.get("INSERT")
+        lines.append(f"| {op} | {fmt(x)} | {fmt(i)} | {x / i:.2f}× |")
+    return lines
+
+
 def fmt(v):
     return "—" if v is None else (f"{v:.3f} s" if v >= 0.1 else f"{v * 1000:.1f} ms")
 
@@ -562,34 +573,17 @@ def main():
                      "before them), on the one server that runs every load in turn.")
     else:
         lines = lines[:1]
-    if btimes:
-        lines += [
-            "",
-            "Broker Load, from submit to FINISHED (polled every 50 ms), beside the same INSERT "
-            "on the same server, taking turns:",
-            "",
-            "| source | Broker Load | INSERT | Broker Load/INSERT |",
-            "|---|---|---|---|",
-        ]
-        for op, t in btimes.items():
-            b, i = t.get("Broker Load"), t.get("INSERT")
-            lines.append(f"| {op} | {fmt(b)} | {fmt(i)} | {b / i:.2f}× |")
+    lines += versus_insert("Broker Load", btimes,
+                           "Broker Load, from submit to FINISHED (polled every 50 ms), beside the "
+                           "same INSERT on the same server, taking turns:")
     if brss:
         (r1, m1), (r2, m2) = sorted(brss.items())
         lines += ["", f"Broker Load peak RSS (server VmHWM): {r1:,} rows {m1:.0f} MB, "
                   f"{r2:,} rows {m2:.0f} MB: {m2 / m1:.2f}×."]
-    if ptimes:
-        lines += [
-            "",
-            "Pipe over the 57-file folder (AUTO_INGEST = FALSE, from CREATE PIPE to every file "
-            "FINISHED, polled every 20 ms) beside the single-file INSERT, taking turns:",
-            "",
-            "| source | Pipe | INSERT | Pipe/INSERT |",
-            "|---|---|---|---|",
-        ]
-        for op, t in ptimes.items():
-            p, i = t.get("Pipe"), t.get("INSERT")
-            lines.append(f"| {op} | {fmt(p)} | {fmt(i)} | {p / i:.2f}× |")
+    lines += versus_insert("Pipe", ptimes,
+                           "Pipe over the 57-file folder (AUTO_INGEST = FALSE, from CREATE PIPE to "
+                           "every file FINISHED, polled every 20 ms) beside the single-file INSERT, "
+                           "taking turns:")
     if psmall:
         lines += ["", f"Pipe over {psmall['files']:,} files of 100 rows: {fmt(psmall['secs'])}, "
                   f"{psmall['files'] / psmall['secs']:,.0f} files/s, server peak RSS "

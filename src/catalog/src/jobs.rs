@@ -158,17 +158,7 @@ impl Catalog {
     pub fn stage_step(&self, job_id: i64, step: &StagedStep, errors: &[LoadError]) -> Result<()> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let state: Option<String> = tx
-                .query_row("SELECT state FROM loads WHERE job_id = ?1", [job_id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if state.as_deref() != Some("LOADING") {
-                return Err(CatalogError::LoadEnded {
-                    label: job_id.to_string(),
-                    state: state.unwrap_or_else(|| "gone".into()),
-                });
-            }
+            require_loading(&tx, job_id, &job_id.to_string())?;
             let files = serde_json::to_string(&step.files).unwrap_or_default();
             let k = &step.counters;
             tx.execute(
@@ -277,17 +267,7 @@ impl Catalog {
     ) -> Result<i64> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let state: Option<String> = tx
-                .query_row("SELECT state FROM loads WHERE job_id = ?1", [job_id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if state.as_deref() != Some("LOADING") {
-                return Err(CatalogError::LoadEnded {
-                    label: record.label.clone(),
-                    state: state.unwrap_or_else(|| "gone".into()),
-                });
-            }
+            require_loading(&tx, job_id, &record.label)?;
             for (id, name) in tables {
                 if !table_exists_by_id(&tx, *id)? {
                     return Err(CatalogError::TableChanged {
@@ -450,6 +430,23 @@ impl Catalog {
             Ok(n)
         })
     }
+}
+
+/// Fails with [`CatalogError::LoadEnded`] unless the job is LOADING (a job cancelled or
+/// committed meanwhile stages and commits nothing).
+fn require_loading(tx: &Transaction<'_>, job_id: i64, label: &str) -> Result<()> {
+    let state: Option<String> = tx
+        .query_row("SELECT state FROM loads WHERE job_id = ?1", [job_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if state.as_deref() == Some("LOADING") {
+        return Ok(());
+    }
+    Err(CatalogError::LoadEnded {
+        label: label.to_string(),
+        state: state.unwrap_or_else(|| "gone".into()),
+    })
 }
 
 fn forget_steps(tx: &Transaction<'_>, job_id: i64) -> Result<()> {

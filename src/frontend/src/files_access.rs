@@ -43,7 +43,7 @@ impl Access {
         for (k, v) in props {
             match k.to_ascii_lowercase().as_str() {
                 "path" => {
-                    for p in split_paths(v) {
+                    for p in strata_query::files::split_paths(v) {
                         self.check_path(&p)?;
                     }
                 }
@@ -130,27 +130,6 @@ fn check_endpoint(endpoint: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// FILES()' `path` split at commas outside `{a,b}` alternatives.
-fn split_paths(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut depth, mut cur) = (0usize, String::new());
-    for c in path.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                out.push(std::mem::take(&mut cur).trim().to_string());
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    out.push(cur.trim().to_string());
-    out.retain(|p| !p.is_empty());
-    out
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub use failures::{ReadFailure, ReadFailures, VALUE_PREFIX_BYTES, bounded};
 pub use json_shape::JsonShape;
 use list::FileStream;
 pub use piece::Piece;
+pub use props::split_paths;
 use props::{FilesOptions, Format};
 use read::{FilesTable, ReadKind, ReadSpec};
 pub use read::{PieceSlot, ROW_COLUMN};

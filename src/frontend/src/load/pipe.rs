@@ -44,6 +44,15 @@ fn bad(msg: impl Into<String>) -> FrontendError {
     FrontendError::new(StatusCode::InvalidArguments, msg)
 }
 
+/// A whole number in [1, 1024], as POLL_INTERVAL and BATCH_FILES take.
+fn in_1_1024(key: &str, v: &str) -> Result<u64> {
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=1024).contains(n))
+        .ok_or_else(|| bad(format!("Invalid parameter {key} should in [1, 1024]")))
+}
+
 /// `1GB`, `512MB`, `100KB`, `1024` (bytes).
 fn data_volume(v: &str) -> Option<i64> {
     let t = v.trim().to_ascii_uppercase();
@@ -82,27 +91,13 @@ impl PipeOptions {
                         _ => return Err(bad(format!("Invalid parameter auto_ingest: '{v}'"))),
                     }
                 }
-                "poll_interval" => {
-                    o.poll_interval_s = v
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| (1..=1024).contains(n))
-                        .ok_or_else(|| bad("Invalid parameter poll_interval should in [1, 1024]"))?
-                }
+                "poll_interval" => o.poll_interval_s = in_1_1024("poll_interval", v)?,
                 "batch_size" => {
                     o.batch_size = data_volume(v).filter(|n| *n > 0).ok_or_else(|| {
                         bad("Invalid parameter batch_size should be greater than 0")
                     })? as u64
                 }
-                "batch_files" => {
-                    o.batch_files = v
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (1..=1024).contains(n))
-                        .ok_or_else(|| bad("Invalid parameter batch_files should in [1, 1024]"))?
-                }
+                "batch_files" => o.batch_files = in_1_1024("batch_files", v)? as usize,
                 "warehouse" => {
                     return Err(FrontendError::new(
                         StatusCode::Unsupported,

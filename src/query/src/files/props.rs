@@ -169,7 +169,7 @@ pub const STORAGE_KEYS: &[&str] = &[
 ];
 
 /// Splits `path` at commas, except commas inside `{a,b}` glob alternatives.
-fn split_paths(path: &str) -> Vec<String> {
+pub fn split_paths(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let (mut depth, mut cur) = (0usize, String::new());
     for c in path.chars() {

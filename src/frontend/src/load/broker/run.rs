@@ -256,12 +256,12 @@ impl Run {
                     Failure::new("ETL_RUN_FAIL", format!("listPath failed: {e}"))
                 }
             })?;
-            listings.push((props, files));
+            listings.push((table, props, files));
         }
-        let total_files: u64 = listings.iter().map(|(_, f)| f.len() as u64).sum();
+        let total_files: u64 = listings.iter().map(|(_, _, f)| f.len() as u64).sum();
         let total_bytes: u64 = listings
             .iter()
-            .flat_map(|(_, f)| f.iter().map(|x| x.size))
+            .flat_map(|(_, _, f)| f.iter().map(|x| x.size))
             .sum();
         self.live
             .bytes_total
@@ -271,20 +271,7 @@ impl Run {
         let mut tables: Vec<(i64, String)> = Vec::new();
         // Every step of every clause, in order.
         let mut plan = Vec::new();
-        for (ci, (d, (props, files))) in stmt.data.iter().zip(listings).enumerate() {
-            let table = fe
-                .catalog
-                .get_table(&db, &d.table)
-                .map_err(|e| Failure::new("LOAD_RUN_FAIL", e.to_string()))?
-                .ok_or_else(|| {
-                    Failure::new(
-                        "LOAD_RUN_FAIL",
-                        format!(
-                            "table {db}.{} was dropped while the job ran; nothing was committed",
-                            d.table
-                        ),
-                    )
-                })?;
+        for (ci, (d, (table, props, files))) in stmt.data.iter().zip(listings).enumerate() {
             if !tables.iter().any(|(id, _)| *id == table.id) {
                 tables.push((table.id, table.name.clone()));
             }
