@@ -242,6 +242,17 @@ impl S3Server {
         .await;
         self.put("csv/ints_typed.csv", b"1\n2\n300000\n".to_vec())
             .await;
+        // Boundary and odd values for every conversion a load does, read by Broker Load's text
+        // path and by INSERT from FILES() alike.
+        self.put(
+            "csv/odd.csv",
+            b"2147483647,-2147483648,9223372036854775807,1.5,2024-02-29 23:59:59,abc\n\
+              2147483648,x,9223372036854775808,,2024-02-30 00:00:00,\\N\n\
+              ,-0,-1,-1.25e2,20240101,abcd\n\
+              0,007,1e3,NaN,2024-01-01T01:02:03,\n"
+                .to_vec(),
+        )
+        .await;
 
         // Bad values where inference does not look: a CSV whose first rows are integers, and
         // in a set of three files the middle one (not sampled) with strings in an integer column.
