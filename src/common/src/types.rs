@@ -53,6 +53,14 @@ pub enum SrType {
 }
 
 impl SrType {
+    /// TINYINT, SMALLINT, INT, BIGINT or LARGEINT.
+    pub fn is_integer(&self) -> bool {
+        matches!(
+            self,
+            SrType::TinyInt | SrType::SmallInt | SrType::Int | SrType::BigInt | SrType::LargeInt
+        )
+    }
+
     /// The DESCRIBE rendering: lower case, no integer display widths, no spaces in decimals.
     pub fn describe(&self) -> String {
         match self {

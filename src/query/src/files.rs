@@ -33,7 +33,7 @@ pub use piece::Piece;
 pub use props::split_paths;
 use props::{FilesOptions, Format};
 use read::{FilesTable, ReadKind, ReadSpec};
-pub use read::{PieceSlot, ROW_COLUMN};
+pub use read::{PieceSlot, READ_AS_TEXT, ROW_COLUMN};
 use store::Location;
 
 use crate::types::arrow_type;

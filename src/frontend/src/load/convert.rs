@@ -14,7 +14,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnMeta, DefaultValue, LoadError, TableDef};
 use strata_common::types::SrType;
-use strata_query::files::{ReadFailure, bounded};
+use strata_query::files::{READ_AS_TEXT, ReadFailure, bounded};
 use strata_query::types::table_schema;
 
 mod datetime;
@@ -182,7 +182,18 @@ impl Converter {
             let converted = match src {
                 ColumnSource::Source(si) => {
                     let input = batch.column(*si);
-                    let conv = convert_array(input, &col.ty, target)?;
+                    let read_as_text = batch
+                        .schema()
+                        .field(*si)
+                        .metadata()
+                        .get(READ_AS_TEXT)
+                        .cloned();
+                    let conv = match read_as_text.as_deref() {
+                        Some("Float64" | "Float32") if col.ty.is_integer() => {
+                            int_from_double_text(input, target)?
+                        }
+                        _ => convert_array(input, &col.ty, target)?,
+                    };
                     // A value present in the source but NULL after conversion did not fit.
                     // Conversion only ever adds NULLs, so equal counts mean none failed.
                     // Non-strict mode loads failed values as NULL instead of rejecting.
@@ -352,6 +363,25 @@ pub(crate) fn convert_array(
     })
 }
 
+/// An integer column from the text of a CSV column FILES() typed DOUBLE: a value written as an
+/// integer converts exactly (past 2^53 too, where the DOUBLE would round it); any other
+/// converts as the DOUBLE it was inferred as (`2.5` → 2, `1e3` → 1000, as StarRocks' INSERT
+/// from FILES() does), and one that is neither, or does not fit, is NULL.
+fn int_from_double_text(input: &ArrayRef, target: &DataType) -> Result<ArrayRef, String> {
+    let opts = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
+    let exact = cast_with_options(input, target, &opts).map_err(|e| e.to_string())?;
+    if exact.logical_null_count() == input.logical_null_count() {
+        return Ok(exact);
+    }
+    let double = cast_with_options(input, &DataType::Float64, &opts).map_err(|e| e.to_string())?;
+    let via_double = cast_with_options(&double, target, &opts).map_err(|e| e.to_string())?;
+    let is_exact = arrow::compute::is_not_null(exact.as_ref()).map_err(|e| e.to_string())?;
+    arrow::compute::kernels::zip::zip(&is_exact, &exact, &via_double).map_err(|e| e.to_string())
+}
+
 /// BIGINT → INT: when every value fits, a plain narrowing copy; otherwise the checked cast,
 /// which makes the misfits NULL.
 fn narrow_int64(input: &ArrayRef, opts: &CastOptions) -> Result<ArrayRef, String> {
@@ -434,6 +464,38 @@ mod tests {
             "{shown:.40}"
         );
         assert_eq!(raw_text(&a, 1), "ok");
+    }
+
+    /// An integer from the text of a DOUBLE-typed CSV column: exact when written as an integer,
+    /// as the DOUBLE otherwise, NULL when neither or out of range.
+    #[test]
+    fn integers_from_double_text() {
+        let text = [
+            Some("9007199254740993"),
+            Some("2.5"),
+            Some("1e3"),
+            Some("-0"),
+            Some("x"),
+            Some("9223372036854775808"),
+            None,
+        ];
+        let a: ArrayRef = Arc::new(arrow::array::StringArray::from(text.to_vec()));
+        let out = int_from_double_text(&a, &DataType::Int64).unwrap();
+        let got: Vec<Option<i64>> = out.as_primitive::<Int64Type>().iter().collect();
+        assert_eq!(
+            got,
+            [
+                Some(9007199254740993),
+                Some(2),
+                Some(1000),
+                Some(0),
+                None,
+                None,
+                None
+            ]
+        );
+        let out = int_from_double_text(&a, &DataType::Int32).unwrap();
+        assert_eq!(out.null_count(), 4, "{out:?}");
     }
 
     /// BIGINT → INT agrees with the checked cast, in range or not, and with NULLs.

@@ -213,12 +213,14 @@ fn wants_text(inferred: &DataType, target: &SrType) -> bool {
     ) {
         return false;
     }
-    // An integer column keeps the numeric path: from an inferred DOUBLE, `1.0` and `2.5` load
-    // as 1 and 2 that way, where text would reject them.
+    // An integer target from an inferred DOUBLE: its text, so that an integer past 2^53 loads
+    // exactly; the load converts any other value as the DOUBLE it was inferred as (`1.0` and
+    // `2.5` load as 1 and 2). From an inferred integer, the numeric path is already exact.
+    let double = matches!(inferred, DataType::Float64 | DataType::Float32);
     matches!(
         target,
         Char(_) | Varchar(_) | Decimal(..) | Date | Datetime | Json
-    )
+    ) || (double && target.is_integer())
 }
 
 /// `plan` over `source` (a piece table), with [`ROW_COLUMN`] carried up to the last output
