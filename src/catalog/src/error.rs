@@ -88,6 +88,27 @@ pub enum CatalogError {
         /// FINISHED or CANCELLED.
         state: String,
     },
+    /// CREATE USER of an account that exists.
+    #[error("Operation CREATE USER failed for {0} : user already exists")]
+    UserExists(String),
+    /// No such account.
+    #[error("Operation failed for {0} : user does not exist")]
+    UnknownUser(String),
+    /// CREATE ROLE of a role that exists.
+    #[error("Operation CREATE ROLE failed for {0} : role already exists")]
+    RoleExists(String),
+    /// No such role.
+    #[error("Role {0} does not exist")]
+    UnknownRole(String),
+    /// DROP ROLE of a built-in role.
+    #[error("{0} is a built-in role and cannot be dropped")]
+    BuiltinRole(String),
+    /// GRANT of a role that would contain itself.
+    #[error("cannot grant role {0} to role {1}: {1} would then contain itself")]
+    RoleCycle(String, String),
+    /// SET DEFAULT ROLE of a role the user was not granted.
+    #[error("Role {0} is not granted to {1}")]
+    RoleNotGranted(String, String),
     /// An injected fault fired (crash-consistency tests).
     #[error("injected fault: {0}")]
     Injected(String),
@@ -129,6 +150,13 @@ impl ErrorExt for CatalogError {
             CatalogError::LoadEnded { .. } => StatusCode::InvalidArguments,
             CatalogError::TableChanged { .. } => StatusCode::Cancelled,
             CatalogError::Injected(_) => StatusCode::Internal,
+            CatalogError::UserExists(_)
+            | CatalogError::UnknownUser(_)
+            | CatalogError::RoleExists(_)
+            | CatalogError::UnknownRole(_)
+            | CatalogError::BuiltinRole(_)
+            | CatalogError::RoleCycle(..)
+            | CatalogError::RoleNotGranted(..) => StatusCode::AccountOperationFailed,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! be atomic — a load's segments, its label and counters, a truncate's segment removal — is one
 //! SQLite transaction, so a crash leaves either the old or the new state.
 
+mod auth;
 mod error;
 mod jobs;
 mod loads;
@@ -17,6 +18,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use auth::{BUILTIN_ROLES, GrantRow, Grantee, UserAccount, host_matches};
 pub use error::{CatalogError, Result};
 pub use jobs::{QueuedJob, StagedStep, StepCounters};
 pub use loads::{CommitRequest, CreateTableRequest};

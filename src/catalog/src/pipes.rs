@@ -252,6 +252,7 @@ impl Catalog {
                 .optional()?;
             let Some(id) = id else { return Ok(false) };
             delete_pipe(&tx, id)?;
+            crate::auth::drop_object_grants(&tx, "PIPE", db, name)?;
             tx.commit()?;
             Ok(true)
         })

@@ -51,6 +51,7 @@ impl Catalog {
             )?;
             tx.execute("DELETE FROM pipes WHERE db_name = ?1", [name])?;
             tx.execute("DELETE FROM databases WHERE id = ?1", [id])?;
+            crate::auth::drop_object_grants(&tx, "DATABASE", name, "")?;
             tx.commit()?;
             Ok(true)
         })
@@ -111,6 +112,7 @@ impl Catalog {
             };
             retire_segments(&tx, meta.id)?;
             tx.execute("DELETE FROM tables WHERE id = ?1", [meta.id])?;
+            crate::auth::drop_object_grants(&tx, "TABLE", db, name)?;
             tx.commit()?;
             Ok(true)
         })

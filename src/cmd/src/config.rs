@@ -40,6 +40,10 @@ pub struct Args {
         value_delimiter = ','
     )]
     pub allow_local_path: Vec<PathBuf>,
+    /// The password root gets when it has none yet (at the first start); afterwards change it
+    /// with `ALTER USER root IDENTIFIED BY '...'`.
+    #[arg(long, env = "STRATA_ROOT_PASSWORD", hide_env_values = true)]
+    pub root_password: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +72,8 @@ pub struct Config {
     pub mem_limit: Option<u64>,
     /// Directories `file://` paths may read from (none: `file://` is refused).
     pub allow_local_paths: Vec<PathBuf>,
+    /// root's password, set when root has none.
+    pub root_password: Option<String>,
 }
 
 /// A config file that cannot be used.
@@ -100,6 +106,7 @@ impl Default for Config {
             log: "info".into(),
             mem_limit: None,
             allow_local_paths: Vec::new(),
+            root_password: None,
         }
     }
 }
@@ -133,6 +140,7 @@ impl Config {
             } else {
                 args.allow_local_path
             },
+            root_password: args.root_password,
         })
     }
 }

@@ -28,7 +28,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(log_filter(&config.log))
         // Colour codes only on a terminal: a log redirected to a file stays plain text.
         .with_ansi(std::io::stdout().is_terminal())
         .init();
@@ -148,5 +148,15 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The log filter `--log` asks for, but never sqlparser's token trace below `warn`: it prints
+/// statements token by token, passwords and secret keys included.
+fn log_filter(spec: &str) -> EnvFilter {
+    let base = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"));
+    match "sqlparser=warn".parse() {
+        Ok(directive) => base.add_directive(directive),
+        Err(_) => base,
     }
 }

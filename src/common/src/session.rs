@@ -109,6 +109,13 @@ pub struct Session {
     pub conn_id: u32,
     /// Authenticated user name.
     pub user: String,
+    /// The host pattern of the account the user logged in as (`current_user()` is
+    /// `'user'@'host'`).
+    pub host: String,
+    /// The client's address.
+    pub client_host: String,
+    /// Active roles (`SET ROLE`); the user's default roles at login.
+    pub roles: Vec<String>,
     /// Current database, if any.
     pub database: Option<String>,
     /// Session variables.
@@ -125,6 +132,9 @@ impl Session {
         Self {
             conn_id,
             user: user.into(),
+            host: "%".to_string(),
+            client_host: String::new(),
+            roles: Vec::new(),
             database: None,
             vars: SessionVars::default(),
             warnings: Vec::new(),

@@ -44,6 +44,8 @@ pub enum StatusCode {
     AccessDenied,
     /// The user lacks a privilege.
     PermissionDenied,
+    /// A user or role cannot be created, dropped or changed (exists, unknown, built in).
+    AccountOperationFailed,
     /// A configuration key is unknown or not mutable.
     ConfigNotFound,
     /// `KILL` named a connection that does not exist.
@@ -78,6 +80,7 @@ impl StatusCode {
             StatusCode::InvalidValue => "InvalidValue",
             StatusCode::LoadFiltered => "LoadFiltered",
             StatusCode::LabelAlreadyUsed => "LabelAlreadyUsed",
+            StatusCode::AccountOperationFailed => "AccountOperationFailed",
             StatusCode::FileNotFound => "FileNotFound",
             StatusCode::StorageAccessFailed => "StorageAccessFailed",
             StatusCode::InvalidFile => "InvalidFile",

@@ -22,6 +22,18 @@ pub(crate) struct ConfigDef {
 /// The frontend configs Strata knows.
 pub(crate) const CONFIGS: &[ConfigDef] = &[
     ConfigDef {
+        key: "max_failed_login_attempts",
+        default: "10",
+        ty: "int",
+        comment: "Strata: consecutive failed logins that lock an account; 0: never lock",
+    },
+    ConfigDef {
+        key: "failed_login_lock_second",
+        default: "600",
+        ty: "long",
+        comment: "Strata: seconds an account stays locked after too many failed logins",
+    },
+    ConfigDef {
         key: "default_replication_num",
         default: "1",
         ty: "short",

@@ -73,6 +73,18 @@ async fn with_hints(
 }
 
 async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Result<Output> {
+    // The one place privileges are checked, before anything runs.
+    crate::privilege::check_statement(fe, session, &stmt)?;
+    let created = crate::privilege::to_be_created(fe, session, &stmt)?;
+    let out = dispatch(fe, session, stmt).await?;
+    // Whoever creates a database, table or pipe holds every privilege on it.
+    if let Some(o) = created {
+        crate::privilege::grant_creator(fe, session, &o)?;
+    }
+    Ok(out)
+}
+
+async fn dispatch(fe: &Frontend, session: &mut Session, stmt: Statement) -> Result<Output> {
     // As in MySQL, DDL ends an open transaction (an implicit COMMIT; nothing is pending).
     if matches!(
         stmt,
@@ -86,6 +98,7 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
     }
     match stmt {
         Statement::Query(q) => query::run_query(fe, session, *q).await,
+        Statement::Account(a) => crate::account_stmt::run(fe, session, *a),
         Statement::Insert(ins) => {
             refuse_in_transaction(session, &ins)?;
             insert::run_insert(fe, session, *ins).await
@@ -109,7 +122,7 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
         Statement::ShowCreateTable(name) => ddl::show_create_table(fe, session, &name),
         Statement::ShowCreateDatabase(name) => show::show_create_database(fe, &name),
         Statement::ShowDatabases(f) => {
-            show::apply_where(show::show_databases(fe, f.as_ref())?, f.as_ref()).await
+            show::apply_where(show::show_databases(fe, session, f.as_ref())?, f.as_ref()).await
         }
         Statement::ShowTables { full, db, filter } => {
             let out = show::show_tables(fe, session, full, db.as_deref(), filter.as_ref())?;
@@ -145,10 +158,15 @@ async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resul
     }
 }
 
-/// `KILL [CONNECTION | QUERY] id`: root may stop anyone's statement, others their own.
+/// `KILL [CONNECTION | QUERY] id`: with OPERATE on SYSTEM anyone's statement, else one's own.
 fn kill(fe: &Frontend, session: &Session, id: u64, query_only: bool) -> Result<Output> {
     let found = u32::try_from(id)
-        .map(|id| fe.processes.kill(id, &session.user, query_only))
+        .map(|id| {
+            let any = crate::privilege::visibility(fe, session)
+                .map(|v| v.all_processes())
+                .unwrap_or(false);
+            fe.processes.kill(id, &session.user, any, query_only)
+        })
         .unwrap_or(Killed::Unknown);
     match found {
         Killed::Done => Ok(Output::ok()),
@@ -211,7 +229,7 @@ pub(crate) fn table_schema(fe: &Frontend, session: &Session, table: &str) -> Res
         })
     };
     if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
-        let provider = strata_query::info_schema::table(table, &fe.info_sources(&session.user))
+        let provider = strata_query::info_schema::table(table, &fe.info_sources(session)?)
             .ok_or_else(unknown)?
             .map_err(|e| FrontendError::new(StatusCode::Internal, e))?;
         return Ok(provider.schema());

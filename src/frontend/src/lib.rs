@@ -2,6 +2,7 @@
 //!
 //! Implements the protocol's [`QueryHandler`]; the protocol layer never sees a table.
 
+mod account_stmt;
 mod admin;
 mod background;
 mod compaction;
@@ -13,7 +14,9 @@ mod files_access;
 mod gc;
 mod insert;
 pub mod load;
+mod login;
 mod pipe_stmt;
+mod privilege;
 mod query;
 mod resolve;
 mod runner;
@@ -41,6 +44,8 @@ pub struct Options {
     pub mem_limit: Option<usize>,
     /// Directories `file://` paths may read from; none: `file://` is refused.
     pub allow_local_paths: Vec<std::path::PathBuf>,
+    /// root's password, set when root has none yet (the first start).
+    pub root_password: Option<String>,
 }
 
 /// Shared server state.
@@ -56,6 +61,8 @@ pub struct Frontend {
     pub(crate) background: background::Background,
     /// What FILES() paths and endpoints may reach.
     pub(crate) access: files_access::Access,
+    /// Failed logins per account, for locking an account after too many.
+    pub(crate) logins: login::Logins,
     lock: dir_lock::DirLock,
 }
 
@@ -101,8 +108,12 @@ impl Frontend {
             jobs: Default::default(),
             background: Default::default(),
             access: files_access::Access::new(&options.allow_local_paths),
+            logins: Default::default(),
             lock,
         });
+        if let Some(pw) = &options.root_password {
+            login::set_initial_root_password(&fe.catalog, pw)?;
+        }
         let n = fe
             .catalog
             .cancel_interrupted_loads(&strata_catalog::now_string())?;
@@ -151,17 +162,18 @@ impl Frontend {
         self.lock.release();
     }
 
-    /// What `information_schema` is made from, as `user` sees it.
+    /// What `information_schema` is made from, as the session's user sees it.
     pub(crate) fn info_sources<'a>(
         &'a self,
-        user: &'a str,
-    ) -> strata_query::info_schema::Sources<'a> {
-        strata_query::info_schema::Sources {
+        session: &'a Session,
+    ) -> Result<strata_query::info_schema::Sources<'a>> {
+        Ok(strata_query::info_schema::Sources {
             catalog: &self.catalog,
             live: &self.live,
             processes: &self.processes,
-            user,
-        }
+            user: &session.user,
+            visible: privilege::visibility(self, session)?,
+        })
     }
 
     /// The catalog (tests and tools).
@@ -198,8 +210,12 @@ fn owner_only(path: &Path, mode: u32) -> Result<()> {
 
 #[async_trait]
 impl QueryHandler for Frontend {
-    fn credential(&self, user: &str) -> Option<Credential> {
-        (user == "root").then_some(Credential::Empty)
+    fn login(
+        &self,
+        session: &mut Session,
+        verify: &(dyn Fn(&Credential) -> bool + Send + Sync),
+    ) -> std::result::Result<(), String> {
+        login::login(self, session, verify)
     }
 
     /// Runs the script on the statement runtime ([`runner`]): deep stacks, and the protocol's
@@ -253,7 +269,13 @@ impl QueryHandler for Frontend {
     }
 
     async fn table_schema(&self, session: &Session, table: &str) -> Result<SchemaRef, BoxedError> {
-        executor::table_schema(self, session, table).map_err(|e| Box::new(e) as BoxedError)
+        let describe = strata_sql::Statement::Describe(strata_sql::TableName {
+            db: None,
+            table: table.to_string(),
+        });
+        privilege::check_statement(self, session, &describe)
+            .and_then(|()| executor::table_schema(self, session, table))
+            .map_err(|e| Box::new(e) as BoxedError)
     }
 
     fn connected(&self, conn_id: u32, peer: &str) -> Option<Arc<tokio::sync::Notify>> {
@@ -269,6 +291,14 @@ impl QueryHandler for Frontend {
     }
 
     async fn use_database(&self, session: &mut Session, db: &str) -> Result<(), BoxedError> {
+        // COM_INIT_DB (and a database named at login): as `USE db`.
+        let name = db.trim().trim_end_matches(';').trim_matches('`');
+        let name = name.rsplit('.').next().unwrap_or(name);
+        let stmt = strata_sql::Statement::Use(name.to_string());
+        if !name.is_empty() {
+            privilege::check_statement(self, session, &stmt)
+                .map_err(|e| Box::new(e) as BoxedError)?;
+        }
         executor::use_database(self, session, db).map_err(|e| Box::new(e) as BoxedError)
     }
 }

@@ -114,7 +114,7 @@ pub(crate) async fn create(fe: &Frontend, session: &Session, cp: CreatePipe) -> 
         sql,
         properties: props,
         created_time: now_string(),
-        owner: session.user.clone(),
+        owner: crate::privilege::Identity::of(session).owner_string(),
         ..Default::default()
     };
     if cp.or_replace

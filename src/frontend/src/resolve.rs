@@ -97,7 +97,7 @@ pub(crate) fn resolve_tables(
         }
         let db_name = database_of(session, db.as_deref())?.to_string();
         if db_name.eq_ignore_ascii_case(info_schema::NAME) {
-            let provider = info_schema::table(&table, &fe.info_sources(&session.user))
+            let provider = info_schema::table(&table, &fe.info_sources(session)?)
                 .ok_or_else(|| unknown_table(&db_name, &table))?
                 .map_err(|e| FrontendError::new(StatusCode::Internal, e))?;
             resolved.add(&db_name, &table, provider);

@@ -54,8 +54,16 @@ pub(crate) async fn apply_where(out: Output, filter: Option<&ShowFilter>) -> Res
     })
 }
 
-pub(crate) fn show_databases(fe: &Frontend, filter: Option<&ShowFilter>) -> Result<Output> {
+/// The databases the user holds a privilege on (or on something in), and
+/// `information_schema`.
+pub(crate) fn show_databases(
+    fe: &Frontend,
+    session: &Session,
+    filter: Option<&ShowFilter>,
+) -> Result<Output> {
+    let visible = crate::privilege::visibility(fe, session)?;
     let mut names = fe.catalog.list_databases()?;
+    names.retain(|d| visible.database(d));
     names.push(strata_query::info_schema::NAME.to_string());
     names.sort();
     let mut rows = Vec::new();
@@ -81,7 +89,10 @@ pub(crate) fn show_tables(
             .map(|s| s.to_string())
             .collect()
     } else {
-        fe.catalog.list_tables(db)?
+        let visible = crate::privilege::visibility(fe, session)?;
+        let mut names = fe.catalog.list_tables(db)?;
+        names.retain(|t| visible.table(db, t));
+        names
     };
     let col = format!("Tables_in_{db}");
     let mut rows = Vec::new();
@@ -134,7 +145,10 @@ pub(crate) fn show_warnings(session: &Session) -> Result<Output> {
 pub(crate) fn show_processlist(fe: &Frontend, session: &Session) -> Result<Output> {
     let rows = fe
         .processes
-        .rows(&session.user)
+        .rows(
+            &session.user,
+            crate::privilege::visibility(fe, session)?.all_processes(),
+        )
         .into_iter()
         .map(|p| {
             vec![

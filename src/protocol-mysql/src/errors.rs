@@ -25,6 +25,7 @@ pub fn mysql_error(code: StatusCode) -> ErrorKind {
         StatusCode::InvalidFile => ErrorKind::ER_ERROR_ON_READ,
         StatusCode::AccessDenied => ErrorKind::ER_ACCESS_DENIED_ERROR,
         StatusCode::PermissionDenied => ErrorKind::ER_SPECIFIC_ACCESS_DENIED_ERROR,
+        StatusCode::AccountOperationFailed => ErrorKind::ER_CANNOT_USER,
         StatusCode::ConfigNotFound => ErrorKind::ER_UNKNOWN_SYSTEM_VARIABLE,
         StatusCode::UnknownThread => ErrorKind::ER_NO_SUCH_THREAD,
         StatusCode::Cancelled => ErrorKind::ER_QUERY_INTERRUPTED,

@@ -64,8 +64,14 @@ pub enum Credential {
 /// What the protocol needs from the rest of the server.
 #[async_trait]
 pub trait QueryHandler: Send + Sync + 'static {
-    /// The credential of `user`, or `None` when the user does not exist.
-    fn credential(&self, user: &str) -> Option<Credential>;
+    /// Logs `session.user` in from `session.client_host`: finds the account, checks the
+    /// client's proof of the password with `verify`, and fills in the session (the account's
+    /// host, the active roles). `Err` is the message the client gets with error 1045.
+    fn login(
+        &self,
+        session: &mut Session,
+        verify: &(dyn Fn(&Credential) -> bool + Send + Sync),
+    ) -> Result<(), String>;
 
     /// Runs a script of one or more statements; one result per statement run, stopping after
     /// the first error.

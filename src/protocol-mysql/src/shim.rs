@@ -33,7 +33,8 @@ pub(crate) async fn run_connection<H: QueryHandler>(
         handler: handler.clone(),
         session: Session::new(conn_id, ""),
         salt: new_salt(),
-        auth_user: std::sync::Mutex::new(String::new()),
+        logged_in: std::sync::Mutex::new(None),
+        login_error: std::sync::Mutex::new(None),
         authenticated: authenticated.clone(),
         peer,
     };
@@ -114,8 +115,10 @@ struct Shim<H: QueryHandler> {
     handler: Arc<H>,
     session: Session,
     salt: [u8; 20],
-    /// Set by `authenticate` (which only gets `&self`), moved into the session afterwards.
-    auth_user: std::sync::Mutex<String>,
+    /// Set by `authenticate` (which only gets `&self`), moved into `session` afterwards.
+    logged_in: std::sync::Mutex<Option<Session>>,
+    /// Why the last login failed, for the error the client gets.
+    login_error: std::sync::Mutex<Option<String>>,
     /// Set once a login succeeded (the connection is then past `connect_timeout`).
     authenticated: Arc<std::sync::atomic::AtomicBool>,
     /// The client's address, for the log of failed logins.
@@ -129,8 +132,10 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 impl<H: QueryHandler> Shim<H> {
     fn adopt_user(&mut self) {
         if self.session.user.is_empty() {
-            let u = self.auth_user.lock().unwrap_or_else(|p| p.into_inner());
-            self.session.user = u.clone();
+            let mut s = self.logged_in.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = s.take() {
+                self.session = s;
+            }
         }
     }
 }
@@ -169,18 +174,29 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
         auth_data: &[u8],
     ) -> bool {
         let user = String::from_utf8_lossy(username).to_string();
-        let ok = match self.handler.credential(&user) {
-            Some(cred) => auth::verify(&cred, salt, auth_data),
-            None => false,
-        };
-        if ok {
-            *self.auth_user.lock().unwrap_or_else(|p| p.into_inner()) = user;
-            self.authenticated
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        } else {
-            tracing::warn!(user = ?user, peer = %self.peer, "failed login");
+        let mut session = Session::new(self.session.conn_id, user.clone());
+        session.client_host = self.peer.ip().to_string();
+        let verify = |cred: &crate::Credential| auth::verify(cred, salt, auth_data);
+        match self.handler.login(&mut session, &verify) {
+            Ok(()) => {
+                *self.logged_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+                self.authenticated
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                true
+            }
+            Err(message) => {
+                tracing::warn!(user = ?user, peer = %self.peer, reason = %message, "failed login");
+                *self.login_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
+                false
+            }
         }
-        ok
+    }
+
+    fn auth_error_message(&self) -> Option<String> {
+        self.login_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     async fn on_prepare<'a>(
@@ -229,6 +245,9 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
         let fresh = Session::new(self.session.conn_id, self.session.user.clone());
         self.session = Session {
             database: self.session.database.take(),
+            host: std::mem::take(&mut self.session.host),
+            client_host: std::mem::take(&mut self.session.client_host),
+            roles: std::mem::take(&mut self.session.roles),
             ..fresh
         };
     }

@@ -34,8 +34,49 @@ pub struct Sources<'a> {
     pub live: &'a LiveLoads,
     /// Open connections.
     pub processes: &'a Processes,
-    /// The user asking (`processlist` shows others' connections to root only).
+    /// The user asking.
     pub user: &'a str,
+    /// What the user asking may see.
+    pub visible: Arc<dyn Visibility>,
+}
+
+/// What the user asking may see: the rest is left out of every table, as StarRocks does.
+pub trait Visibility: Send + Sync {
+    /// Holds a privilege on the database or on something in it.
+    fn database(&self, db: &str) -> bool;
+    /// Holds a privilege on the table.
+    fn table(&self, db: &str, table: &str) -> bool;
+    /// Holds a privilege on the pipe.
+    fn pipe(&self, db: &str, pipe: &str) -> bool;
+    /// Sees everyone's connections (else the user's own).
+    fn all_processes(&self) -> bool;
+}
+
+/// Sees everything (root).
+pub struct SeeAll;
+
+impl Visibility for SeeAll {
+    fn database(&self, _: &str) -> bool {
+        true
+    }
+    fn table(&self, _: &str, _: &str) -> bool {
+        true
+    }
+    fn pipe(&self, _: &str, _: &str) -> bool {
+        true
+    }
+    fn all_processes(&self) -> bool {
+        true
+    }
+}
+
+/// Whether the user sees a load: it submitted it, or sees one of its tables.
+pub fn sees_load(v: &dyn Visibility, user: &str, r: &LoadRecord) -> bool {
+    r.owner == user
+        || r.owner.split('@').next() == Some(user)
+        || r.table_name
+            .split(',')
+            .any(|t| v.table(&r.db_name, t.trim()))
 }
 
 #[derive(Clone, Copy)]
@@ -89,22 +130,22 @@ fn build(cols: &[(&str, Kind)], rows: Vec<Vec<Cell>>) -> Result<Arc<dyn TablePro
 /// The provider for `information_schema.<name>`, or `None` for an unknown name.
 pub fn table(name: &str, src: &Sources<'_>) -> Option<Result<Arc<dyn TableProvider>, String>> {
     let res = match name.to_ascii_lowercase().as_str() {
-        "loads" => loads(src.catalog, src.live),
-        "load_errors" => load_errors(src.catalog),
-        "load_tracking_logs" => load_tracking_logs(src.catalog),
-        "processlist" => processlist(src.processes, src.user),
-        "pipes" => pipes(src.catalog),
-        "pipe_files" => pipe_files(src.catalog),
-        "schemata" => schemata(src.catalog),
-        "tables" => tables(src.catalog),
-        "columns" => columns(src.catalog),
+        "loads" => loads(src),
+        "load_errors" => load_errors(src),
+        "load_tracking_logs" => load_tracking_logs(src),
+        "processlist" => processlist(src),
+        "pipes" => pipes(src),
+        "pipe_files" => pipe_files(src),
+        "schemata" => schemata(src),
+        "tables" => tables(src),
+        "columns" => columns(src),
         _ => return None,
     };
     Some(res)
 }
 
 /// MySQL's `information_schema.processlist`: every connection (root) or the user's own.
-fn processlist(processes: &Processes, user: &str) -> Result<Arc<dyn TableProvider>, String> {
+fn processlist(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
     let cols = [
         ("ID", Kind::Int),
         ("USER", Kind::Str),
@@ -115,8 +156,9 @@ fn processlist(processes: &Processes, user: &str) -> Result<Arc<dyn TableProvide
         ("STATE", Kind::Str),
         ("INFO", Kind::Str),
     ];
-    let rows = processes
-        .rows(user)
+    let rows = src
+        .processes
+        .rows(src.user, src.visible.all_processes())
         .into_iter()
         .map(|p| {
             vec![
@@ -167,7 +209,8 @@ fn java_double(v: f64) -> String {
     }
 }
 
-fn loads(catalog: &Catalog, live: &LiveLoads) -> Result<Arc<dyn TableProvider>, String> {
+fn loads(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let (catalog, live) = (src.catalog, src.live);
     let cols = [
         ("JOB_ID", Kind::Int),
         ("LABEL", Kind::Str),
@@ -196,6 +239,7 @@ fn loads(catalog: &Catalog, live: &LiveLoads) -> Result<Arc<dyn TableProvider>, 
     let records = catalog.list_loads().map_err(|e| e.to_string())?;
     let rows = records
         .into_iter()
+        .filter(|r| sees_load(src.visible.as_ref(), src.user, r))
         .map(|mut r| {
             let progress = match r.state.as_str() {
                 "FINISHED" => "ETL:100%; LOAD:100%".to_string(),
@@ -263,7 +307,8 @@ fn loads(catalog: &Catalog, live: &LiveLoads) -> Result<Arc<dyn TableProvider>, 
     build(&cols, rows)
 }
 
-fn load_errors(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+fn load_errors(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let catalog = src.catalog;
     let cols = [
         ("JOB_ID", Kind::Int),
         ("LABEL", Kind::Str),
@@ -276,11 +321,15 @@ fn load_errors(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
         ("REASON", Kind::Str),
     ];
     let loads = catalog.list_loads().map_err(|e| e.to_string())?;
-    let jobs: std::collections::HashMap<i64, &LoadRecord> =
-        loads.iter().map(|l| (l.job_id, l)).collect();
+    let jobs: std::collections::HashMap<i64, &LoadRecord> = loads
+        .iter()
+        .filter(|r| sees_load(src.visible.as_ref(), src.user, r))
+        .map(|l| (l.job_id, l))
+        .collect();
     let errors = catalog.list_load_errors().map_err(|e| e.to_string())?;
     let rows = errors
         .into_iter()
+        .filter(|e| jobs.contains_key(&e.job_id))
         .map(|e| {
             let job = jobs.get(&e.job_id);
             vec![
@@ -301,7 +350,8 @@ fn load_errors(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
 
 /// StarRocks' `load_tracking_logs` (3.x columns): one row per job that rejected rows, its
 /// rejected rows as lines of text. `load_errors` has the same rows as columns.
-fn load_tracking_logs(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+fn load_tracking_logs(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let catalog = src.catalog;
     let cols = [
         ("JOB_ID", Kind::Int),
         ("LABEL", Kind::Str),
@@ -317,6 +367,7 @@ fn load_tracking_logs(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, Strin
     }
     let rows = loads
         .iter()
+        .filter(|r| sees_load(src.visible.as_ref(), src.user, r))
         .filter_map(|l| {
             let lines = logs.remove(&l.job_id)?;
             Some(vec![
@@ -350,7 +401,8 @@ pub fn pipe_load_status(p: &strata_catalog::PipeMeta, loading: u64) -> String {
 }
 
 /// `information_schema.pipes`: StarRocks' 3.2/3.3 columns, then Strata's backlog.
-fn pipes(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+fn pipes(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let catalog = src.catalog;
     let cols = [
         ("DATABASE_NAME", Kind::Str),
         ("PIPE_ID", Kind::Int),
@@ -370,6 +422,9 @@ fn pipes(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
     ];
     let mut rows = Vec::new();
     for p in catalog.list_pipes().map_err(|e| e.to_string())? {
+        if !src.visible.pipe(&p.db, &p.name) {
+            continue;
+        }
         let c = catalog.pipe_counts(p.id).map_err(|e| e.to_string())?;
         let last_error = p
             .last_error
@@ -397,7 +452,8 @@ fn pipes(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
 }
 
 /// `information_schema.pipe_files`: one row per file version a pipe has seen.
-fn pipe_files(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+fn pipe_files(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let catalog = src.catalog;
     let cols = [
         ("DATABASE_NAME", Kind::Str),
         ("PIPE_ID", Kind::Int),
@@ -419,6 +475,7 @@ fn pipe_files(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
         .list_pipes()
         .map_err(|e| e.to_string())?
         .into_iter()
+        .filter(|p| src.visible.pipe(&p.db, &p.name))
         .map(|p| (p.id, p))
         .collect();
     let rows = catalog
@@ -449,7 +506,8 @@ fn pipe_files(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
     build(&cols, rows)
 }
 
-fn schemata(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+fn schemata(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let catalog = src.catalog;
     let cols = [
         ("CATALOG_NAME", Kind::Str),
         ("SCHEMA_NAME", Kind::Str),
@@ -458,6 +516,7 @@ fn schemata(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
         ("SQL_PATH", Kind::Str),
     ];
     let mut names = catalog.list_databases().map_err(|e| e.to_string())?;
+    names.retain(|d| src.visible.database(d));
     names.push(NAME.to_string());
     names.sort();
     let rows = names
@@ -475,7 +534,8 @@ fn schemata(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
     build(&cols, rows)
 }
 
-fn tables(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+fn tables(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let catalog = src.catalog;
     let cols = [
         ("TABLE_CATALOG", Kind::Str),
         ("TABLE_SCHEMA", Kind::Str),
@@ -490,6 +550,9 @@ fn tables(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
     let table_rows = catalog.table_rows().map_err(|e| e.to_string())?;
     let mut rows = Vec::with_capacity(all.len());
     for t in all {
+        if !src.visible.table(&t.db, &t.name) {
+            continue;
+        }
         let n = table_rows.get(&t.id).copied().unwrap_or(0);
         rows.push(vec![
             s("def"),
@@ -505,7 +568,8 @@ fn tables(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
     build(&cols, rows)
 }
 
-fn columns(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
+fn columns(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
+    let catalog = src.catalog;
     let cols = [
         ("TABLE_CATALOG", Kind::Str),
         ("TABLE_SCHEMA", Kind::Str),
@@ -521,6 +585,9 @@ fn columns(catalog: &Catalog) -> Result<Arc<dyn TableProvider>, String> {
     let all = catalog.all_tables().map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for t in all {
+        if !src.visible.table(&t.db, &t.name) {
+            continue;
+        }
         for (i, c) in t.def.columns.iter().enumerate() {
             let desc = c.ty.describe();
             let data_type = desc.split(['(', '<']).next().unwrap_or("").to_string();

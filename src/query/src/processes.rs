@@ -140,13 +140,13 @@ impl Processes {
         }
     }
 
-    /// `KILL [CONNECTION | QUERY] id` by `user` (root may kill anyone's).
-    pub fn kill(&self, id: u32, user: &str, query_only: bool) -> Killed {
+    /// `KILL [CONNECTION | QUERY] id` by `user`; `any`: may stop anyone's (OPERATE on SYSTEM).
+    pub fn kill(&self, id: u32, user: &str, any: bool, query_only: bool) -> Killed {
         let g = self.lock();
         let Some(p) = g.get(&id) else {
             return Killed::Unknown;
         };
-        if user != "root" && p.user != user {
+        if !any && p.user != user {
             return Killed::NotYours;
         }
         if let Some((_, cancel)) = &p.running {
@@ -158,11 +158,11 @@ impl Processes {
         Killed::Done
     }
 
-    /// The connections `user` may see (root: all), by id.
-    pub fn rows(&self, user: &str) -> Vec<ProcessRow> {
+    /// The connections `user` may see (`all`: everyone's, with OPERATE on SYSTEM), by id.
+    pub fn rows(&self, user: &str, all: bool) -> Vec<ProcessRow> {
         self.lock()
             .iter()
-            .filter(|(_, p)| user == "root" || p.user == user)
+            .filter(|(_, p)| all || p.user == user)
             .map(|(id, p)| ProcessRow {
                 id: *id,
                 user: p.user.clone(),
@@ -196,16 +196,16 @@ mod tests {
         p.connected(8, "127.0.0.1:5001");
         let t7 = p.start(7, "root", Some("d"), "SELECT sleep(10)");
         let t8 = p.start(8, "bob", None, "SELECT 2");
-        assert_eq!(p.kill(9, "root", true), Killed::Unknown);
-        assert_eq!(p.kill(7, "bob", true), Killed::NotYours);
-        assert_eq!(p.kill(7, "root", true), Killed::Done);
+        assert_eq!(p.kill(9, "root", true, true), Killed::Unknown);
+        assert_eq!(p.kill(7, "bob", false, true), Killed::NotYours);
+        assert_eq!(p.kill(7, "root", true, true), Killed::Done);
         assert!(t7.is_cancelled() && !t8.is_cancelled());
-        let rows = p.rows("bob");
+        let rows = p.rows("bob", false);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].info.as_deref(), Some("SELECT 2"));
         p.finish(7, Some("d"));
-        assert_eq!(p.rows("root")[0].command, "Sleep");
-        assert_eq!(p.kill(7, "root", false), Killed::Done);
+        assert_eq!(p.rows("root", true)[0].command, "Sleep");
+        assert_eq!(p.kill(7, "root", true, false), Killed::Done);
         // The close signal was given: a waiter sees it at once.
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -213,6 +213,6 @@ mod tests {
         rt.block_on(close.notified());
         p.disconnected(8);
         assert!(t8.is_cancelled());
-        assert_eq!(p.rows("root").len(), 1);
+        assert_eq!(p.rows("root", true).len(), 1);
     }
 }

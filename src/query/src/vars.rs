@@ -68,10 +68,23 @@ pub(crate) fn register(ctx: &SessionContext, session: &Session) {
     ctx.register_variable(VarType::System, Arc::new(SystemVars(session.vars.clone())));
     constant_udf(ctx, "database", session.database.clone());
     constant_udf(ctx, "schema", session.database.clone());
-    let user = format!("'{}'@'%'", session.user);
-    constant_udf(ctx, "current_user", Some(user.clone()));
-    constant_udf(ctx, "user", Some(user.clone()));
-    constant_udf(ctx, "session_user", Some(user));
+    // current_user(): the account ('user'@'host pattern'); user(): where the client is.
+    let account = format!("'{}'@'{}'", session.user, session.host);
+    let client = if session.client_host.is_empty() {
+        account.clone()
+    } else {
+        format!("'{}'@'{}'", session.user, session.client_host)
+    };
+    constant_udf(ctx, "current_user", Some(account));
+    constant_udf(ctx, "user", Some(client.clone()));
+    constant_udf(ctx, "session_user", Some(client));
+    // StarRocks: the active roles, comma-separated, or NONE.
+    let roles = if session.roles.is_empty() {
+        "NONE".to_string()
+    } else {
+        session.roles.join(", ")
+    };
+    constant_udf(ctx, "current_role", Some(roles));
     constant_udf(ctx, "version", Some(SERVER_VERSION.to_string()));
     constant_udf(
         ctx,

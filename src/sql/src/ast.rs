@@ -5,8 +5,13 @@ use std::fmt;
 use sqlparser::ast as sp;
 use strata_common::types::SrType;
 
+mod account;
 mod load;
 mod pipe;
+pub use account::{
+    AccountStmt, AuthSpec, GrantPrivileges, GrantRoles, GrantSubject, PrivTarget, RoleSet,
+    UserIdent,
+};
 pub use load::{AlterLoad, CancelLoad, DataDesc, LoadStmt, expr_sql};
 pub use pipe::{AlterPipe, AlterPipeAction, CreatePipe, ShowPipes};
 
@@ -386,6 +391,8 @@ fn fmt_order_limit(
 pub enum Statement {
     /// A query (SELECT, WITH, VALUES, EXPLAIN ...), planned by DataFusion.
     Query(Box<sp::Statement>),
+    /// Users, roles, grants.
+    Account(Box<AccountStmt>),
     /// CREATE DATABASE
     CreateDatabase {
         /// Name.
@@ -491,6 +498,7 @@ impl fmt::Display for Statement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Statement::Query(q) => write!(f, "{q}"),
+            Statement::Account(a) => write!(f, "{a}"),
             Statement::CreateDatabase {
                 name,
                 if_not_exists,

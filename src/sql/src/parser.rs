@@ -1,5 +1,6 @@
 //! The statement dispatcher and the token-level helpers the sub-parsers share.
 
+mod account;
 mod create_table;
 mod insert;
 mod load;
@@ -220,9 +221,8 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
                 _ => p.expected("a connection id", tok).map_err(Into::into),
             }
         }
-        "GRANT" | "REVOKE" | "UPDATE" | "DELETE" => {
-            Err(ParseError::unsupported(format!("{} statement", word(p, 0))))
-        }
+        "GRANT" | "REVOKE" => account::parse_grant(p),
+        "UPDATE" | "DELETE" => Err(ParseError::unsupported(format!("{} statement", word(p, 0)))),
         _ => {
             let stmt = p.parse_statement()?;
             match stmt {
@@ -279,7 +279,7 @@ fn parse_create(p: &mut Parser) -> Result<Statement> {
             pipe::parse_create_pipe(p, true)
         }
         "VIEW" | "MATERIALIZED" => Err(ParseError::unsupported("CREATE VIEW")),
-        "USER" | "ROLE" => Err(ParseError::unsupported("CREATE USER/ROLE")),
+        "USER" | "ROLE" => account::parse_create(p),
         other => p
             .expected("DATABASE or TABLE after CREATE", p.peek_token())
             .map_err(|e| {
@@ -311,6 +311,7 @@ fn parse_drop(p: &mut Parser) -> Result<Statement> {
             Ok(Statement::DropTable { name, if_exists })
         }
         "PIPE" => pipe::parse_drop_pipe(p),
+        "USER" | "ROLE" => account::parse_drop(p),
         "" => p
             .expected("DATABASE or TABLE", p.peek_token())
             .map_err(Into::into),
@@ -374,8 +375,8 @@ fn parse_set(p: &mut Parser) -> Result<Statement> {
         }
         return Ok(Statement::Set(Vec::new()));
     }
-    if word(p, 0) == "PASSWORD" {
-        return Err(ParseError::unsupported("SET PASSWORD"));
+    if let Some(stmt) = account::parse_set(p)? {
+        return Ok(stmt);
     }
     let mut out = Vec::new();
     loop {

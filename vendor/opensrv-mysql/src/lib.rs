@@ -157,6 +157,12 @@ pub trait AsyncMysqlShim<W: Send> {
         true
     }
 
+    /// strata: the text of the error a failed `authenticate` answers with (the account is
+    /// locked, say); `None`: MySQL's `Access denied for user ...`.
+    fn auth_error_message(&self) -> Option<String> {
+        None
+    }
+
     /// Called when the client issues a request to prepare `query` for later execution.
     ///
     /// The provided [`StatementMetaWriter`](struct.StatementMetaWriter.html) should be used to
@@ -530,11 +536,13 @@ where
                     .await
                 {
                     // strata: MySQL's own error (1045) and text, which clients and tools expect.
-                    let err_msg = format!(
-                        "Access denied for user '{}'@'%' (using password: {})",
-                        String::from_utf8_lossy(username),
-                        if auth_response.is_empty() { "NO" } else { "YES" },
-                    );
+                    let err_msg = self.shim.auth_error_message().unwrap_or_else(|| {
+                        format!(
+                            "Access denied for user '{}'@'%' (using password: {})",
+                            String::from_utf8_lossy(username),
+                            if auth_response.is_empty() { "NO" } else { "YES" },
+                        )
+                    });
                     writers::write_err(
                         ErrorKind::ER_ACCESS_DENIED_ERROR,
                         err_msg.as_bytes(),

@@ -40,6 +40,7 @@ pub async fn start_at(dir: &Path) -> Server {
         mem_limit: None,
         // Tests read local files from temporary directories.
         allow_local_paths: vec![std::env::temp_dir()],
+        root_password: None,
     };
     Server::start(&config).await.expect("server starts")
 }

@@ -10,6 +10,7 @@ mod limits;
 mod listing;
 mod loads;
 mod pipe;
+mod privileges;
 mod protocol;
 mod s3;
 mod seed;

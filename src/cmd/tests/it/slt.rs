@@ -191,6 +191,11 @@ async fn slt_mysql_compat() {
     run_area("mysql_compat").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_privileges() {
+    run_area("privileges").await;
+}
+
 /// The variables an area over the S3 server uses: `${S3_ENDPOINT}`, `${S3_AK}`, `${S3_SK}`,
 /// `${S3_BUCKET}`.
 fn s3_vars(s3: &crate::s3::S3Server) -> Vec<(String, String)> {

@@ -220,7 +220,7 @@ pub(crate) async fn submit(fe: &Frontend, session: &Session, mut stmt: LoadStmt)
         create_time: now_string(),
         sql: text,
         priority: opts.priority,
-        owner: session.user.clone(),
+        owner: crate::privilege::Identity::of(session).owner_string(),
         ..Default::default()
     };
     let job_id = fe.catalog.submit_job(&record)?;

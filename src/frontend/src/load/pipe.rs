@@ -445,9 +445,10 @@ async fn run_files(
         }
         if matches!(
             code,
-            StatusCode::TableNotFound | StatusCode::DatabaseNotFound
+            StatusCode::TableNotFound | StatusCode::DatabaseNotFound | StatusCode::PermissionDenied
         ) {
-            // The pipe stops until its table is back (RESUME); the files wait.
+            // The pipe stops until its table is back, or its owner may insert again (RESUME);
+            // the files wait.
             give_back(&mut work, &files);
             let now = now_string();
             let _ = fe
@@ -513,6 +514,8 @@ async fn run_batch(
         unreachable!("pipe_insert checks the target")
     };
     let db = name.db.clone().unwrap_or_else(|| pipe.db.clone());
+    // Each batch runs as the pipe's creator, with what that user holds now.
+    crate::privilege::check_owner_inserts(fe, &pipe.owner, &db, &[name.table.as_str()])?;
     let table = fe.catalog.get_table(&db, &name.table)?.ok_or_else(|| {
         FrontendError::from(strata_catalog::CatalogError::UnknownTable {
             db: db.clone(),

@@ -226,6 +226,9 @@ pub(crate) fn parse_alter(p: &mut Parser) -> Result<Statement> {
     if word(p, 0) == "PIPE" {
         return super::pipe::parse_alter_pipe(p);
     }
+    if word(p, 0) == "USER" {
+        return super::account::parse_alter_user(p);
+    }
     if !eat_word(p, "LOAD") {
         return Err(ParseError::unsupported(format!("ALTER {}", word(p, 0))));
     }

@@ -12,6 +12,7 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
     // Scope words are accepted and ignored: there is one node, so GLOBAL == SESSION view.
     let _ = eat_word(p, "GLOBAL") || eat_word(p, "SESSION");
     match word(p, 0).as_str() {
+        "GRANTS" | "USERS" | "ROLES" => super::account::parse_show(p),
         "DATABASES" | "SCHEMAS" => {
             p.next_token();
             if eat_word(p, "FROM") {

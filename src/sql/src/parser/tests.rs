@@ -294,3 +294,201 @@ fn broker_load_backslashes_survive_printing() {
     assert_eq!(l.data[0].paths[0], "s3://b/f\\x");
     assert_eq!(l.data[0].set[0].1.to_string(), "replace(a, '\\', '/')");
 }
+
+fn acct(sql: &str) -> AccountStmt {
+    match one(sql) {
+        Statement::Account(a) => *a,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+fn user(name: &str, host: &str) -> UserIdent {
+    UserIdent {
+        name: name.into(),
+        host: host.into(),
+    }
+}
+
+#[test]
+fn users_and_roles() {
+    for (sql, want) in [
+        (
+            "CREATE USER 'loader'@'%' IDENTIFIED BY 'S3cret!'",
+            user("loader", "%"),
+        ),
+        (
+            "CREATE USER loader@'10.0.%' IDENTIFIED BY 'x'",
+            user("loader", "10.0.%"),
+        ),
+        (
+            "CREATE USER \"loader\" IDENTIFIED BY 'x'",
+            user("loader", "%"),
+        ),
+        (
+            "CREATE USER `loader`@`localhost` IDENTIFIED BY 'x'",
+            user("loader", "localhost"),
+        ),
+        (
+            "CREATE USER loader@localhost IDENTIFIED BY 'x'",
+            user("loader", "localhost"),
+        ),
+    ] {
+        let AccountStmt::CreateUser { user, auth, .. } = acct(sql) else {
+            panic!("{sql}")
+        };
+        assert_eq!(user, want, "{sql}");
+        assert!(matches!(auth, AuthSpec::Password(_)), "{sql}");
+    }
+    let AccountStmt::CreateUser {
+        if_not_exists,
+        auth,
+        default_roles,
+        ..
+    } = acct(
+        "CREATE USER IF NOT EXISTS u IDENTIFIED WITH mysql_native_password AS '*ABC' DEFAULT ROLE etl, r2",
+    )
+    else {
+        panic!()
+    };
+    assert!(if_not_exists);
+    assert_eq!(auth, AuthSpec::Hash("*ABC".into()));
+    assert_eq!(default_roles, ["etl", "r2"]);
+    assert!(matches!(
+        acct("ALTER USER root IDENTIFIED BY 'r00t-S3cret'"),
+        AccountStmt::AlterUser {
+            auth: Some(AuthSpec::Password(_)),
+            ..
+        }
+    ));
+    assert_eq!(
+        acct("DROP USER IF EXISTS 'loader'@'%'"),
+        AccountStmt::DropUser {
+            if_exists: true,
+            user: user("loader", "%")
+        }
+    );
+    assert_eq!(
+        acct("CREATE ROLE etl"),
+        AccountStmt::CreateRole {
+            if_not_exists: false,
+            names: vec!["etl".into()]
+        }
+    );
+    assert!(matches!(
+        acct("DROP ROLE IF EXISTS etl"),
+        AccountStmt::DropRole {
+            if_exists: true,
+            ..
+        }
+    ));
+    assert_eq!(
+        acct("SET DEFAULT ROLE etl TO 'loader'@'%'"),
+        AccountStmt::SetDefaultRole {
+            roles: RoleSet::Roles(vec!["etl".into()]),
+            users: vec![user("loader", "%")]
+        }
+    );
+    assert_eq!(
+        acct("SET ROLE ALL EXCEPT a"),
+        AccountStmt::SetRole(RoleSet::All(vec!["a".into()]))
+    );
+    assert_eq!(
+        acct("SET ROLE DEFAULT"),
+        AccountStmt::SetRole(RoleSet::Default)
+    );
+    assert_eq!(
+        acct("SET PASSWORD FOR u = PASSWORD('x')"),
+        AccountStmt::SetPassword {
+            user: Some(user("u", "%")),
+            auth: AuthSpec::Password("x".into())
+        }
+    );
+    assert_eq!(
+        acct("SHOW GRANTS FOR 'loader'@'%'"),
+        AccountStmt::ShowGrants(Some(GrantSubject::User(user("loader", "%"))))
+    );
+    assert_eq!(
+        acct("SHOW GRANTS FOR ROLE etl"),
+        AccountStmt::ShowGrants(Some(GrantSubject::Role("etl".into())))
+    );
+    assert_eq!(acct("SHOW USERS"), AccountStmt::ShowUsers);
+    assert_eq!(acct("SHOW ROLES"), AccountStmt::ShowRoles);
+    assert!(parse_sql("CREATE USER u IDENTIFIED WITH authentication_ldap_simple").is_err());
+}
+
+#[test]
+fn grants() {
+    let AccountStmt::Privileges(g) =
+        acct("GRANT INSERT, SELECT ON TABLE mydatabase.user_behavior TO ROLE etl")
+    else {
+        panic!()
+    };
+    assert_eq!(g.privileges, ["INSERT", "SELECT"]);
+    assert_eq!(
+        g.target,
+        PrivTarget::Tables(vec![TableName {
+            db: Some("mydatabase".into()),
+            table: "user_behavior".into()
+        }])
+    );
+    assert_eq!(g.subject, GrantSubject::Role("etl".into()));
+    let AccountStmt::Privileges(g) =
+        acct("GRANT CREATE PIPE ON DATABASE mydatabase TO USER 'loader'@'%' WITH GRANT OPTION")
+    else {
+        panic!()
+    };
+    assert_eq!(g.privileges, ["CREATE PIPE"]);
+    assert_eq!(g.target, PrivTarget::Databases(vec!["mydatabase".into()]));
+    assert!(g.with_grant_option);
+    for (sql, target) in [
+        (
+            "GRANT ALL PRIVILEGES ON *.* TO u",
+            PrivTarget::AllTables(None),
+        ),
+        (
+            "GRANT SELECT ON db.* TO u",
+            PrivTarget::AllTables(Some("db".into())),
+        ),
+        (
+            "GRANT SELECT ON ALL TABLES IN DATABASE db TO u",
+            PrivTarget::AllTables(Some("db".into())),
+        ),
+        (
+            "GRANT SELECT ON ALL TABLES IN ALL DATABASES TO u",
+            PrivTarget::AllTables(None),
+        ),
+        (
+            "GRANT USAGE ON ALL PIPES IN DATABASE db TO u",
+            PrivTarget::AllPipes(Some("db".into())),
+        ),
+        ("GRANT OPERATE ON SYSTEM TO u", PrivTarget::System),
+        (
+            "GRANT CREATE DATABASE ON CATALOG default_catalog TO u",
+            PrivTarget::Catalog,
+        ),
+        ("GRANT DROP ON ALL DATABASES TO u", PrivTarget::AllDatabases),
+    ] {
+        let AccountStmt::Privileges(g) = acct(sql) else {
+            panic!("{sql}")
+        };
+        assert_eq!(g.target, target, "{sql}");
+    }
+    let AccountStmt::Privileges(g) = acct("REVOKE SELECT ON TABLE t FROM ROLE etl") else {
+        panic!()
+    };
+    assert!(g.revoke);
+    assert_eq!(
+        acct("GRANT etl, r2 TO USER 'loader'@'%'"),
+        AccountStmt::Roles(GrantRoles {
+            revoke: false,
+            roles: vec!["etl".into(), "r2".into()],
+            subject: GrantSubject::User(user("loader", "%"))
+        })
+    );
+    assert!(matches!(
+        acct("REVOKE etl FROM ROLE r2"),
+        AccountStmt::Roles(GrantRoles { revoke: true, .. })
+    ));
+    assert!(parse_sql("GRANT ON TABLE t TO u").is_err());
+    assert!(parse_sql("GRANT SELECT ON CATALOG hive TO u").is_err());
+}

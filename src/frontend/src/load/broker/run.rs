@@ -157,6 +157,10 @@ impl Run {
             }
         };
         let db = stmt.db.clone().unwrap_or_else(|| record.db_name.clone());
+        // The job runs as the user who submitted it, with what that user holds now.
+        let tables: Vec<&str> = stmt.data.iter().map(|d| d.table.as_str()).collect();
+        crate::privilege::check_owner_inserts(&fe, &record.owner, &db, &tables)
+            .map_err(|e| Failure::new("ETL_RUN_FAIL", e.to_string()))?;
         let opts = JobOptions::parse(&fe, &stmt.properties)
             .map_err(|e| Failure::new("ETL_SUBMIT_FAIL", e.to_string()))?;
         let deadline = deadline_of(&record);
