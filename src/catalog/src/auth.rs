@@ -25,6 +25,8 @@ pub struct UserAccount {
     pub auth: String,
     /// Creation time.
     pub created: String,
+    /// The `max_user_connections` property; `None`: the server's default.
+    pub max_connections: Option<u64>,
 }
 
 /// Who holds a grant.
@@ -87,6 +89,7 @@ CREATE TABLE users (
     host    TEXT NOT NULL,
     auth    TEXT NOT NULL,
     created TEXT NOT NULL,
+    max_connections INTEGER,
     PRIMARY KEY (name, host)
 );
 CREATE TABLE roles (
@@ -141,6 +144,7 @@ fn account_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserAccount> {
         host: r.get(1)?,
         auth: r.get(2)?,
         created: r.get(3)?,
+        max_connections: r.get(4)?,
     })
 }
 
@@ -205,8 +209,9 @@ impl Catalog {
     /// Every account, by name and host.
     pub fn users(&self) -> Result<Vec<UserAccount>> {
         self.with(|c| {
-            let mut st =
-                c.prepare("SELECT name, host, auth, created FROM users ORDER BY name, host")?;
+            let mut st = c.prepare(
+                "SELECT name, host, auth, created, max_connections FROM users ORDER BY name, host",
+            )?;
             let rows = st.query_map([], account_of)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -216,8 +221,9 @@ impl Catalog {
     /// most specific pattern that matches (fewest wildcards, longest), as MySQL picks.
     pub fn find_account(&self, name: &str, client_host: &str) -> Result<Option<UserAccount>> {
         let mut found: Vec<UserAccount> = self.with(|c| {
-            let mut st =
-                c.prepare("SELECT name, host, auth, created FROM users WHERE name = ?1")?;
+            let mut st = c.prepare(
+                "SELECT name, host, auth, created, max_connections FROM users WHERE name = ?1",
+            )?;
             let rows = st.query_map([name], account_of)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
@@ -276,6 +282,22 @@ impl Catalog {
             let n = c.execute(
                 "UPDATE users SET auth = ?3 WHERE name = ?1 AND host = ?2",
                 params![name, host, auth],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Sets an account's `max_user_connections` (`None`: the server's default). False when
+    /// there is no such account.
+    pub fn set_max_connections(&self, name: &str, host: &str, max: Option<u64>) -> Result<bool> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE users SET max_connections = ?3 WHERE name = ?1 AND host = ?2",
+                params![
+                    name,
+                    host,
+                    max.map(|m| i64::try_from(m).unwrap_or(i64::MAX))
+                ],
             )?;
             Ok(n > 0)
         })

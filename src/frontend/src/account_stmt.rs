@@ -70,16 +70,28 @@ pub(crate) fn run(fe: &Frontend, session: &mut Session, stmt: AccountStmt) -> Re
             user,
             auth,
             default_roles,
+            properties,
         } => {
             let auth = stored_auth(&auth)?;
-            fe.catalog
-                .create_user(&user.name, &user.host, &auth, &default_roles, if_not_exists)?;
+            let max = max_connections(&properties)?;
+            let created = fe.catalog.create_user(
+                &user.name,
+                &user.host,
+                &auth,
+                &default_roles,
+                if_not_exists,
+            )?;
+            if created && max.is_some() {
+                fe.catalog
+                    .set_max_connections(&user.name, &user.host, max)?;
+            }
         }
         AccountStmt::AlterUser {
             if_exists,
             user,
             auth,
             default_roles,
+            properties,
         } => {
             if let Err(e) = require_user(fe, &user) {
                 return if if_exists { Ok(Output::ok()) } else { Err(e) };
@@ -90,6 +102,11 @@ pub(crate) fn run(fe: &Frontend, session: &mut Session, stmt: AccountStmt) -> Re
             }
             if let Some(r) = default_roles {
                 set_default_roles(fe, &user, &r)?;
+            }
+            if !properties.is_empty() {
+                let max = max_connections(&properties)?;
+                fe.catalog
+                    .set_max_connections(&user.name, &user.host, max)?;
             }
         }
         AccountStmt::DropUser { if_exists, user } => {
@@ -190,6 +207,27 @@ pub(crate) fn run(fe: &Frontend, session: &mut Session, stmt: AccountStmt) -> Re
         }
     }
     Ok(Output::ok())
+}
+
+/// A user's PROPERTIES: `max_user_connections` (a positive number) is the one there is.
+fn max_connections(props: &[(String, String)]) -> Result<Option<u64>> {
+    let mut max = None;
+    for (k, v) in props {
+        if !k.eq_ignore_ascii_case("max_user_connections") {
+            return Err(invalid(format!(
+                "Unknown user property '{k}': max_user_connections is the one there is"
+            )));
+        }
+        match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => max = Some(n),
+            _ => {
+                return Err(invalid(format!(
+                    "max_user_connections must be a positive number, not '{v}'"
+                )));
+            }
+        }
+    }
+    Ok(max)
 }
 
 /// The roles a [`RoleSet`] names for `user`, each granted to them.

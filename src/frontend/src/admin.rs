@@ -22,6 +22,18 @@ pub(crate) struct ConfigDef {
 /// The frontend configs Strata knows.
 pub(crate) const CONFIGS: &[ConfigDef] = &[
     ConfigDef {
+        key: "qe_max_connection",
+        default: "4096",
+        ty: "int",
+        comment: "connections the server takes at once; more get MySQL's 1040 Too many connections",
+    },
+    ConfigDef {
+        key: "max_user_connections",
+        default: "1024",
+        ty: "long",
+        comment: "Strata: connections one user may have open, unless its max_user_connections property says otherwise",
+    },
+    ConfigDef {
         key: "max_failed_login_attempts",
         default: "10",
         ty: "int",

@@ -214,7 +214,7 @@ impl QueryHandler for Frontend {
         &self,
         session: &mut Session,
         verify: &(dyn Fn(&Credential) -> bool + Send + Sync),
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), strata_protocol_mysql::LoginError> {
         login::login(self, session, verify)
     }
 
@@ -278,8 +278,19 @@ impl QueryHandler for Frontend {
             .map_err(|e| Box::new(e) as BoxedError)
     }
 
-    fn connected(&self, conn_id: u32, peer: &str) -> Option<Arc<tokio::sync::Notify>> {
-        Some(self.processes.connected(conn_id, peer))
+    fn connected(
+        &self,
+        conn_id: u32,
+        peer: &str,
+    ) -> std::result::Result<Option<Arc<tokio::sync::Notify>>, String> {
+        let max = login::max_connections(self);
+        match self.processes.connect_within(conn_id, peer, max) {
+            Some(close) => Ok(Some(close)),
+            None => {
+                tracing::warn!(%peer, max, "connection refused: qe_max_connection reached");
+                Err("Too many connections".to_string())
+            }
+        }
     }
 
     fn client_gone(&self, conn_id: u32) {

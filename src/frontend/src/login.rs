@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use strata_catalog::Catalog;
 use strata_common::Session;
-use strata_protocol_mysql::Credential;
+use strata_protocol_mysql::{Credential, LoginError};
 
 use crate::{Frontend, Result};
 
@@ -24,19 +24,24 @@ struct Failures {
     locked_until: Option<Instant>,
 }
 
+fn config_u64(fe: &Frontend, key: &str, default: u64) -> u64 {
+    crate::admin::config_value(fe, key)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(default)
+}
+
 /// How many failures in a row lock an account (0: never), and for how long.
 fn lock_policy(fe: &Frontend) -> (u32, Duration) {
-    let get = |key: &str, default: u64| {
-        crate::admin::config_value(fe, key)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(default)
-    };
-    let attempts = u32::try_from(get("max_failed_login_attempts", 10)).unwrap_or(u32::MAX);
-    (
-        attempts,
-        Duration::from_secs(get("failed_login_lock_second", 600)),
-    )
+    let attempts =
+        u32::try_from(config_u64(fe, "max_failed_login_attempts", 10)).unwrap_or(u32::MAX);
+    let lock_for = Duration::from_secs(config_u64(fe, "failed_login_lock_second", 600));
+    (attempts, lock_for)
+}
+
+/// Connections the server takes at once (`qe_max_connection`, StarRocks' FE config).
+pub(crate) fn max_connections(fe: &Frontend) -> usize {
+    usize::try_from(config_u64(fe, "qe_max_connection", 4096)).unwrap_or(usize::MAX)
 }
 
 fn credential_of(auth: &str) -> Option<Credential> {
@@ -59,7 +64,7 @@ pub(crate) fn login(
     fe: &Frontend,
     session: &mut Session,
     verify: &(dyn Fn(&Credential) -> bool + Send + Sync),
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), LoginError> {
     let user = session.user.clone();
     let client = session.client_host.clone();
     // An empty proof is what a client sends without a password.
@@ -68,7 +73,11 @@ pub(crate) fn login(
     } else {
         "YES"
     };
-    let denied = || format!("Access denied for user '{user}'@'{client}' (using password: {using})");
+    let denied = || {
+        LoginError::Denied(format!(
+            "Access denied for user '{user}'@'{client}' (using password: {using})"
+        ))
+    };
     let account = match fe.catalog.find_account(&user, &client) {
         Ok(Some(a)) => a,
         Ok(None) => return Err(denied()),
@@ -85,12 +94,12 @@ pub(crate) fn login(
         if let Some(until) = failures.get(&key).and_then(|f| f.locked_until)
             && until > now
         {
-            return Err(format!(
+            return Err(LoginError::Denied(format!(
                 "Access denied for user '{user}'@'{client}'. Account is blocked for {} second(s) \
                  ({} second(s) remaining) due to {attempts} consecutive failed logins",
                 lock_for.as_secs(),
                 (until - now).as_secs().max(1)
-            ));
+            )));
         }
     }
     let ok = credential_of(&account.auth).is_some_and(|c| verify(&c));
@@ -108,6 +117,19 @@ pub(crate) fn login(
     }
     failures.remove(&key);
     drop(failures);
+    let max = account
+        .max_connections
+        .unwrap_or_else(|| config_u64(fe, "max_user_connections", 1024));
+    if !fe.processes.log_in(
+        session.conn_id,
+        &account.name,
+        usize::try_from(max).unwrap_or(usize::MAX),
+    ) {
+        return Err(LoginError::TooManyUserConnections(format!(
+            "User {} already has more than 'max_user_connections' active connections",
+            account.name
+        )));
+    }
     session.host = account.host.clone();
     session.roles = fe
         .catalog

@@ -513,6 +513,46 @@ pub(crate) fn grant_objects(session: &Session, t: &PrivTarget) -> Result<Vec<Obj
 
 /// The privileges `stmt` needs, from the statement (and, for jobs, the catalog).
 pub(crate) fn needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result<Vec<Need>> {
+    let mut out = statement_needs(fe, session, stmt)?;
+    // Reading the server's own files (`file://`, under --allow-local-path) needs FILE on SYSTEM.
+    if local_paths(stmt) {
+        out.push(need("FILE", Object::system()));
+    }
+    Ok(out)
+}
+
+/// Whether `stmt` reads `file://` paths (FILES(), DESC FILES, Broker Load).
+fn local_paths(stmt: &Statement) -> bool {
+    let local = |p: &str| {
+        strata_query::files::split_paths(p).iter().any(|x| {
+            x.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("file://"))
+        })
+    };
+    let from_props = |props: &[(String, String)]| {
+        props
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("path") && local(v))
+    };
+    match stmt {
+        Statement::Query(q) => strata_sql::files_paths(q.as_ref()).iter().any(|p| local(p)),
+        Statement::Insert(i) => strata_sql::files_paths(i.source.as_ref())
+            .iter()
+            .any(|p| local(p)),
+        Statement::CreatePipe(c) => strata_sql::files_paths(c.insert.source.as_ref())
+            .iter()
+            .any(|p| local(p)),
+        Statement::CreateTable(ct) => ct
+            .query
+            .as_ref()
+            .is_some_and(|q| strata_sql::files_paths(q.as_ref()).iter().any(|p| local(p))),
+        Statement::DescribeFiles(props) => from_props(props),
+        Statement::Load(l) => l.data.iter().flat_map(|d| &d.paths).any(|p| local(p)),
+        _ => false,
+    }
+}
+
+fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result<Vec<Need>> {
     let db_of = |db: Option<&str>| -> Result<String> {
         Ok(crate::executor::database_of(session, db)?.to_string())
     };

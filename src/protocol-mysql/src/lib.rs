@@ -52,6 +52,15 @@ impl Output {
     }
 }
 
+/// Why a login was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    /// Unknown user, wrong password, locked account: MySQL's 1045 with this text.
+    Denied(String),
+    /// The user has `max_user_connections` open already: MySQL's 1203 with this text.
+    TooManyUserConnections(String),
+}
+
 /// A user's stored credential.
 #[derive(Debug, Clone)]
 pub enum Credential {
@@ -66,12 +75,12 @@ pub enum Credential {
 pub trait QueryHandler: Send + Sync + 'static {
     /// Logs `session.user` in from `session.client_host`: finds the account, checks the
     /// client's proof of the password with `verify`, and fills in the session (the account's
-    /// host, the active roles). `Err` is the message the client gets with error 1045.
+    /// host, the active roles). `Err` is the error the client gets.
     fn login(
         &self,
         session: &mut Session,
         verify: &(dyn Fn(&Credential) -> bool + Send + Sync),
-    ) -> Result<(), String>;
+    ) -> Result<(), LoginError>;
 
     /// Runs a script of one or more statements; one result per statement run, stopping after
     /// the first error.
@@ -88,9 +97,14 @@ pub trait QueryHandler: Send + Sync + 'static {
     async fn table_schema(&self, session: &Session, table: &str) -> Result<SchemaRef, BoxedError>;
 
     /// Called when a connection opens (before authentication); the returned signal, when
-    /// given, closes the connection (`KILL CONNECTION`).
-    fn connected(&self, _conn_id: u32, _peer: &str) -> Option<Arc<tokio::sync::Notify>> {
-        None
+    /// given, closes the connection (`KILL CONNECTION`). `Err`: the server is full; the
+    /// client gets MySQL's 1040 with this text instead of a handshake.
+    fn connected(
+        &self,
+        _conn_id: u32,
+        _peer: &str,
+    ) -> Result<Option<Arc<tokio::sync::Notify>>, String> {
+        Ok(None)
     }
 
     /// Called when the client of connection `conn_id` has gone (closed its socket) while a

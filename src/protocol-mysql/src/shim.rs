@@ -26,7 +26,10 @@ pub(crate) async fn run_connection<H: QueryHandler>(
     let (stream, watcher) = watch_for_hangup(stream, handler.clone(), conn_id)?;
     let _watcher = AbortOnDrop(watcher);
     // Registered only once nothing can fail before the shim exists (its drop unregisters).
-    let close = handler.connected(conn_id, &peer.to_string());
+    let close = match handler.connected(conn_id, &peer.to_string()) {
+        Ok(close) => close,
+        Err(message) => return refuse(stream, &message).await,
+    };
     let (r, w) = stream.into_split();
     let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let shim = Shim {
@@ -98,6 +101,21 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Answers a connection the server cannot take with MySQL's `ERROR 1040 (08004) Too many
+/// connections` in place of the handshake, and closes it.
+async fn refuse(mut stream: TcpStream, message: &str) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut body = vec![0xff];
+    body.extend_from_slice(&1040u16.to_le_bytes());
+    body.extend_from_slice(b"#08004");
+    body.extend_from_slice(message.as_bytes());
+    let len = u32::try_from(body.len()).unwrap_or(0).to_le_bytes();
+    let mut packet = vec![len[0], len[1], len[2], 0];
+    packet.extend_from_slice(&body);
+    stream.write_all(&packet).await?;
+    stream.shutdown().await
+}
+
 fn new_salt() -> [u8; 20] {
     let mut rng = rand::thread_rng();
     let mut salt = [0u8; 20];
@@ -118,7 +136,7 @@ struct Shim<H: QueryHandler> {
     /// Set by `authenticate` (which only gets `&self`), moved into `session` afterwards.
     logged_in: std::sync::Mutex<Option<Session>>,
     /// Why the last login failed, for the error the client gets.
-    login_error: std::sync::Mutex<Option<String>>,
+    login_error: std::sync::Mutex<Option<(ErrorKind, String)>>,
     /// Set once a login succeeded (the connection is then past `connect_timeout`).
     authenticated: Arc<std::sync::atomic::AtomicBool>,
     /// The client's address, for the log of failed logins.
@@ -184,15 +202,21 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
                     .store(true, std::sync::atomic::Ordering::SeqCst);
                 true
             }
-            Err(message) => {
+            Err(e) => {
+                let (kind, message) = match e {
+                    crate::LoginError::Denied(m) => (ErrorKind::ER_ACCESS_DENIED_ERROR, m),
+                    crate::LoginError::TooManyUserConnections(m) => {
+                        (ErrorKind::ER_TOO_MANY_USER_CONNECTIONS, m)
+                    }
+                };
                 tracing::warn!(user = ?user, peer = %self.peer, reason = %message, "failed login");
-                *self.login_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
+                *self.login_error.lock().unwrap_or_else(|p| p.into_inner()) = Some((kind, message));
                 false
             }
         }
     }
 
-    fn auth_error_message(&self) -> Option<String> {
+    fn auth_error_message(&self) -> Option<(ErrorKind, String)> {
         self.login_error
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -80,6 +80,35 @@ impl Processes {
         close
     }
 
+    /// Registers a new connection unless `max` are open already (MySQL's max_connections).
+    pub fn connect_within(&self, id: u32, host: &str, max: usize) -> Option<Arc<Notify>> {
+        let mut g = self.lock();
+        if g.len() >= max {
+            return None;
+        }
+        let p = Process::new(host);
+        let close = p.close.clone();
+        g.insert(id, p);
+        Some(close)
+    }
+
+    /// Marks connection `id` logged in as `user` unless `user` has `max` other connections
+    /// open (max_user_connections).
+    pub fn log_in(&self, id: u32, user: &str, max: usize) -> bool {
+        let mut g = self.lock();
+        let others = g
+            .iter()
+            .filter(|(i, p)| **i != id && p.user == user)
+            .count();
+        if others >= max {
+            return false;
+        }
+        if let Some(p) = g.get_mut(&id) {
+            p.user = user.to_string();
+        }
+        true
+    }
+
     /// Forgets a connection, cancelling what it still runs.
     pub fn disconnected(&self, id: u32) {
         if let Some(p) = self.lock().remove(&id)

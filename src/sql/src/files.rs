@@ -41,6 +41,42 @@ pub fn take_files_calls(stmt: &mut Statement) -> Result<Vec<FilesCall>, ParseErr
     }
 }
 
+/// The `path` values of the FILES() calls inside `v` (a statement or a query), as written;
+/// calls whose arguments do not parse are skipped (planning reports them).
+pub fn files_paths<V: sqlparser::ast::Visit>(v: &V) -> Vec<String> {
+    struct Paths(Vec<String>);
+    impl sqlparser::ast::Visitor for Paths {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, tf: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                name,
+                args: Some(fargs),
+                ..
+            } = tf
+                && is_files(name)
+                && let Ok(props) = files_properties(&fargs.args)
+            {
+                self.0.extend(
+                    props
+                        .into_iter()
+                        .filter(|(k, _)| k.eq_ignore_ascii_case("path"))
+                        .map(|(_, v)| v),
+                );
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut p = Paths(Vec::new());
+    let _ = v.visit(&mut p);
+    p.0
+}
+
+fn is_files(name: &ObjectName) -> bool {
+    name.0.len() == 1
+        && matches!(&name.0[0], ObjectNamePart::Identifier(i)
+            if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("files"))
+}
+
 struct FilesRewriter {
     calls: Vec<FilesCall>,
     error: Option<ParseError>,
@@ -53,10 +89,8 @@ impl VisitorMut for FilesRewriter {
         let TableFactor::Table { name, args, .. } = tf else {
             return ControlFlow::Continue(());
         };
-        let is_files = name.0.len() == 1
-            && matches!(&name.0[0], ObjectNamePart::Identifier(i)
-                if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("files"));
-        let Some(fargs) = args.as_ref().filter(|_| is_files) else {
+        let files = is_files(name);
+        let Some(fargs) = args.as_ref().filter(|_| files) else {
             return ControlFlow::Continue(());
         };
         match files_properties(&fargs.args) {

@@ -15,7 +15,7 @@ mod parser;
 
 pub use ast::*;
 pub use error::ParseError;
-pub use files::{FILES_SCHEMA, FilesCall, take_files_calls};
+pub use files::{FILES_SCHEMA, FilesCall, files_paths, take_files_calls};
 pub use mask::mask_credentials;
 pub use parser::{HintedVars, parse_script, parse_sql};
 pub use sqlparser;

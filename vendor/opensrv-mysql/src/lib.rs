@@ -157,9 +157,9 @@ pub trait AsyncMysqlShim<W: Send> {
         true
     }
 
-    /// strata: the text of the error a failed `authenticate` answers with (the account is
-    /// locked, say); `None`: MySQL's `Access denied for user ...`.
-    fn auth_error_message(&self) -> Option<String> {
+    /// strata: the error a failed `authenticate` answers with (the account is locked, the
+    /// user has too many connections); `None`: MySQL's 1045 `Access denied for user ...`.
+    fn auth_error_message(&self) -> Option<(ErrorKind, String)> {
         None
     }
 
@@ -536,15 +536,16 @@ where
                     .await
                 {
                     // strata: MySQL's own error (1045) and text, which clients and tools expect.
-                    let err_msg = self.shim.auth_error_message().unwrap_or_else(|| {
-                        format!(
+                    let (err_kind, err_msg) = self.shim.auth_error_message().unwrap_or_else(|| {
+                        let msg = format!(
                             "Access denied for user '{}'@'%' (using password: {})",
                             String::from_utf8_lossy(username),
                             if auth_response.is_empty() { "NO" } else { "YES" },
-                        )
+                        );
+                        (ErrorKind::ER_ACCESS_DENIED_ERROR, msg)
                     });
                     writers::write_err(
-                        ErrorKind::ER_ACCESS_DENIED_ERROR,
+                        err_kind,
                         err_msg.as_bytes(),
                         &mut self.writer,
                     )

@@ -160,6 +160,16 @@ async fn a_loader_loads_its_table_three_ways_and_nothing_else() {
         count(&mut root, "SELECT count(*) FROM mydatabase.other").await,
         0
     );
+    // The server's own files need FILE on SYSTEM, besides --allow-local-path.
+    let e = err(
+        &mut l,
+        &format!(
+            "SELECT * FROM FILES(\"path\" = \"file://{}/x.csv\", \"format\" = \"csv\")",
+            std::env::temp_dir().display()
+        ),
+    )
+    .await;
+    assert!(e.contains("FILE privilege(s) on SYSTEM"), "{e}");
 
     // What it sees: its database and table only.
     assert_eq!(
@@ -354,6 +364,43 @@ async fn root_password_at_first_start_and_account_locking() {
     }
     let e = login(port, "u", "pw").await.unwrap_err();
     assert!(e.contains("Account is blocked"), "{e}");
-    assert!(login(port, "v", "pw").await.is_ok());
+    let v1 = login(port, "v", "pw").await.unwrap();
+
+    // Connection limits: per user (its max_user_connections property) and for the server,
+    // answered with MySQL's errors rather than a dropped socket.
+    exec(
+        &mut root,
+        "ALTER USER v SET PROPERTIES (\"max_user_connections\" = \"1\")",
+    )
+    .await;
+    let e = login(port, "v", "pw").await.unwrap_err();
+    assert!(
+        e.contains("1203") && e.contains("User v already has more than 'max_user_connections'"),
+        "{e}"
+    );
+    drop(v1);
+    let e = err(
+        &mut root,
+        "ALTER USER v SET PROPERTIES (\"max_user_connections\" = \"0\")",
+    )
+    .await;
+    assert!(e.contains("must be a positive number"), "{e}");
+    exec(
+        &mut root,
+        "ADMIN SET FRONTEND CONFIG (\"qe_max_connection\" = \"1\")",
+    )
+    .await;
+    let e = login(port, "root", "n3w-S3cret").await.unwrap_err();
+    assert!(
+        e.contains("1040") && e.contains("Too many connections"),
+        "{e}"
+    );
+    // The connection that was there goes on.
+    exec(
+        &mut root,
+        "ADMIN SET FRONTEND CONFIG (\"qe_max_connection\" = \"4096\")",
+    )
+    .await;
+    assert!(login(port, "root", "n3w-S3cret").await.is_ok());
     drop(server);
 }

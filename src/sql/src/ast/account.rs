@@ -111,6 +111,8 @@ pub enum AccountStmt {
         auth: AuthSpec,
         /// DEFAULT ROLE: granted and made default.
         default_roles: Vec<String>,
+        /// PROPERTIES (`max_user_connections`).
+        properties: Vec<(String, String)>,
     },
     /// `ALTER USER [IF EXISTS] u IDENTIFIED ...` / `ALTER USER u DEFAULT ROLE ...`
     AlterUser {
@@ -122,6 +124,8 @@ pub enum AccountStmt {
         auth: Option<AuthSpec>,
         /// New default roles.
         default_roles: Option<RoleSet>,
+        /// `SET PROPERTIES (...)`.
+        properties: Vec<(String, String)>,
     },
     /// `DROP USER [IF EXISTS] u`
     DropUser {
@@ -245,11 +249,16 @@ impl std::fmt::Display for AccountStmt {
                 user,
                 auth,
                 default_roles,
+                properties,
             } => {
                 let ine = if *if_not_exists { "IF NOT EXISTS " } else { "" };
                 write!(f, "CREATE USER {ine}{user}{auth}")?;
                 if !default_roles.is_empty() {
                     write!(f, " DEFAULT ROLE {}", list(default_roles))?;
+                }
+                if !properties.is_empty() {
+                    f.write_str(" PROPERTIES")?;
+                    super::fmt_props(f, properties)?;
                 }
                 Ok(())
             }
@@ -258,6 +267,7 @@ impl std::fmt::Display for AccountStmt {
                 user,
                 auth,
                 default_roles,
+                properties,
             } => {
                 let ie = if *if_exists { "IF EXISTS " } else { "" };
                 write!(f, "ALTER USER {ie}{user}")?;
@@ -266,6 +276,10 @@ impl std::fmt::Display for AccountStmt {
                 }
                 if let Some(r) = default_roles {
                     write!(f, " DEFAULT ROLE {r}")?;
+                }
+                if !properties.is_empty() {
+                    f.write_str(" SET PROPERTIES")?;
+                    super::fmt_props(f, properties)?;
                 }
                 Ok(())
             }

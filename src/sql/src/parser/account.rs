@@ -4,7 +4,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use super::{Result, eat_word, expect_word, ident, table_name, word};
+use super::{Result, eat_word, expect_word, ident, properties, table_name, word};
 use crate::ast::{
     AccountStmt, AuthSpec, GrantPrivileges, GrantRoles, GrantSubject, PrivTarget, RoleSet,
     Statement, TableName, UserIdent,
@@ -138,14 +138,17 @@ pub(crate) fn parse_create(p: &mut Parser) -> Result<Statement> {
         expect_word(p, "ROLE")?;
         default_roles = name_list(p)?;
     }
-    if word(p, 0) == "PROPERTIES" {
-        return Err(ParseError::unsupported("CREATE USER ... PROPERTIES"));
-    }
+    let properties = if eat_word(p, "PROPERTIES") {
+        properties(p)?
+    } else {
+        Vec::new()
+    };
     account(AccountStmt::CreateUser {
         if_not_exists,
         user,
         auth,
         default_roles,
+        properties,
     })
 }
 
@@ -156,14 +159,18 @@ pub(crate) fn parse_alter_user(p: &mut Parser) -> Result<Statement> {
     let user = user_ident(p)?;
     let mut auth = None;
     let mut default_roles = None;
+    let mut props = Vec::new();
     if word(p, 0) == "IDENTIFIED" {
         auth = Some(auth_spec(p)?);
     } else if eat_word(p, "DEFAULT") {
         expect_word(p, "ROLE")?;
         default_roles = Some(role_set(p, false)?);
+    } else if eat_word(p, "SET") {
+        expect_word(p, "PROPERTIES")?;
+        props = properties(p)?;
     } else {
         return p
-            .expected("IDENTIFIED or DEFAULT ROLE", p.peek_token())
+            .expected("IDENTIFIED, DEFAULT ROLE or SET PROPERTIES", p.peek_token())
             .map_err(Into::into);
     }
     account(AccountStmt::AlterUser {
@@ -171,6 +178,7 @@ pub(crate) fn parse_alter_user(p: &mut Parser) -> Result<Statement> {
         user,
         auth,
         default_roles,
+        properties: props,
     })
 }
 
