@@ -81,7 +81,8 @@ pub struct GrantRow {
     pub grant_option: bool,
 }
 
-/// Schema step 4: accounts, roles, grants, memberships and default roles. `root` (no password,
+/// Schema step 4: accounts, roles, grants, memberships and default roles, and sealed
+/// statements. `root` (no password,
 /// role `root`) and the built-in roles exist from the start.
 pub(crate) const V4_ACCOUNTS: &str = r#"
 CREATE TABLE users (
@@ -121,6 +122,10 @@ INSERT INTO roles(name, builtin) VALUES
 INSERT INTO users(name, host, auth, created) VALUES ('root', '%', '', datetime('now'));
 INSERT INTO role_members(grantee, role) VALUES ('u:root@%', 'root');
 INSERT INTO default_roles(user, role) VALUES ('u:root@%', 'root');
+-- Statements that run again later (Broker Load jobs, pipes) keep their credentials sealed
+-- with a key kept outside the catalog; `sql` has them masked.
+ALTER TABLE loads ADD COLUMN sealed_sql BLOB;
+ALTER TABLE pipes ADD COLUMN sealed_sql BLOB;
 "#;
 
 /// Whether `host` matches the account pattern `pattern` (`%` any run, `_` one character).
@@ -206,6 +211,25 @@ pub(crate) fn drop_object_grants(
 }
 
 impl Catalog {
+    /// Replaces a job's (`load`) or pipe's (`pipe`) statement by its masked text and sealed
+    /// original (start-up sealing of statements stored before sealing existed).
+    pub fn reseal_statement(
+        &self,
+        kind: &str,
+        id: i64,
+        masked: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<()> {
+        let sql = match kind {
+            "load" => "UPDATE loads SET sql = ?2, sealed_sql = ?3 WHERE job_id = ?1",
+            _ => "UPDATE pipes SET sql = ?2, sealed_sql = ?3 WHERE id = ?1",
+        };
+        self.with(|c| {
+            c.execute(sql, params![id, masked, sealed])?;
+            Ok(())
+        })
+    }
+
     /// Every account, by name and host.
     pub fn users(&self) -> Result<Vec<UserAccount>> {
         self.with(|c| {

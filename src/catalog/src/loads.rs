@@ -79,8 +79,9 @@ impl Catalog {
             };
             let res = tx.execute(
                 "INSERT INTO loads(job_id, label, db_name, table_name, state, type, timeout_s,
-                    max_filter_ratio, create_time, load_start_time, sql, priority, owner)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    max_filter_ratio, create_time, load_start_time, sql, priority, owner,
+                    sealed_sql)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     job_id,
                     record.label,
@@ -94,7 +95,8 @@ impl Catalog {
                     record.load_start_time,
                     record.sql,
                     priority,
-                    owner
+                    owner,
+                    record.sealed_sql
                 ],
             );
             if let Err(rusqlite::Error::SqliteFailure(e, _)) = &res
@@ -245,6 +247,7 @@ pub(crate) fn load_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoadRecord>
         sql: r.get(21)?,
         priority: r.get(22)?,
         owner: r.get(23)?,
+        sealed_sql: r.get(24)?,
     })
 }
 
@@ -252,7 +255,7 @@ pub(crate) fn load_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoadRecord>
 pub(crate) const LOAD_COLUMNS: &str = "job_id, label, db_name, table_name, state, type, scan_rows,
     scan_bytes, filtered_rows, unselected_rows, sink_rows, sink_bytes, file_number, file_size,
     timeout_s, max_filter_ratio, create_time, load_start_time, load_finish_time, error_msg,
-    txn_id, sql, priority, owner";
+    txn_id, sql, priority, owner, sealed_sql";
 
 pub(crate) fn finish_job(
     tx: &Transaction<'_>,

@@ -225,6 +225,9 @@ pub struct LoadRecord {
     pub priority: String,
     /// The user who submitted the job.
     pub owner: String,
+    /// The statement with its credentials, sealed with the server's secrets key (`sql` then has
+    /// them masked); `None`: `sql` has no secrets.
+    pub sealed_sql: Option<Vec<u8>>,
 }
 
 /// A rejected row, queryable as `information_schema.load_errors`.

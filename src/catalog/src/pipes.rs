@@ -45,6 +45,9 @@ pub struct PipeMeta {
     pub last_loaded_time: Option<String>,
     /// Who created it (batches run as this user).
     pub owner: String,
+    /// The INSERT with its credentials, sealed with the server's secrets key (`sql` then has
+    /// them masked); `None`: `sql` has no secrets.
+    pub sealed_sql: Option<Vec<u8>>,
 }
 
 /// A file a listing found.
@@ -123,7 +126,7 @@ pub struct PipeCounts {
 
 const PIPE_COLUMNS: &str = "id, db_name, name, state, table_name, sql, properties, created_time,
     last_poll, listed_once, failures, last_error, last_error_time, loaded_files, loaded_bytes,
-    last_loaded_time, owner";
+    last_loaded_time, owner, sealed_sql";
 
 fn pipe_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PipeMeta> {
     let props: String = r.get(6)?;
@@ -146,6 +149,7 @@ fn pipe_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PipeMeta> {
         loaded_bytes: r.get::<_, i64>(14)? as u64,
         last_loaded_time: r.get(15)?,
         owner: r.get(16)?,
+        sealed_sql: r.get(17)?,
     })
 }
 
@@ -221,8 +225,8 @@ impl Catalog {
             let id = crate::next_id_in(&tx, "pipe")?;
             tx.execute(
                 "INSERT INTO pipes(id, db_name, name, state, table_name, sql, properties,
-                    created_time, owner)
-                 VALUES (?1, ?2, ?3, 'RUNNING', ?4, ?5, ?6, ?7, ?8)",
+                    created_time, owner, sealed_sql)
+                 VALUES (?1, ?2, ?3, 'RUNNING', ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     id,
                     p.db,
@@ -231,7 +235,8 @@ impl Catalog {
                     p.sql,
                     serde_json::to_string(&p.properties).unwrap_or_default(),
                     p.created_time,
-                    p.owner
+                    p.owner,
+                    p.sealed_sql
                 ],
             )?;
             tx.commit()?;

@@ -14,7 +14,7 @@ use serde::Deserialize;
 )]
 pub struct Args {
     /// TOML config file (keys: data_dir, mysql_addr, http_addr, log, mem_limit,
-    /// allow_local_paths).
+    /// allow_local_paths, secrets_key_file).
     #[arg(long, env = "STRATA_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory [default: ./strata-data].
@@ -44,6 +44,11 @@ pub struct Args {
     /// with `ALTER USER root IDENTIFIED BY '...'`.
     #[arg(long, env = "STRATA_ROOT_PASSWORD", hide_env_values = true)]
     pub root_password: Option<String>,
+    /// The key file that seals the credentials Broker Load jobs and pipes keep (created 0600 if
+    /// missing) [default: DATA_DIR/secrets.key]; keep it apart from the data directory's
+    /// backups.
+    #[arg(long, env = "STRATA_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +60,7 @@ struct FileConfig {
     log: Option<String>,
     mem_limit: Option<u64>,
     allow_local_paths: Option<Vec<PathBuf>>,
+    secrets_key_file: Option<PathBuf>,
 }
 
 /// Effective configuration.
@@ -74,6 +80,8 @@ pub struct Config {
     pub allow_local_paths: Vec<PathBuf>,
     /// root's password, set when root has none.
     pub root_password: Option<String>,
+    /// The key sealing stored credentials; `None`: `<data dir>/secrets.key`.
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 /// A config file that cannot be used.
@@ -107,6 +115,7 @@ impl Default for Config {
             mem_limit: None,
             allow_local_paths: Vec::new(),
             root_password: None,
+            secrets_key_file: None,
         }
     }
 }
@@ -141,6 +150,7 @@ impl Config {
                 args.allow_local_path
             },
             root_password: args.root_password,
+            secrets_key_file: args.secrets_key_file.or(file.secrets_key_file),
         })
     }
 }

@@ -50,6 +50,7 @@ impl Server {
                 .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
             allow_local_paths: config.allow_local_paths.clone(),
             root_password: config.root_password.clone(),
+            secrets_key_file: config.secrets_key_file.clone(),
         };
         let frontend = Frontend::open_with(&config.data_dir, options).await?;
         let bind = |addr: String| async move {

@@ -20,6 +20,7 @@ mod privilege;
 mod query;
 mod resolve;
 mod runner;
+mod secrets;
 mod show;
 
 use std::path::Path;
@@ -46,6 +47,8 @@ pub struct Options {
     pub allow_local_paths: Vec<std::path::PathBuf>,
     /// root's password, set when root has none yet (the first start).
     pub root_password: Option<String>,
+    /// The key that seals stored credentials; `None`: `<data dir>/secrets.key`.
+    pub secrets_key_file: Option<std::path::PathBuf>,
 }
 
 /// Shared server state.
@@ -63,6 +66,8 @@ pub struct Frontend {
     pub(crate) access: files_access::Access,
     /// Failed logins per account, for locking an account after too many.
     pub(crate) logins: login::Logins,
+    /// Seals the credentials of statements that run again later (jobs, pipes).
+    pub(crate) sealer: secrets::Sealer,
     lock: dir_lock::DirLock,
 }
 
@@ -94,6 +99,12 @@ impl Frontend {
                 owner_only(&p, 0o600)?;
             }
         }
+        let key_file = options
+            .secrets_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("secrets.key"));
+        let sealer = secrets::Sealer::open_or_create(&key_file)?;
+        secrets::seal_stored(&catalog, &sealer)?;
         let store = DataStore::open(&data_dir.join("data"))?;
         let mem_limit = options
             .mem_limit
@@ -109,6 +120,7 @@ impl Frontend {
             background: Default::default(),
             access: files_access::Access::new(&options.allow_local_paths),
             logins: Default::default(),
+            sealer,
             lock,
         });
         if let Some(pw) = &options.root_password {

@@ -107,11 +107,14 @@ pub(crate) async fn create(fe: &Frontend, session: &Session, cp: CreatePipe) -> 
         }
         Err(e) => return Err(e.into()),
     }
+    // Credentials sealed apart; `sql` has them masked.
+    let (sql, sealed_sql) = fe.sealer.keep(&sql)?;
     let meta = PipeMeta {
         db: db.clone(),
         name: cp.name.table.clone(),
         table_name: format!("{}.{}", table.db, table.name),
         sql,
+        sealed_sql,
         properties: props,
         created_time: now_string(),
         owner: crate::privilege::Identity::of(session).owner_string(),

@@ -41,6 +41,7 @@ pub async fn start_at(dir: &Path) -> Server {
         // Tests read local files from temporary directories.
         allow_local_paths: vec![std::env::temp_dir()],
         root_password: None,
+        secrets_key_file: None,
     };
     Server::start(&config).await.expect("server starts")
 }

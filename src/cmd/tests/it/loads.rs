@@ -148,6 +148,7 @@ async fn files_reads_local_files_only_where_the_operator_allows() {
         mem_limit: None,
         allow_local_paths: vec![allowed.path().to_path_buf()],
         root_password: None,
+        secrets_key_file: None,
     };
     let server = strata::Server::start(&config).await.unwrap();
     let mut c = crate::harness::connect(server.mysql_addr.port(), None).await;

@@ -13,6 +13,7 @@ mod pipe;
 mod privileges;
 mod protocol;
 mod s3;
+mod secrets;
 mod seed;
 mod slt;
 mod wire;

@@ -340,6 +340,7 @@ async fn root_password_at_first_start_and_account_locking() {
         mem_limit: None,
         allow_local_paths: Vec::new(),
         root_password: Some("r00t-S3cret".into()),
+        secrets_key_file: None,
     };
     let server = strata::Server::start(&config).await.unwrap();
     let port = server.mysql_addr.port();

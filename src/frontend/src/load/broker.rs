@@ -218,10 +218,17 @@ pub(crate) async fn submit(fe: &Frontend, session: &Session, mut stmt: LoadStmt)
         timeout_s: opts.timeout_s,
         max_filter_ratio: opts.max_filter_ratio,
         create_time: now_string(),
-        sql: text,
+        sql: String::new(),
         priority: opts.priority,
         owner: crate::privilege::Identity::of(session).owner_string(),
         ..Default::default()
+    };
+    // Credentials sealed apart; `sql` has them masked.
+    let (masked, sealed) = fe.sealer.keep(&text)?;
+    let record = LoadRecord {
+        sql: masked,
+        sealed_sql: sealed,
+        ..record
     };
     let job_id = fe.catalog.submit_job(&record)?;
     tracing::info!(job = job_id, label = %record.label, "broker load submitted");

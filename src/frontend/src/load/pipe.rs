@@ -119,6 +119,11 @@ impl PipeOptions {
 }
 
 /// The pipe's INSERT, and the properties of its one FILES() call.
+/// The pipe's INSERT with its credentials (unsealed).
+fn pipe_statement(fe: &Frontend, pipe: &PipeMeta) -> Result<String> {
+    fe.sealer.statement(&pipe.sql, pipe.sealed_sql.as_deref())
+}
+
 pub(crate) fn pipe_insert(sql: &str) -> Result<(Insert, Vec<(String, String)>)> {
     let bad_stmt = |why: &str| {
         FrontendError::new(
@@ -271,7 +276,10 @@ impl Drop for AbortOnDrop {
 
 /// One listing of the pipe's path, recorded page by page (new file versions only).
 async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &CancellationToken) {
-    let props = match pipe_insert(&pipe.sql).and_then(|(_, p)| fe.access.check(&p).map(|()| p)) {
+    let props = match pipe_statement(fe, pipe)
+        .and_then(|sql| pipe_insert(&sql))
+        .and_then(|(_, p)| fe.access.check(&p).map(|()| p))
+    {
         Ok(p) => p,
         Err(e) => {
             record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
@@ -508,7 +516,7 @@ async fn run_batch(
     let label = format!("pipe-{}-task-{task}-0", pipe.name);
     fe.catalog
         .start_batch(pipe.id, files, &label, &now_string())?;
-    let (ins, props) = pipe_insert(&pipe.sql)?;
+    let (ins, props) = pipe_insert(&pipe_statement(fe, pipe)?)?;
     fe.access.check(&props)?;
     let InsertTarget::Table(name) = &ins.target else {
         unreachable!("pipe_insert checks the target")
@@ -543,7 +551,7 @@ async fn run_batch(
         max_filter_ratio: lo.max_filter_ratio,
         timeout_s: lo.timeout_s,
         load_type: "INSERT",
-        sql: masked(&pipe.sql),
+        sql: pipe.sql.clone(),
         cancel: stop.child_token(),
     };
     let mut job = Job::begin(fe, spec)?;

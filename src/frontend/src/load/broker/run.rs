@@ -147,7 +147,11 @@ impl Run {
             Ok(None) => return Err(Failure::new("UNKNOWN", "the job vanished")),
             Err(e) => return Err(Failure::new("UNKNOWN", e.to_string())),
         };
-        let stmt = match strata_sql::parse_sql(&record.sql).as_deref() {
+        let text = fe
+            .sealer
+            .statement(&record.sql, record.sealed_sql.as_deref())
+            .map_err(|e| Failure::new("ETL_SUBMIT_FAIL", e.to_string()))?;
+        let stmt = match strata_sql::parse_sql(&text).as_deref() {
             Ok([Statement::Load(l)]) => (**l).clone(),
             _ => {
                 return Err(Failure::new(
