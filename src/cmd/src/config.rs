@@ -14,7 +14,7 @@ use serde::Deserialize;
 )]
 pub struct Args {
     /// TOML config file (keys: data_dir, mysql_addr, http_addr, log, mem_limit,
-    /// allow_local_paths, secrets_key_file).
+    /// allow_local_paths, secrets_key_file, tls_cert, tls_key, require_secure_transport).
     #[arg(long, env = "STRATA_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory [default: ./strata-data].
@@ -49,6 +49,15 @@ pub struct Args {
     /// backups.
     #[arg(long, env = "STRATA_SECRETS_KEY_FILE")]
     pub secrets_key_file: Option<PathBuf>,
+    /// PEM certificate chain for TLS on the MySQL port (with --tls-key).
+    #[arg(long, env = "STRATA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS on the MySQL port (with --tls-cert).
+    #[arg(long, env = "STRATA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse MySQL connections that do not use TLS (needs --tls-cert and --tls-key).
+    #[arg(long, env = "STRATA_REQUIRE_SECURE_TRANSPORT")]
+    pub require_secure_transport: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +70,9 @@ struct FileConfig {
     mem_limit: Option<u64>,
     allow_local_paths: Option<Vec<PathBuf>>,
     secrets_key_file: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    require_secure_transport: Option<bool>,
 }
 
 /// Effective configuration.
@@ -82,6 +94,10 @@ pub struct Config {
     pub root_password: Option<String>,
     /// The key sealing stored credentials; `None`: `<data dir>/secrets.key`.
     pub secrets_key_file: Option<PathBuf>,
+    /// TLS certificate and key (PEM) for the MySQL port.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Refuse plain MySQL connections.
+    pub require_secure_transport: bool,
 }
 
 /// A config file that cannot be used.
@@ -116,6 +132,8 @@ impl Default for Config {
             allow_local_paths: Vec::new(),
             root_password: None,
             secrets_key_file: None,
+            tls: None,
+            require_secure_transport: false,
         }
     }
 }
@@ -151,6 +169,12 @@ impl Config {
             },
             root_password: args.root_password,
             secrets_key_file: args.secrets_key_file.or(file.secrets_key_file),
+            tls: args
+                .tls_cert
+                .or(file.tls_cert)
+                .zip(args.tls_key.or(file.tls_key)),
+            require_secure_transport: args.require_secure_transport
+                || file.require_secure_transport.unwrap_or(false),
         })
     }
 }

@@ -39,11 +39,28 @@ pub enum StartError {
     /// The data directory could not be opened.
     #[error("cannot open the data directory: {0}")]
     Open(#[from] strata_frontend::FrontendError),
+    /// TLS was asked for and cannot be set up.
+    #[error("{0}")]
+    Tls(String),
 }
 
 impl Server {
     /// Opens the data directory and starts listening.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let tls = strata_protocol_mysql::TlsOptions {
+            config: match &config.tls {
+                Some((cert, key)) => {
+                    Some(strata_protocol_mysql::server_config(cert, key).map_err(StartError::Tls)?)
+                }
+                None => None,
+            },
+            require_secure_transport: config.require_secure_transport,
+        };
+        if tls.require_secure_transport && tls.config.is_none() {
+            return Err(StartError::Tls(
+                "--require-secure-transport needs --tls-cert and --tls-key".into(),
+            ));
+        }
         let options = strata_frontend::Options {
             mem_limit: config
                 .mem_limit
@@ -73,6 +90,7 @@ impl Server {
             tokio::spawn(strata_protocol_mysql::serve(
                 mysql,
                 frontend.clone(),
+                tls,
                 rx.clone(),
             )),
             tokio::spawn(http::serve(http, frontend.clone(), rx)),

@@ -664,11 +664,12 @@ fn is_info_schema(session: &Session, n: &TableName) -> bool {
 
 /// INSERT on the target, SELECT on the tables the source reads.
 fn insert_needs(session: &Session, ins: &strata_sql::Insert) -> Result<Vec<Need>> {
-    let mut v = selects(session, &ins.source);
+    let mut v = Vec::new();
     if let InsertTarget::Table(t) = &ins.target {
         let db = crate::executor::database_of(session, t.db.as_deref())?;
         v.push(need("INSERT", Object::table(db, &t.table)));
     }
+    v.extend(selects(session, &ins.source));
     Ok(v)
 }
 

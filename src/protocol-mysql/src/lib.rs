@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod rows;
 mod shim;
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 
 pub use auth::scramble_password;
 pub use errors::mysql_error;
+pub use tls::{TlsOptions, server_config};
 
 /// What one statement produced.
 #[derive(Debug)]
@@ -119,6 +121,7 @@ pub trait QueryHandler: Send + Sync + 'static {
 pub async fn serve<H: QueryHandler>(
     listener: TcpListener,
     handler: Arc<H>,
+    tls: TlsOptions,
     mut shutdown: watch::Receiver<bool>,
 ) {
     static NEXT_CONN: AtomicU32 = AtomicU32::new(1);
@@ -135,9 +138,10 @@ pub async fn serve<H: QueryHandler>(
                 let _ = stream.set_nodelay(true);
                 let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
                 let handler = handler.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     tracing::debug!(%peer, conn_id, "connection opened");
-                    if let Err(e) = shim::run_connection(stream, handler, conn_id, peer).await {
+                    if let Err(e) = shim::run_connection(stream, handler, conn_id, peer, tls).await {
                         tracing::debug!(%peer, conn_id, error = %e, "connection ended with error");
                     }
                 });

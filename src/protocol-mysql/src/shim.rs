@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use opensrv_mysql::{
-    AsyncMysqlIntermediary, AsyncMysqlShim, Column, ErrorKind, InitWriter, OkResponse, ParamParser,
-    QueryResultWriter, StatementMetaWriter,
+    AsyncMysqlIntermediary, AsyncMysqlShim, Column, ErrorKind, InitWriter, IntermediaryOptions,
+    OkResponse, ParamParser, QueryResultWriter, StatementMetaWriter,
 };
 use rand::Rng;
 use strata_common::{BoxedError, SERVER_VERSION, Session};
@@ -22,6 +22,7 @@ pub(crate) async fn run_connection<H: QueryHandler>(
     handler: Arc<H>,
     conn_id: u32,
     peer: std::net::SocketAddr,
+    tls: crate::TlsOptions,
 ) -> io::Result<()> {
     let (stream, watcher) = watch_for_hangup(stream, handler.clone(), conn_id)?;
     let _watcher = AbortOnDrop(watcher);
@@ -30,9 +31,9 @@ pub(crate) async fn run_connection<H: QueryHandler>(
         Ok(close) => close,
         Err(message) => return refuse(stream, &message).await,
     };
-    let (r, w) = stream.into_split();
+    let (r, mut w) = stream.into_split();
     let authenticated = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let shim = Shim {
+    let mut shim = Shim {
         handler: handler.clone(),
         session: Session::new(conn_id, ""),
         salt: new_salt(),
@@ -40,8 +41,23 @@ pub(crate) async fn run_connection<H: QueryHandler>(
         login_error: std::sync::Mutex::new(None),
         authenticated: authenticated.clone(),
         peer,
+        insecure_refused: false,
     };
-    let serve = AsyncMysqlIntermediary::run_on(shim, r, w);
+    let serve = async {
+        let (secure, params) =
+            AsyncMysqlIntermediary::init_before_ssl(&mut shim, r, &mut w, &tls.config).await?;
+        let opts = IntermediaryOptions::default();
+        match (&tls.config, secure) {
+            (Some(config), true) => {
+                opensrv_mysql::secure_run_with_options(shim, w, opts, config.clone(), params).await
+            }
+            _ => {
+                // Plain: refused at login when secure transport is required.
+                shim.insecure_refused = tls.require_secure_transport;
+                opensrv_mysql::plain_run_with_options(shim, w, opts, params).await
+            }
+        }
+    };
     // Closed when not logged in within `connect_timeout`; never afterwards.
     let login_deadline = async {
         tokio::time::sleep(CONNECT_TIMEOUT).await;
@@ -141,6 +157,8 @@ struct Shim<H: QueryHandler> {
     authenticated: Arc<std::sync::atomic::AtomicBool>,
     /// The client's address, for the log of failed logins.
     peer: std::net::SocketAddr,
+    /// The connection did not switch to TLS and the server requires it: every login fails.
+    insecure_refused: bool,
 }
 
 /// MySQL's `connect_timeout`: a connection that has not logged in by then is closed, so idle
@@ -192,6 +210,16 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
         auth_data: &[u8],
     ) -> bool {
         let user = String::from_utf8_lossy(username).to_string();
+        if self.insecure_refused {
+            tracing::warn!(user = ?user, peer = %self.peer, "plain connection refused: secure transport required");
+            *self.login_error.lock().unwrap_or_else(|p| p.into_inner()) = Some((
+                ErrorKind::ER_SECURE_TRANSPORT_REQUIRED,
+                "Connections using insecure transport are prohibited while \
+                 --require_secure_transport=ON."
+                    .to_string(),
+            ));
+            return false;
+        }
         let mut session = Session::new(self.session.conn_id, user.clone());
         session.client_host = self.peer.ip().to_string();
         let verify = |cred: &crate::Credential| auth::verify(cred, salt, auth_data);

@@ -37,11 +37,9 @@ pub async fn start_at(dir: &Path) -> Server {
         mysql_addr: "127.0.0.1:0".into(),
         http_addr: "127.0.0.1:0".into(),
         log: "warn".into(),
-        mem_limit: None,
         // Tests read local files from temporary directories.
         allow_local_paths: vec![std::env::temp_dir()],
-        root_password: None,
-        secrets_key_file: None,
+        ..Default::default()
     };
     Server::start(&config).await.expect("server starts")
 }

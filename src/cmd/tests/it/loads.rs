@@ -145,10 +145,8 @@ async fn files_reads_local_files_only_where_the_operator_allows() {
         mysql_addr: "127.0.0.1:0".into(),
         http_addr: "127.0.0.1:0".into(),
         log: "warn".into(),
-        mem_limit: None,
         allow_local_paths: vec![allowed.path().to_path_buf()],
-        root_password: None,
-        secrets_key_file: None,
+        ..Default::default()
     };
     let server = strata::Server::start(&config).await.unwrap();
     let mut c = crate::harness::connect(server.mysql_addr.port(), None).await;

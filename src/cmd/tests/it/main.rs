@@ -16,4 +16,5 @@ mod s3;
 mod secrets;
 mod seed;
 mod slt;
+mod tls;
 mod wire;

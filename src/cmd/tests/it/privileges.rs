@@ -337,10 +337,8 @@ async fn root_password_at_first_start_and_account_locking() {
         mysql_addr: "127.0.0.1:0".into(),
         http_addr: "127.0.0.1:0".into(),
         log: "warn".into(),
-        mem_limit: None,
-        allow_local_paths: Vec::new(),
         root_password: Some("r00t-S3cret".into()),
-        secrets_key_file: None,
+        ..Default::default()
     };
     let server = strata::Server::start(&config).await.unwrap();
     let port = server.mysql_addr.port();

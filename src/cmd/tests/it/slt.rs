@@ -2,6 +2,11 @@
 //!
 //! Each file runs against a fresh database named after it. Set `STRATA_SLT_REWRITE=1` to
 //! rewrite expected results in place.
+//!
+//! Connections log in as root. `LOGIN user 'password'` — a directive of this runner, not SQL —
+//! logs the connection it runs on in again as another user (no current database): with
+//! sqllogictest's `connection <name>` records a file runs statements as several users, and
+//! `statement error` on a LOGIN tests a refused login.
 
 use std::path::Path;
 
@@ -16,6 +21,16 @@ static COMMAND_ENV: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::
 
 struct MysqlDb {
     conn: mysql_async::Conn,
+    port: u16,
+}
+
+/// `LOGIN user 'password'`: the user and password, if `sql` is that directive.
+fn login_directive(sql: &str) -> Option<(String, String)> {
+    let rest = sql.trim().strip_prefix("LOGIN ")?;
+    let (user, pw) = rest.trim().split_once(' ')?;
+    let pw = pw.trim().trim_end_matches(';').trim();
+    let pw = pw.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some((user.to_string(), pw.to_string()))
 }
 
 fn render(v: &mysql_async::Value) -> String {
@@ -40,6 +55,16 @@ impl sqllogictest::AsyncDB for MysqlDb {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, Self::Error> {
+        if let Some((user, password)) = login_directive(sql) {
+            let opts = mysql_async::OptsBuilder::default()
+                .ip_or_hostname("127.0.0.1")
+                .tcp_port(self.port)
+                .user(Some(user))
+                .pass(Some(password))
+                .prefer_socket(false);
+            self.conn = mysql_async::Conn::new(opts).await?;
+            return Ok(DBOutput::StatementComplete(0));
+        }
         let mut result = self.conn.query_iter(sql).await?;
         let columns = result.columns();
         let has_columns = columns.as_ref().is_some_and(|c| !c.is_empty());
@@ -120,6 +145,7 @@ async fn run_file(port: u16, path: &Path, vars: &[(String, String)]) {
         async move {
             Ok::<_, mysql_async::Error>(MysqlDb {
                 conn: connect(port, Some(&db)).await,
+                port,
             })
         }
     };
@@ -191,9 +217,18 @@ async fn slt_mysql_compat() {
     run_area("mysql_compat").await;
 }
 
+/// Users and privileges, with loads against a real S3-compatible server (and `${BLACK_HOLE}`
+/// to hold a job running).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slt_privileges() {
-    run_area("privileges").await;
+    let s3 = crate::s3::S3Server::start().await;
+    s3.load_fixtures().await;
+    let mut vars = s3_vars(&s3);
+    vars.push((
+        "BLACK_HOLE".to_string(),
+        crate::fault_proxy::black_hole().await,
+    ));
+    run_area_with("privileges", &vars).await;
 }
 
 /// The variables an area over the S3 server uses: `${S3_ENDPOINT}`, `${S3_AK}`, `${S3_SK}`,
