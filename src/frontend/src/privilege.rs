@@ -216,7 +216,14 @@ pub(crate) struct Privileges {
 
 impl Privileges {
     pub(crate) fn load(catalog: &Catalog, identity: &Identity) -> Result<Self> {
-        let mut active = identity.roles.clone();
+        // A role revoked (or its user dropped) after a session activated it no longer counts.
+        let granted = catalog.granted_roles(&identity.grantee())?;
+        let mut active: Vec<String> = identity
+            .roles
+            .iter()
+            .filter(|r| granted.contains(r))
+            .cloned()
+            .collect();
         active.push("public".to_string());
         let roles = catalog.expand_roles(&active)?;
         let all = identity.user == "root" || roles.iter().any(|r| r == "root");
@@ -231,8 +238,7 @@ impl Privileges {
                 .map(|(_, g)| g)
                 .collect()
         };
-        let inactive = catalog
-            .granted_roles(&identity.grantee())?
+        let inactive = granted
             .into_iter()
             .filter(|r| !identity.roles.contains(r))
             .collect();

@@ -20,16 +20,107 @@ fn name(p: &mut Parser) -> Result<String> {
     let t = p.next_token();
     match t.token {
         Token::Word(w) => Ok(w.value),
-        Token::SingleQuotedString(s) => Ok(s),
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
         _ => p.expected("a name", t).map_err(Into::into),
     }
 }
 
-/// `'name'@'host'`, `name@host`, `'name'` (host `%`).
+/// A name as an error message shows it: the first 64 characters, then how long it was.
+fn shown(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 64 {
+        s.to_string()
+    } else {
+        format!(
+            "{}... ({n} characters)",
+            s.chars().take(64).collect::<String>()
+        )
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// StarRocks' user name rule: `^\w{1,64}/?[.\w-]{0,63}$` (ASCII word characters; a Kerberos
+/// name may carry `/host`), at most 64 characters.
+fn checked_user(name: String) -> Result<String> {
+    let head = name.chars().take_while(|c| is_word_char(*c)).count();
+    let rest = &name[head..];
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let ok = head >= 1
+        && name.len() <= 64
+        && rest
+            .chars()
+            .all(|c| is_word_char(c) || c == '.' || c == '-');
+    if ok {
+        Ok(name)
+    } else {
+        Err(ParseError::invalid(format!(
+            "invalid user name: {} (a user name is 1 to 64 letters, digits and '_', then \
+             optionally '.', '-' or one '/')",
+            shown(&name)
+        )))
+    }
+}
+
+/// A host pattern: a name, an address or a pattern of them with `%` and `_`; `''` is `%`.
+fn checked_host(host: String) -> Result<String> {
+    if host.is_empty() {
+        return Ok("%".to_string());
+    }
+    let ok = host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-%:".contains(c));
+    if ok {
+        Ok(host)
+    } else {
+        Err(ParseError::invalid(format!(
+            "invalid host: {} (a host is up to 255 letters, digits and '.', '-', ':', with '%' \
+             and '_' as wildcards)",
+            shown(&host)
+        )))
+    }
+}
+
+/// StarRocks' role name rule: `^[a-zA-Z]\w{0,63}$|^_[a-zA-Z0-9]\w{0,62}$`.
+fn checked_role(name: String) -> Result<String> {
+    let mut chars = name.chars();
+    let ok = match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() => name.len() <= 64,
+        Some('_') => chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) && name.len() <= 64,
+        _ => false,
+    } && name.chars().all(is_word_char);
+    if ok {
+        Ok(name)
+    } else {
+        Err(ParseError::invalid(format!(
+            "invalid role format: {} (a role name is a letter, or '_' and a letter or digit, \
+             then up to 64 letters, digits and '_' in all)",
+            shown(&name)
+        )))
+    }
+}
+
+fn role_name(p: &mut Parser) -> Result<String> {
+    checked_role(name(p)?)
+}
+
+/// `'name'@'host'`, `name@host`, `'name'` (host `%`); names are checked as StarRocks checks
+/// them, so no statement reaches the catalog with a name it could not have created.
 pub(crate) fn user_ident(p: &mut Parser) -> Result<UserIdent> {
+    let u = raw_user_ident(p)?;
+    Ok(UserIdent {
+        name: checked_user(u.name)?,
+        host: checked_host(u.host)?,
+    })
+}
+
+fn raw_user_ident(p: &mut Parser) -> Result<UserIdent> {
     let t = p.next_token();
     let (user, glued_host) = match t.token {
-        Token::SingleQuotedString(s) => (s, None),
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => (s, None),
         // The MySQL tokenizer reads `loader@'%'`'s `loader` as a word and may glue `@host`
         // onto it.
         Token::Word(w) => match w.value.split_once('@') {
@@ -83,10 +174,11 @@ fn auth_spec(p: &mut Parser) -> Result<AuthSpec> {
     Ok(AuthSpec::Password(p.parse_literal_string()?))
 }
 
+/// Role names, `r1, r2, ...`.
 fn name_list(p: &mut Parser) -> Result<Vec<String>> {
-    let mut out = vec![name(p)?];
+    let mut out = vec![role_name(p)?];
     while p.consume_token(&Token::Comma) {
-        out.push(name(p)?);
+        out.push(role_name(p)?);
     }
     Ok(out)
 }
@@ -226,9 +318,13 @@ pub(crate) fn parse_grant(p: &mut Parser) -> Result<Statement> {
     items.push(current.join(" "));
     if eat_word(p, to_word) {
         let subject = subject(p)?;
+        let roles = items
+            .into_iter()
+            .map(checked_role)
+            .collect::<Result<Vec<_>>>()?;
         return account(AccountStmt::Roles(GrantRoles {
             revoke,
-            roles: items,
+            roles,
             subject,
         }));
     }
@@ -266,7 +362,7 @@ pub(crate) fn parse_grant(p: &mut Parser) -> Result<Statement> {
 /// `[USER] u` or `ROLE r`.
 fn subject(p: &mut Parser) -> Result<GrantSubject> {
     if eat_word(p, "ROLE") {
-        return Ok(GrantSubject::Role(name(p)?));
+        return Ok(GrantSubject::Role(role_name(p)?));
     }
     eat_word(p, "USER");
     Ok(GrantSubject::User(user_ident(p)?))
