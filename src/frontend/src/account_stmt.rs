@@ -9,6 +9,7 @@ use strata_sql::{AccountStmt, AuthSpec, GrantSubject, RoleSet, UserIdent};
 
 use crate::admin::{nullable_string_table, string_table};
 use crate::privilege::{Kind, Object, grant_objects};
+use crate::secrets::{Sealer, to_hex};
 use crate::{Frontend, FrontendError, Result};
 
 fn failed(msg: impl Into<String>) -> FrontendError {
@@ -19,12 +20,13 @@ fn invalid(msg: impl Into<String>) -> FrontendError {
     FrontendError::new(StatusCode::InvalidArguments, msg)
 }
 
-/// The stored form of a password: hex of SHA1(SHA1(password)), or empty for none.
-pub(crate) fn stored_auth(auth: &AuthSpec) -> Result<String> {
-    Ok(match auth {
+/// The stored form of a password: hex of SHA1(SHA1(password)) sealed with the secrets key
+/// (`crate::secrets`), or empty for none.
+pub(crate) fn stored_auth(sealer: &Sealer, auth: &AuthSpec) -> Result<String> {
+    let hash = match auth {
         AuthSpec::None => String::new(),
         AuthSpec::Password(pw) if pw.is_empty() => String::new(),
-        AuthSpec::Password(pw) => hex(&strata_protocol_mysql::scramble_password(pw)),
+        AuthSpec::Password(pw) => to_hex(&strata_protocol_mysql::scramble_password(pw)),
         AuthSpec::Hash(h) => {
             let digits = h.strip_prefix('*').unwrap_or(h);
             if digits.len() != 40 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -35,11 +37,8 @@ pub(crate) fn stored_auth(auth: &AuthSpec) -> Result<String> {
             }
             digits.to_ascii_uppercase()
         }
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+    };
+    sealer.seal_password(&hash)
 }
 
 fn grantee(s: &GrantSubject) -> Grantee {
@@ -72,7 +71,7 @@ pub(crate) fn run(fe: &Frontend, session: &mut Session, stmt: AccountStmt) -> Re
             default_roles,
             properties,
         } => {
-            let auth = stored_auth(&auth)?;
+            let auth = stored_auth(&fe.sealer, &auth)?;
             let max = max_connections(&properties)?;
             let created = fe.catalog.create_user(
                 &user.name,
@@ -98,7 +97,7 @@ pub(crate) fn run(fe: &Frontend, session: &mut Session, stmt: AccountStmt) -> Re
             }
             if let Some(a) = auth {
                 fe.catalog
-                    .set_password(&user.name, &user.host, &stored_auth(&a)?)?;
+                    .set_password(&user.name, &user.host, &stored_auth(&fe.sealer, &a)?)?;
             }
             if let Some(r) = default_roles {
                 set_default_roles(fe, &user, &r)?;
@@ -178,7 +177,7 @@ pub(crate) fn run(fe: &Frontend, session: &mut Session, stmt: AccountStmt) -> Re
             });
             if !fe
                 .catalog
-                .set_password(&user.name, &user.host, &stored_auth(&auth)?)?
+                .set_password(&user.name, &user.host, &stored_auth(&fe.sealer, &auth)?)?
             {
                 return Err(CatalogError::UnknownUser(user.to_string()).into());
             }

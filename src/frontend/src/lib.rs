@@ -124,7 +124,7 @@ impl Frontend {
             lock,
         });
         if let Some(pw) = &options.root_password {
-            login::set_initial_root_password(&fe.catalog, pw)?;
+            login::set_initial_root_password(&fe.catalog, &fe.sealer, pw)?;
         }
         let n = fe
             .catalog

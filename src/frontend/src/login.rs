@@ -9,6 +9,7 @@ use strata_catalog::Catalog;
 use strata_common::Session;
 use strata_protocol_mysql::{Credential, LoginError};
 
+use crate::secrets::Sealer;
 use crate::{Frontend, Result};
 
 /// Consecutive failed logins per account (name, host pattern). Kept in memory: a restart
@@ -102,7 +103,11 @@ pub(crate) fn login(
             )));
         }
     }
-    let ok = credential_of(&account.auth).is_some_and(|c| verify(&c));
+    let hash = fe.sealer.open_password(&account.auth).unwrap_or_else(|e| {
+        tracing::error!(user = %account.name, error = %e, "cannot open a stored password");
+        "unusable".to_string()
+    });
+    let ok = credential_of(&hash).is_some_and(|c| verify(&c));
     let mut failures = fe.logins.failures.lock().unwrap_or_else(|p| p.into_inner());
     if !ok {
         let f = failures.entry(key).or_default();
@@ -140,16 +145,21 @@ pub(crate) fn login(
 
 /// Gives root `password` when it has none (a data directory's first start with
 /// `--root-password`); a password set already stays.
-pub(crate) fn set_initial_root_password(catalog: &Catalog, password: &str) -> Result<()> {
+pub(crate) fn set_initial_root_password(
+    catalog: &Catalog,
+    sealer: &Sealer,
+    password: &str,
+) -> Result<()> {
     let root = catalog
         .users()?
         .into_iter()
         .find(|u| u.name == "root" && u.host == "%");
     match root {
         Some(r) if r.auth.is_empty() => {
-            let auth = crate::account_stmt::stored_auth(&strata_sql::AuthSpec::Password(
-                password.to_string(),
-            ))?;
+            let auth = crate::account_stmt::stored_auth(
+                sealer,
+                &strata_sql::AuthSpec::Password(password.to_string()),
+            )?;
             catalog.set_password("root", "%", &auth)?;
             tracing::info!("root's password set from --root-password");
         }

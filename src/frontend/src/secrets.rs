@@ -5,8 +5,11 @@
 //! every view shows) and the whole text sealed with AES-256-GCM (`sealed_sql`: a 12-byte
 //! random nonce, then the ciphertext and tag). The key is 32 random bytes in a file of its own
 //! (`<data dir>/secrets.key` unless `--secrets-key-file` names another place), created 0600 at
-//! the first start. A copy of the catalog alone, a backup or a support bundle, reveals no
-//! credential.
+//! the first start. Account passwords' hashes are sealed the same way (`users.auth` is
+//! `sealed:` and the hex of the sealed hash): `mysql_native_password` can only check a login
+//! against SHA1(SHA1(password)), which cannot be salted and lets whoever holds it log in, so it
+//! is never kept in the clear. A copy of the catalog alone, a backup or a support bundle,
+//! reveals no credential.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,6 +104,25 @@ impl Sealer {
         String::from_utf8(plain.to_vec()).map_err(|_| fail())
     }
 
+    /// A password hash (hex) as the catalog keeps it: sealed, each time under a new nonce, so
+    /// equal passwords look unrelated. No password stays empty.
+    pub(crate) fn seal_password(&self, hash_hex: &str) -> Result<String> {
+        if hash_hex.is_empty() || hash_hex.starts_with(SEALED) {
+            return Ok(hash_hex.to_string());
+        }
+        Ok(format!("{SEALED}{}", to_hex(&self.seal(hash_hex)?)))
+    }
+
+    /// The password hash (hex) a stored `users.auth` holds.
+    pub(crate) fn open_password(&self, stored: &str) -> Result<String> {
+        match stored.strip_prefix(SEALED) {
+            Some(h) => self.open(&from_hex(h).ok_or_else(|| {
+                internal("a stored password is damaged (its sealed form is not hex)")
+            })?),
+            None => Ok(stored.to_string()),
+        }
+    }
+
     /// A statement to keep: its masked text, and the sealed original when masking changed it.
     pub(crate) fn keep(&self, text: &str) -> Result<(String, Option<Vec<u8>>)> {
         let masked = strata_sql::mask_credentials(text);
@@ -117,6 +139,22 @@ impl Sealer {
             None => Ok(sql.to_string()),
         }
     }
+}
+
+const SEALED: &str = "sealed:";
+
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+pub(crate) fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -141,8 +179,8 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Seals the credentials of statements stored before sealing existed: jobs that may still run
-/// and pipes keep them sealed; ended jobs keep only the masked text.
+/// Seals the credentials stored before sealing existed: jobs that may still run and pipes keep
+/// them sealed, ended jobs keep only the masked text; password hashes are sealed.
 pub(crate) fn seal_stored(catalog: &Catalog, sealer: &Sealer) -> Result<()> {
     let mut n = 0;
     for r in catalog.list_loads()? {
@@ -168,8 +206,15 @@ pub(crate) fn seal_stored(catalog: &Catalog, sealer: &Sealer) -> Result<()> {
             n += 1;
         }
     }
+    for u in catalog.users()? {
+        let sealed = sealer.seal_password(&u.auth)?;
+        if sealed != u.auth {
+            catalog.set_password(&u.name, &u.host, &sealed)?;
+            n += 1;
+        }
+    }
     if n > 0 {
-        tracing::info!(statements = n, "stored credentials sealed");
+        tracing::info!(credentials = n, "stored credentials sealed");
     }
     Ok(())
 }

@@ -9,7 +9,11 @@ use mysql_async::prelude::Queryable;
 use crate::harness::{TestServer, exec};
 use crate::s3::{AK, BUCKET, S3Server, SK, parquet, user_behavior};
 
-async fn login(port: u16, user: &str, password: &str) -> Result<mysql_async::Conn, String> {
+pub(crate) async fn login(
+    port: u16,
+    user: &str,
+    password: &str,
+) -> Result<mysql_async::Conn, String> {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
         .tcp_port(port)

@@ -1,7 +1,8 @@
 //! A known secret key, used by all three load methods (INSERT + FILES(), Broker Load, a
 //! pipe) against the real binary logging at `debug`, is found nowhere afterwards: not in the
 //! server log, any SHOW output, any `information_schema` table, `/metrics`, nor the catalog
-//! files on disk (where a job's and a pipe's credentials are kept sealed).
+//! files on disk (where a job's and a pipe's credentials are kept sealed). A user's password
+//! and the hash `mysql_native_password` checks logins against are not in them either.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +15,15 @@ use crate::s3::{BUCKET, S3Server, parquet, user_behavior};
 
 const KEY_ID: &str = "AKIDKNOWNSECRET00001";
 const SECRET: &str = "Known/Secret+Key/that/must/never/appear/0001";
+const PASSWORD: &str = "Known-Password-never-shown-0001";
+
+/// SHA1(SHA1(PASSWORD)) in hex, as MySQL prints it and `mysql_native_password` needs it.
+fn password_hash() -> String {
+    strata_protocol_mysql::scramble_password(PASSWORD)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
 
 async fn rows_text(c: &mut mysql_async::Conn, sql: &str) -> String {
     let rows: Vec<mysql_async::Row> = c.query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -34,7 +44,9 @@ async fn http_get(port: u16, path: &str) -> String {
 }
 
 fn assert_clean(what: &str, text: &str) {
-    for needle in [SECRET, KEY_ID] {
+    let hash = password_hash();
+    let lower = hash.to_ascii_lowercase();
+    for needle in [SECRET, KEY_ID, PASSWORD, hash.as_str(), lower.as_str()] {
         assert!(
             !text.contains(needle),
             "{what} shows a credential ({needle}):\n{}",
@@ -84,6 +96,8 @@ async fn a_known_secret_key_appears_nowhere_after_all_three_load_methods() {
         "CREATE TABLE t (UserID BIGINT, ItemID BIGINT, CategoryID BIGINT, BehaviorType \
          VARCHAR(20), Timestamp VARCHAR(32)) DISTRIBUTED BY HASH(UserID)"
             .to_string(),
+        format!("CREATE USER loader IDENTIFIED BY '{PASSWORD}'"),
+        "GRANT SELECT ON TABLE d.t TO USER loader".to_string(),
         format!(
             "INSERT INTO t WITH LABEL ins SELECT * FROM FILES(\"path\" = \
              \"s3://{BUCKET}/ub/a.parquet\", \"format\" = \"parquet\", {creds})"
@@ -121,6 +135,20 @@ async fn a_known_secret_key_appears_nowhere_after_all_three_load_methods() {
         assert!(Instant::now() < deadline, "loads did not finish: {n} rows");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // The sealed hash still checks the password, and only the password.
+    let mut l = crate::privileges::login(port, "loader", PASSWORD)
+        .await
+        .expect("loader logs in with its password");
+    let n: u64 = l
+        .query_first("SELECT count(*) FROM d.t")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 45);
+    drop(l);
+    let wrong = crate::privileges::login(port, "loader", "not-it").await;
+    assert!(wrong.is_err_and(|e| e.contains("Access denied")));
 
     let mut shown = String::new();
     for sql in [
