@@ -109,9 +109,13 @@ pub enum CatalogError {
     /// SET DEFAULT ROLE of a role the user was not granted.
     #[error("Role {0} is not granted to {1}")]
     RoleNotGranted(String, String),
-    /// An injected fault fired (crash-consistency tests).
-    #[error("injected fault: {0}")]
+    /// A fault point fired (tests; `strata_common::fault`).
+    #[error("{0}")]
     Injected(String),
+    /// COMMIT failed or its outcome was not confirmed: the transaction may or may not have
+    /// landed. The caller re-reads what it committed before it deletes anything.
+    #[error("the catalog could not confirm a commit ({0})")]
+    CommitUnknown(String),
     /// A load's target table was dropped or truncated while it ran.
     #[error("table {table} was dropped or changed while the load ran; nothing was committed")]
     TableChanged {
@@ -149,7 +153,7 @@ impl ErrorExt for CatalogError {
             CatalogError::PipeLedger(_) => StatusCode::Internal,
             CatalogError::LoadEnded { .. } => StatusCode::InvalidArguments,
             CatalogError::TableChanged { .. } => StatusCode::Cancelled,
-            CatalogError::Injected(_) => StatusCode::Internal,
+            CatalogError::Injected(_) | CatalogError::CommitUnknown(_) => StatusCode::Internal,
             CatalogError::UserExists(_)
             | CatalogError::UnknownUser(_)
             | CatalogError::RoleExists(_)

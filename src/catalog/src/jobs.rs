@@ -7,6 +7,7 @@
 //! one transaction; [`Catalog::cancel_job`] retires them to the GC list instead.
 
 use rusqlite::{OptionalExtension, Transaction, params};
+use strata_common::fault;
 
 use crate::loads::{LOAD_COLUMNS, finish_job, insert_errors, load_record};
 use crate::tables::{insert_segments, table_exists_by_id};
@@ -195,8 +196,7 @@ impl Catalog {
             }
             drop(st);
             insert_errors(&tx, job_id, errors)?;
-            tx.commit()?;
-            Ok(())
+            self.commit(tx, fault::STAGE_BEFORE, fault::STAGE_AFTER)
         })
     }
 
@@ -327,13 +327,7 @@ impl Catalog {
             forget_steps(&tx, job_id)?;
             finish_job(&tx, job_id, &record, "FINISHED", txn_id)?;
             insert_errors(&tx, job_id, errors)?;
-            if self
-                .fail_next_commit
-                .swap(false, std::sync::atomic::Ordering::SeqCst)
-            {
-                return Err(CatalogError::Injected("job commit".into()));
-            }
-            tx.commit()?;
+            self.commit(tx, fault::COMMIT_BEFORE, fault::COMMIT_AFTER)?;
             Ok(txn_id)
         })
     }

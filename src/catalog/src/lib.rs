@@ -15,6 +15,7 @@ mod tables;
 
 use std::path::Path;
 use std::sync::Mutex;
+use strata_common::fault::Faults;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -29,8 +30,8 @@ pub use schema::SCHEMA_VERSION;
 /// The catalog handle; cheap to share behind an `Arc`.
 pub struct Catalog {
     conn: Mutex<Connection>,
-    /// Crash-consistency tests: fail the next load commit before its transaction commits.
-    fail_next_commit: std::sync::atomic::AtomicBool,
+    /// The server's fault points (`strata_common::fault`).
+    faults: Faults,
 }
 
 /// Current local time in the `YYYY-MM-DD HH:MM:SS` form StarRocks prints.
@@ -62,7 +63,7 @@ impl Catalog {
         schema::migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
-            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
+            faults: Faults::default(),
         })
     }
 
@@ -86,10 +87,35 @@ impl Catalog {
         })
     }
 
-    /// Makes the next [`Catalog::commit_load`] fail after its writes, before COMMIT (tests).
-    pub fn inject_commit_fault(&self) {
-        self.fail_next_commit
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+    /// The catalog with the server's fault points.
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Hits a fault point.
+    pub fn hit(&self, point: &'static str) -> Result<()> {
+        self.faults
+            .hit(point)
+            .map_err(|e| CatalogError::Injected(e.to_string()))
+    }
+
+    /// Commits `tx` between fault points `before` and `after`. An error before COMMIT has
+    /// rolled everything back; an error from COMMIT, or after it, is
+    /// [`CatalogError::CommitUnknown`]: the writes may have landed.
+    pub(crate) fn commit(
+        &self,
+        tx: rusqlite::Transaction<'_>,
+        before: &'static str,
+        after: &'static str,
+    ) -> Result<()> {
+        // Dropping `tx` on this error rolls every write back.
+        self.hit(before)?;
+        tx.commit()
+            .map_err(|e| CatalogError::CommitUnknown(e.to_string()))?;
+        self.faults
+            .hit(after)
+            .map_err(|e| CatalogError::CommitUnknown(e.to_string()))
     }
 
     /// Takes the next value of the named sequence (job ids, transaction ids, table ids).

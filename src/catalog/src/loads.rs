@@ -1,6 +1,7 @@
 //! Load jobs, labels and the commit that makes a load visible.
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+use strata_common::fault;
 
 use crate::tables::{insert_segments, insert_table, retire_segments, table_exists_by_id};
 use crate::{Catalog, CatalogError, LoadError, LoadRecord, NewSegment, Result, TableDef};
@@ -138,14 +139,7 @@ impl Catalog {
             if let Some(b) = &req.pipe_batch {
                 crate::pipes::finish_batch(&tx, b, &crate::now_string())?;
             }
-            if self
-                .fail_next_commit
-                .swap(false, std::sync::atomic::Ordering::SeqCst)
-            {
-                // Dropping `tx` rolls every write above back.
-                return Err(CatalogError::Injected("load commit".into()));
-            }
-            tx.commit()?;
+            self.commit(tx, fault::COMMIT_BEFORE, fault::COMMIT_AFTER)?;
             Ok(txn_id)
         })
     }

@@ -7,6 +7,7 @@
 //! LOADING under that label, so a second commit of the same file version cannot happen.
 
 use rusqlite::{OptionalExtension, Transaction, params};
+use strata_common::fault;
 
 use crate::{Catalog, CatalogError, Result};
 
@@ -394,6 +395,7 @@ impl Catalog {
                     ])?;
                 }
             }
+            self.hit(fault::LEDGER_LISTED)?;
             tx.commit()?;
             Ok(n)
         })
@@ -456,6 +458,7 @@ impl Catalog {
         label: &str,
         now: &str,
     ) -> Result<()> {
+        self.hit(fault::LEDGER_BATCH)?;
         self.set_files(pipe_id, files, "LOADING", Some(label), None, now)
     }
 

@@ -42,6 +42,9 @@ pub enum StartError {
     /// TLS was asked for and cannot be set up.
     #[error("{0}")]
     Tls(String),
+    /// `STRATA_FAULTS` names fault points this build cannot arm, or is malformed.
+    #[error("{0}")]
+    Faults(String),
 }
 
 impl Server {
@@ -68,6 +71,11 @@ impl Server {
             allow_local_paths: config.allow_local_paths.clone(),
             root_password: config.root_password.clone(),
             secrets_key_file: config.secrets_key_file.clone(),
+            faults: match std::env::var("STRATA_FAULTS") {
+                Ok(spec) => strata_common::fault::Faults::from_spec(&spec)
+                    .map_err(|e| StartError::Faults(format!("STRATA_FAULTS: {e}")))?,
+                Err(_) => Default::default(),
+            },
         };
         let frontend = Frontend::open_with(&config.data_dir, options).await?;
         let bind = |addr: String| async move {

@@ -1,6 +1,7 @@
 //! Shared vocabulary of every Strata crate: the closed [`StatusCode`] set that errors map to,
 //! the [`ErrorExt`] trait, and the session state a connection carries between statements.
 
+pub mod fault;
 mod session;
 mod status_code;
 pub mod types;

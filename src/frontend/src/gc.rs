@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use strata_catalog::Catalog;
+use strata_common::fault;
 use strata_storage::DataStore;
 
 use crate::Result;
@@ -23,6 +24,8 @@ pub async fn collect_garbage(catalog: &Catalog, store: &DataStore, startup: bool
     };
     if !retired.is_empty() {
         store.delete(&retired).await?;
+        // A crash here leaves the paths listed; deleting a missing file is no error.
+        catalog.hit(fault::GC_DELETE)?;
         catalog.forget_gc_files(&retired)?;
     }
     if startup {

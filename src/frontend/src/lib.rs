@@ -49,6 +49,8 @@ pub struct Options {
     pub root_password: Option<String>,
     /// The key that seals stored credentials; `None`: `<data dir>/secrets.key`.
     pub secrets_key_file: Option<std::path::PathBuf>,
+    /// The server's fault points (`strata_common::fault`; armed only in test builds).
+    pub faults: strata_common::fault::Faults,
 }
 
 /// Shared server state.
@@ -68,6 +70,7 @@ pub struct Frontend {
     pub(crate) logins: login::Logins,
     /// Seals the credentials of statements that run again later (jobs, pipes).
     pub(crate) sealer: secrets::Sealer,
+    faults: strata_common::fault::Faults,
     lock: dir_lock::DirLock,
 }
 
@@ -92,7 +95,8 @@ impl Frontend {
         // The directory holds every table's data and the catalog (with the credentials pipes
         // and jobs run with): its owner's alone, whatever the umask.
         owner_only(data_dir, 0o700)?;
-        let catalog = Arc::new(Catalog::open(&data_dir.join("meta.db"))?);
+        let catalog =
+            Arc::new(Catalog::open(&data_dir.join("meta.db"))?.with_faults(options.faults.clone()));
         for f in ["meta.db", "meta.db-wal", "meta.db-shm"] {
             let p = data_dir.join(f);
             if p.exists() {
@@ -105,7 +109,7 @@ impl Frontend {
             .unwrap_or_else(|| data_dir.join("secrets.key"));
         let sealer = secrets::Sealer::open_or_create(&key_file)?;
         secrets::seal_stored(&catalog, &sealer)?;
-        let store = DataStore::open(&data_dir.join("data"))?;
+        let store = DataStore::open(&data_dir.join("data"))?.with_faults(options.faults.clone());
         let mem_limit = options
             .mem_limit
             .unwrap_or_else(strata_query::ServerMemory::default_limit);
@@ -121,6 +125,7 @@ impl Frontend {
             access: files_access::Access::new(&options.allow_local_paths),
             logins: Default::default(),
             sealer,
+            faults: options.faults.clone(),
             lock,
         });
         if let Some(pw) = &options.root_password {
@@ -135,7 +140,11 @@ impl Frontend {
                 "loads interrupted by the last shutdown were cancelled"
             );
         }
-        gc::collect_garbage(&fe.catalog, &fe.store, true).await?;
+        // Garbage only costs space: a start-up whose clean-up fails serves anyway, and the
+        // next start (or the periodic GC) tries again.
+        if let Err(e) = gc::collect_garbage(&fe.catalog, &fe.store, true).await {
+            tracing::warn!(error = %e, "start-up garbage collection failed; it runs again later");
+        }
         load::scheduler::purge_history(&fe);
         // Pipe batches a crash interrupted load again (a committed batch marked its files).
         let n = fe.catalog.recover_pipe_files()?;
@@ -193,9 +202,14 @@ impl Frontend {
         &self.catalog
     }
 
-    /// The table data store (tests inject faults through it).
+    /// The table data store (tests and tools).
     pub fn store(&self) -> &DataStore {
         &self.store
+    }
+
+    /// The server's fault points (tests arm them; `strata_common::fault`).
+    pub fn faults(&self) -> &strata_common::fault::Faults {
+        &self.faults
     }
 
     /// Runs one script for a session; used by the protocol and by tests.

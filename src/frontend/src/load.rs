@@ -18,7 +18,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use strata_catalog::{
-    CommitRequest, CreateTableRequest, LoadError, LoadRecord, NewSegment, TableMeta, now_string,
+    CatalogError, CommitRequest, CreateTableRequest, LoadError, LoadRecord, NewSegment, TableMeta,
+    now_string,
 };
 use strata_common::StatusCode;
 use strata_query::LiveLoad;
@@ -437,7 +438,21 @@ impl<'a> Job<'a> {
             errors: errors.clone(),
             pipe_batch: self.pipe_batch.clone(),
         };
-        match self.fe.catalog.commit_load(&req) {
+        let committed = match self.fe.catalog.commit_load(&req) {
+            // COMMIT's outcome is unknown: what the catalog now says decides. A load it shows
+            // FINISHED committed; one it cannot be asked about keeps its files (start-up GC
+            // deletes them if they are nobody's) and stays LOADING for start-up to settle.
+            Err(CatalogError::CommitUnknown(why)) => match self.fe.catalog.load_job(self.job_id) {
+                Ok(Some(r)) if r.state == "FINISHED" => Ok(r.txn_id),
+                Ok(_) => Err(CatalogError::CommitUnknown(why)),
+                Err(e) => {
+                    tracing::error!(job = self.job_id, error = %e, "a load's commit cannot be confirmed");
+                    return Err(CatalogError::CommitUnknown(why).into());
+                }
+            },
+            other => other,
+        };
+        match committed {
             Ok(txn_id) => {
                 self.fe.live.finish(self.job_id);
                 Ok(LoadOutcome {

@@ -38,8 +38,8 @@ pub enum StorageError {
         /// Arrow type.
         data_type: String,
     },
-    /// An injected fault fired (tests).
-    #[error("injected fault: {0}")]
+    /// A fault point fired (tests; `strata_common::fault`).
+    #[error("{0}")]
     Injected(String),
     /// A background task panicked or was cancelled.
     #[error("segment writer task failed: {0}")]

@@ -18,24 +18,18 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 pub use error::StorageError;
+use strata_common::fault::Faults;
 pub use writer::{BucketSpec, Bucketed, Bucketer, SegmentWriter, WriterOptions, WrittenSegment};
 
 /// URL under which the data store is registered with the query engine.
 pub const DATA_STORE_URL: &str = "strata://data";
-
-/// Fault points for crash-consistency tests (set through [`DataStore::inject_fault`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Fail the next segment write after its file is put but before it is synced.
-    SegmentWrite,
-}
 
 /// Handle to the table data directory.
 #[derive(Clone)]
 pub struct DataStore {
     root: PathBuf,
     store: Arc<LocalFileSystem>,
-    fault: Arc<std::sync::Mutex<Option<Fault>>>,
+    faults: Faults,
 }
 
 impl DataStore {
@@ -56,7 +50,7 @@ impl DataStore {
         Ok(Self {
             root,
             store: Arc::new(store),
-            fault: Arc::new(std::sync::Mutex::new(None)),
+            faults: Faults::default(),
         })
     }
 
@@ -70,19 +64,17 @@ impl DataStore {
         &self.root
     }
 
-    /// Arms a fault for the next matching operation (tests only).
-    pub fn inject_fault(&self, fault: Option<Fault>) {
-        *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+    /// The store with the server's fault points (`strata_common::fault`).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 
-    pub(crate) fn take_fault(&self, f: Fault) -> bool {
-        let mut g = self.fault.lock().unwrap_or_else(|p| p.into_inner());
-        if *g == Some(f) {
-            *g = None;
-            true
-        } else {
-            false
-        }
+    /// Hits a fault point.
+    pub(crate) fn hit(&self, point: &'static str) -> Result<(), StorageError> {
+        self.faults
+            .hit(point)
+            .map_err(|e| StorageError::Injected(e.to_string()))
     }
 
     /// Deletes files by relative path; files already gone count as deleted.

@@ -14,7 +14,9 @@ use tokio::task::JoinSet;
 
 use crate::hash::{BucketOf, hash_columns};
 use crate::segment;
-use crate::{DataStore, Fault, StorageError};
+use strata_common::fault;
+
+use crate::{DataStore, StorageError};
 
 /// How rows map to buckets.
 #[derive(Debug, Clone)]
@@ -264,6 +266,7 @@ impl SegmentWriter {
         // Each segment file was fsynced by its job; their directory entries are made durable
         // here, once for all of them.
         let dir = self.store.root().join(&self.dir);
+        self.store.hit(fault::SEGMENT_DIR_FSYNC)?;
         blocking(move || {
             let synced = std::fs::File::open(&dir).and_then(|d| d.sync_all());
             synced.map_err(|e| io_error(&dir, e))
@@ -331,15 +334,18 @@ impl EncodeJob {
         // The rows are encoded: another segment may start while this one reaches the disk.
         drop(slot);
         let synced = match encoded {
-            Ok(_) if store.take_fault(Fault::SegmentWrite) => {
-                Err(StorageError::Injected(format!("segment write of {path}")))
-            }
-            Ok((file, size, rows)) => {
-                let full = full.clone();
-                blocking(move || file.sync_all().map_err(|e| io_error(&full, e)))
-                    .await
-                    .map(|()| (size, rows))
-            }
+            Ok((file, size, rows)) => match store
+                .hit(fault::SEGMENT_WRITE)
+                .and_then(|()| store.hit(fault::SEGMENT_FSYNC))
+            {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let full = full.clone();
+                    blocking(move || file.sync_all().map_err(|e| io_error(&full, e)))
+                        .await
+                        .map(|()| (size, rows))
+                }
+            },
             Err(e) => Err(e),
         };
         let (size, rows) = match synced {

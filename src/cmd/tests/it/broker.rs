@@ -35,7 +35,7 @@ fn load_sql(label: &str, prefix: &str, endpoint: &str) -> String {
 }
 
 /// Polls `sql` (one string value) until `done` holds for it, up to `secs`.
-async fn poll(
+pub(crate) async fn poll(
     c: &mut mysql_async::Conn,
     sql: &str,
     secs: u64,
@@ -342,11 +342,7 @@ async fn a_failed_segment_write_cancels_the_job_and_truncate_does_not_lose_its_r
 
     // The disk refuses a segment (as a full disk does): CANCELLED, naming the write; the
     // table keeps its row and nothing of the job.
-    server
-        .server
-        .frontend
-        .store()
-        .inject_fault(Some(strata_storage::Fault::SegmentWrite));
+    crate::crash::arm(&server.server.frontend, strata_common::fault::SEGMENT_WRITE);
     exec(&mut c, &load_sql("full_1", "trunc", &s3.endpoint)).await;
     let err = poll(
         &mut c,

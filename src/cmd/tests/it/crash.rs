@@ -9,13 +9,19 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use strata::Server;
 use strata_catalog::Catalog;
+use strata_common::fault::{self, Action};
 use strata_frontend::CompactionPolicy;
-use strata_storage::Fault;
+use strata_frontend::Frontend;
 
 use crate::harness::{TestServer, connect, exec, fresh_table, start_at};
 
+/// Makes the next hit of `point` fail.
+pub(crate) fn arm(fe: &Frontend, point: &'static str) {
+    fe.faults().arm(point, Action::Error, 0, 1).unwrap();
+}
+
 /// Every file under `<data dir>/data`, relative to it.
-fn files_on_disk(data_dir: &Path) -> BTreeSet<String> {
+pub(crate) fn files_on_disk(data_dir: &Path) -> BTreeSet<String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
@@ -59,10 +65,7 @@ async fn failed_segment_write_leaves_table_and_disk_unchanged() {
     exec(&mut c, "INSERT INTO t VALUES (1), (2)").await;
     let before = files_on_disk(dir.path());
 
-    server
-        .frontend
-        .store()
-        .inject_fault(Some(Fault::SegmentWrite));
+    arm(&server.frontend, fault::SEGMENT_WRITE);
     let err = c
         .query_drop("INSERT INTO t WITH LABEL l_fault VALUES (3), (4), (5)")
         .await
@@ -106,7 +109,7 @@ async fn failed_commit_rolls_back_and_deletes_segments() {
     exec(&mut c, "INSERT INTO t VALUES (1, 'x')").await;
     let before = files_on_disk(server.dir.path());
 
-    server.server.frontend.catalog().inject_commit_fault();
+    arm(&server.server.frontend, fault::COMMIT_BEFORE);
     let err = c
         .query_drop("INSERT INTO t WITH LABEL l_commit SELECT a + 1, b FROM t")
         .await

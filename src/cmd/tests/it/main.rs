@@ -4,6 +4,7 @@ mod broker;
 mod clients;
 mod crash;
 mod fault_proxy;
+mod faults;
 mod harness;
 mod kill;
 mod limits;

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use strata_catalog::{LoadError, LoadRecord, StagedStep, StepCounters, TableMeta, now_string};
+use strata_catalog::{
+    CatalogError, LoadError, LoadRecord, StagedStep, StepCounters, TableMeta, now_string,
+};
 use strata_common::{ErrorExt, Session, StatusCode};
 use strata_query::LiveLoad;
 use strata_query::files::{FilesSource, ListedFile};
@@ -342,9 +344,19 @@ impl Run {
             ms = began.elapsed().as_millis() as u64,
             "broker load: rows written"
         );
-        let committed = fe
+        let committed = match fe
             .catalog
-            .commit_job(job_id, &tables, &r, Some(&last), &last_errors);
+            .commit_job(job_id, &tables, &r, Some(&last), &last_errors)
+        {
+            // COMMIT's outcome is unknown: the catalog's word decides; when it cannot be
+            // asked, the files stay for start-up to settle (the job resumes or commits).
+            Err(CatalogError::CommitUnknown(why)) => match fe.catalog.load_job(job_id) {
+                Ok(Some(j)) if j.state == "FINISHED" => Ok(j.txn_id),
+                Ok(_) => Err(CatalogError::CommitUnknown(why)),
+                Err(_) => return Err(unconfirmed(why)),
+            },
+            other => other,
+        };
         if committed.is_err() {
             // Not committed: the last step's segments are nobody's.
             let paths: Vec<String> = last.segments.into_iter().map(|(_, s)| s.path).collect();
@@ -513,7 +525,16 @@ impl Run {
         if last {
             return Ok(Some((staged, errors)));
         }
-        if let Err(e) = fe.catalog.stage_step(self.job_id, &staged, &errors) {
+        let stage = match fe.catalog.stage_step(self.job_id, &staged, &errors) {
+            // Whether the step landed is what the catalog now lists.
+            Err(CatalogError::CommitUnknown(why)) => match fe.catalog.staged_steps(self.job_id) {
+                Ok(steps) if steps.iter().any(|s| s.step == staged.step) => Ok(()),
+                Ok(_) => Err(CatalogError::CommitUnknown(why)),
+                Err(_) => return Err(unconfirmed(why)),
+            },
+            other => other,
+        };
+        if let Err(e) = stage {
             let paths: Vec<String> = segments.into_iter().map(|s| s.path).collect();
             if let Err(de) = fe.store.delete(&paths).await {
                 tracing::warn!(error = %de, "could not delete the segments of an unstaged step");
@@ -574,4 +595,13 @@ fn steps_of(files: Vec<ListedFile>, bytes: u64) -> Vec<Vec<ListedFile>> {
         out.push(cur);
     }
     out
+}
+
+/// A job's commit or staging the catalog could not confirm and cannot be asked about: its
+/// files stay for start-up to settle.
+fn unconfirmed(why: String) -> Failure {
+    Failure::new(
+        "LOAD_RUN_FAIL",
+        CatalogError::CommitUnknown(why).to_string(),
+    )
 }
