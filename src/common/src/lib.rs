@@ -2,6 +2,7 @@
 //! the [`ErrorExt`] trait, and the session state a connection carries between statements.
 
 pub mod fault;
+pub mod fuzz;
 mod session;
 mod status_code;
 pub mod types;

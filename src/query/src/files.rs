@@ -2,6 +2,7 @@
 
 mod csv;
 mod failures;
+mod guard;
 mod infer;
 mod json_flat;
 mod json_shape;

@@ -5,6 +5,7 @@ mod clients;
 mod crash;
 mod fault_proxy;
 mod faults;
+mod file_fuzz;
 mod harness;
 mod kill;
 mod limits;

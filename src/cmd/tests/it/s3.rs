@@ -310,7 +310,7 @@ impl S3Server {
     }
 }
 
-fn orc(batch: &RecordBatch) -> Vec<u8> {
+pub fn orc(batch: &RecordBatch) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut w = orc_rust::ArrowWriterBuilder::new(&mut buf, batch.schema())
         .try_build()

@@ -128,44 +128,48 @@ pub async fn infer(
     for i in picked {
         let f = &files[i];
         let display = loc.display(f.location.as_ref());
-        let cols = match opts.format {
-            Format::Parquet => {
-                let md = parquet_metadata(store, f, &display).await?;
-                rows = rows.map(|r| r + md.file_metadata().num_rows().max(0) as u64);
-                let cols = parquet_columns(&md, f, &display)?;
-                footers.push((f.location.clone(), md));
-                cols
-            }
-            Format::Orc => crate::files::orc_json::infer_orc(&store.store, f, &display).await?,
-            Format::Json => {
-                crate::files::orc_json::infer_json(
-                    store,
-                    f,
-                    display.clone(),
-                    opts.sample_rows,
-                    opts.compression,
-                    &opts.json,
-                )
-                .await?
-            }
-            Format::Csv => {
-                let types = crate::files::csv::infer_file(
-                    store,
-                    f,
-                    display.clone(),
-                    &opts.csv,
-                    opts.sample_rows,
-                    opts.detect_types,
-                    opts.compression,
-                )
-                .await?;
-                types
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, t)| (format!("${}", i + 1), t))
-                    .collect()
-            }
-        };
+        let format = opts.format.name();
+        let cols = crate::files::guard::guarded(&display, format, async {
+            Ok(match opts.format {
+                Format::Parquet => {
+                    let md = parquet_metadata(store, f, &display).await?;
+                    rows = rows.map(|r| r + md.file_metadata().num_rows().max(0) as u64);
+                    let cols = parquet_columns(&md, f, &display)?;
+                    footers.push((f.location.clone(), md));
+                    cols
+                }
+                Format::Orc => crate::files::orc_json::infer_orc(&store.store, f, &display).await?,
+                Format::Json => {
+                    crate::files::orc_json::infer_json(
+                        store,
+                        f,
+                        display.clone(),
+                        opts.sample_rows,
+                        opts.compression,
+                        &opts.json,
+                    )
+                    .await?
+                }
+                Format::Csv => {
+                    let types = crate::files::csv::infer_file(
+                        store,
+                        f,
+                        display.clone(),
+                        &opts.csv,
+                        opts.sample_rows,
+                        opts.detect_types,
+                        opts.compression,
+                    )
+                    .await?;
+                    types
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, t)| (format!("${}", i + 1), t))
+                        .collect()
+                }
+            })
+        })
+        .await?;
         schemas.push((display, cols));
     }
     let columns = merge(schemas)?;

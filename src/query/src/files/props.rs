@@ -17,6 +17,18 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// The format's name, as errors say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Parquet => "Parquet",
+            Format::Csv => "CSV",
+            Format::Orc => "ORC",
+            Format::Json => "JSON",
+        }
+    }
+}
+
 /// A text file's compression codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {

@@ -57,6 +57,18 @@ pub enum ReadKind {
     Orc,
 }
 
+impl ReadKind {
+    /// The format's name, as errors say it.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            ReadKind::Parquet => "Parquet",
+            ReadKind::Csv(_) => "CSV",
+            ReadKind::Json(_) => "JSON",
+            ReadKind::Orc => "ORC",
+        }
+    }
+}
+
 /// What every reader of one FILES() call shares.
 #[derive(Debug, Clone)]
 pub struct ReadSpec {
@@ -266,7 +278,21 @@ pub(crate) async fn read_piece(
     with_row: bool,
     tx: &BatchSender,
 ) -> Result<(), FilesError> {
+    let display = piece.display.clone();
+    let format = spec.kind.name();
+    let read = read_piece_unguarded(spec, piece, needed, with_row, tx);
+    crate::files::guard::guarded(&display, format, read).await
+}
+
+async fn read_piece_unguarded(
+    spec: &ReadSpec,
+    piece: Piece,
+    needed: Option<Arc<[bool]>>,
+    with_row: bool,
+    tx: &BatchSender,
+) -> Result<(), FilesError> {
     let deco = Decorate::new(spec, &piece, with_row);
+    let format_name = spec.kind.name();
     let file_needed = needed.map(|n| n[..spec.file_schema.fields().len()].to_vec());
     match &spec.kind {
         ReadKind::Parquet => read_parquet(spec, piece, file_needed, deco, tx).await,
@@ -291,6 +317,7 @@ pub(crate) async fn read_piece(
             )
             .await?;
             let (tx, spec) = (tx.clone(), spec.clone());
+            let display = piece.display.clone();
             tokio::task::spawn_blocking(move || match &spec.kind {
                 ReadKind::Csv(opts) => crate::files::csv::read_file(
                     input,
@@ -314,7 +341,10 @@ pub(crate) async fn read_piece(
                 _ => unreachable!("a text format"),
             })
             .await
-            .map_err(|e| FilesError::InvalidFile(format!("file reader failed: {e}")))?
+            .map_err(|e| match e.try_into_panic() {
+                Ok(panic) => crate::files::guard::crashed(&display, format_name, panic.as_ref()),
+                Err(e) => FilesError::InvalidFile(format!("file reader failed: {e}")),
+            })?
         }
     }
 }
