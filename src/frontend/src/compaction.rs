@@ -70,8 +70,15 @@ impl CompactionPolicy {
     }
 }
 
-/// Seconds between background rounds.
-const INTERVAL: Duration = Duration::from_secs(10);
+/// Time between background rounds: 10 s, or `STRATA_COMPACTION_INTERVAL_MS` (tests that want
+/// compaction among other work, e.g. the crash tests' random mix).
+fn interval() -> Duration {
+    std::env::var("STRATA_COMPACTION_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(Duration::from_secs(10), Duration::from_millis)
+}
 
 /// Runs compaction and garbage collection rounds until shutdown (or the frontend is
 /// dropped); owned by the frontend's [`crate::background::Background`].
@@ -80,9 +87,10 @@ pub(crate) async fn run(
     stop: tokio_util::sync::CancellationToken,
 ) {
     let policy = CompactionPolicy::default();
+    let every = interval();
     loop {
         tokio::select! {
-            () = tokio::time::sleep(INTERVAL) => {}
+            () = tokio::time::sleep(every) => {}
             () = stop.cancelled() => return,
         }
         let Some(fe) = weak.upgrade() else { return };

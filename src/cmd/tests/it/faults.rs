@@ -72,18 +72,26 @@ impl Method {
     }
 }
 
-/// The real binary on a data directory, its stderr kept in a file.
-struct Node {
+/// The real binary on a data directory (`<dir>/data-dir`), its stderr kept in a file.
+pub(crate) struct Node {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Node {
-    fn spawn(dir: &Path, faults: Option<&str>) -> Self {
+    pub(crate) fn spawn(dir: &Path, faults: Option<&str>) -> Self {
+        match faults {
+            Some(f) => Self::spawn_with(dir, &[("STRATA_FAULTS", f)]),
+            None => Self::spawn_with(dir, &[]),
+        }
+    }
+
+    /// Starts the binary with extra environment variables.
+    pub(crate) fn spawn_with(dir: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-        if let Some(f) = faults {
-            cmd.env("STRATA_FAULTS", f);
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -106,7 +114,7 @@ impl Node {
     }
 
     /// Waits for the process to end; its exit code.
-    fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+    pub(crate) fn wait_exit(&mut self, secs: u64) -> Option<i32> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -118,7 +126,7 @@ impl Node {
     }
 
     /// A graceful stop (SIGTERM), waited for.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -139,7 +147,7 @@ impl Drop for Node {
     }
 }
 
-fn log_path(dir: &Path) -> PathBuf {
+pub(crate) fn log_path(dir: &Path) -> PathBuf {
     dir.join("server.log")
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real server, spoken to over the MySQL protocol.
 
 mod broker;
+mod chaos;
 mod clients;
 mod crash;
 mod fault_proxy;
