@@ -26,8 +26,8 @@ use strata_catalog::Catalog;
 use strata_common::fuzz::{self, Rng};
 
 use crate::crash::{files_on_disk, wait_connect};
-use crate::faults::Node;
-use crate::s3::{AK, BUCKET, S3Server, SK, parquet, user_behavior};
+use crate::faults::{Node, assert_files_match_catalog, creds};
+use crate::s3::{BUCKET, S3Server, parquet, user_behavior};
 
 /// Rows of the FILES() source (three files).
 const SOURCE_ROWS: u64 = 3 * 400;
@@ -64,14 +64,6 @@ struct Model {
 }
 
 type Shared = Arc<Mutex<Model>>;
-
-fn creds(s3: &S3Server) -> String {
-    format!(
-        "\"aws.s3.endpoint\" = \"{}\", \"aws.s3.access_key\" = \"{AK}\", \
-         \"aws.s3.secret_key\" = \"{SK}\"",
-        s3.endpoint
-    )
-}
 
 fn source(s3: &S3Server) -> String {
     format!(
@@ -424,20 +416,7 @@ async fn random_work_killed_at_random_instants_keeps_every_promise() {
     );
     drop(c);
     node.stop();
-    let cat = Catalog::open(&data_dir.join("meta.db")).unwrap();
-    let known: BTreeSet<String> = cat
-        .all_segment_paths()
-        .unwrap()
-        .into_iter()
-        .chain(cat.staged_paths().unwrap())
-        .chain(cat.gc_files().unwrap())
-        .collect();
-    let on_disk = files_on_disk(&data_dir);
-    assert!(
-        on_disk.is_subset(&known),
-        "orphaned files: {:?}",
-        on_disk.difference(&known).collect::<Vec<_>>()
-    );
+    assert_files_match_catalog(&data_dir, "at the end");
     println!(
         "chaos: {kills} kills, {ops_sent} operations ({} answered OK before their kill); loads \
          {} ({} acknowledged), CTAS {} ({}), drops {}, Broker Load jobs {}, pipe files {}",

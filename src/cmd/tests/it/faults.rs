@@ -147,11 +147,35 @@ impl Drop for Node {
     }
 }
 
+/// On a stopped server's data directory: every segment the catalog references is on disk, and
+/// every file on disk is referenced (a segment, a staged Broker Load step, the GC list).
+pub(crate) fn assert_files_match_catalog(data_dir: &Path, what: &str) {
+    let cat = Catalog::open(&data_dir.join("meta.db")).unwrap();
+    let segments: BTreeSet<String> = cat.all_segment_paths().unwrap().into_iter().collect();
+    let known: BTreeSet<String> = segments
+        .iter()
+        .cloned()
+        .chain(cat.staged_paths().unwrap())
+        .chain(cat.gc_files().unwrap())
+        .collect();
+    let on_disk = files_on_disk(data_dir);
+    assert!(
+        segments.is_subset(&on_disk),
+        "{what}: referenced files missing: {:?}",
+        segments.difference(&on_disk).collect::<Vec<_>>()
+    );
+    assert!(
+        on_disk.is_subset(&known),
+        "{what}: orphaned files: {:?}",
+        on_disk.difference(&known).collect::<Vec<_>>()
+    );
+}
+
 pub(crate) fn log_path(dir: &Path) -> PathBuf {
     dir.join("server.log")
 }
 
-fn creds(s3: &S3Server) -> String {
+pub(crate) fn creds(s3: &S3Server) -> String {
     format!(
         "\"aws.s3.endpoint\" = \"{}\", \"aws.s3.access_key\" = \"{AK}\", \
          \"aws.s3.secret_key\" = \"{SK}\"",
@@ -336,27 +360,7 @@ async fn scenario(s3: &S3Server, m: Method, point: &'static str, action: &str) {
     drop(c);
     node.stop();
 
-    let data_dir = dir.join("data-dir");
-    let cat = Catalog::open(&data_dir.join("meta.db")).unwrap();
-    let known: BTreeSet<String> = cat
-        .all_segment_paths()
-        .unwrap()
-        .into_iter()
-        .chain(cat.staged_paths().unwrap())
-        .chain(cat.gc_files().unwrap())
-        .collect();
-    let on_disk = files_on_disk(&data_dir);
-    let segments: BTreeSet<String> = cat.all_segment_paths().unwrap().into_iter().collect();
-    assert!(
-        segments.is_subset(&on_disk),
-        "{m:?} {point}={action}: referenced files missing: {:?}",
-        segments.difference(&on_disk).collect::<Vec<_>>()
-    );
-    assert!(
-        on_disk.is_subset(&known),
-        "{m:?} {point}={action}: orphaned files: {:?}",
-        on_disk.difference(&known).collect::<Vec<_>>()
-    );
+    assert_files_match_catalog(&dir.join("data-dir"), &format!("{m:?} {point}={action}"));
 }
 
 async fn source() -> S3Server {
