@@ -18,11 +18,32 @@ use crate::s3::{AK, BUCKET, S3Server, SK};
 pub struct FaultProxy {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
-    cuts: Arc<Mutex<Vec<(String, usize)>>>,
+    rules: Arc<Mutex<Vec<Rule>>>,
     /// Milliseconds every GET waits before it is forwarded.
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
     /// The request line of every GET forwarded.
     gets: Arc<Mutex<Vec<String>>>,
+}
+
+/// What the proxy does to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The response body is cut short at a line break, Content-Length matching the cut.
+    Cut,
+    /// The request is answered with this status and S3's error body (503 SlowDown, 500
+    /// InternalError, others AccessDenied), never reaching the store.
+    Status(u16),
+    /// Half the response is sent, then the connection is reset.
+    Reset,
+    /// A listing's entries for the key are left out (a listing that lags behind writes).
+    Hide,
+}
+
+/// A fault for the next `left` requests whose request line contains `key`.
+struct Rule {
+    key: String,
+    fault: Fault,
+    left: usize,
 }
 
 impl FaultProxy {
@@ -31,13 +52,16 @@ impl FaultProxy {
         let upstream = upstream.trim_start_matches("http://").to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let cuts: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
-        let delay_ms: Arc<std::sync::atomic::AtomicU64> = Arc::default();
-        let gets: Arc<Mutex<Vec<String>>> = Arc::default();
         let shared = Shared {
-            cuts: cuts.clone(),
-            delay_ms: delay_ms.clone(),
-            gets: gets.clone(),
+            rules: Arc::default(),
+            delay_ms: Arc::default(),
+            gets: Arc::default(),
+        };
+        let proxy = Self {
+            endpoint,
+            rules: shared.rules.clone(),
+            delay_ms: shared.delay_ms.clone(),
+            gets: shared.gets.clone(),
         };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -47,12 +71,7 @@ impl FaultProxy {
                 });
             }
         });
-        Self {
-            endpoint,
-            cuts,
-            delay_ms,
-            gets,
-        }
+        proxy
     }
 
     /// Makes every GET wait `ms` milliseconds before it is forwarded.
@@ -68,22 +87,55 @@ impl FaultProxy {
     /// Cuts the body of the next `times` GET responses for keys containing `key` (instead of
     /// what was asked for `key` before).
     pub fn cut(&self, key: &str, times: usize) {
-        let mut cuts = self.cuts.lock().unwrap();
-        cuts.retain(|(k, _)| k != key);
-        cuts.push((key.to_string(), times));
+        self.inject(key, Fault::Cut, times);
+    }
+
+    /// Does `fault` to the next `times` requests whose request line contains `key` (a key,
+    /// or `list-type` for listings), replacing what was asked for `key` before.
+    pub fn inject(&self, key: &str, fault: Fault, times: usize) {
+        let mut rules = self.rules.lock().unwrap();
+        rules.retain(|r| r.key != key);
+        rules.push(Rule {
+            key: key.to_string(),
+            fault,
+            left: times,
+        });
+    }
+
+    /// Forgets every fault: the store is healthy again.
+    pub fn heal(&self) {
+        self.rules.lock().unwrap().clear();
     }
 }
 
 #[derive(Clone)]
 struct Shared {
-    cuts: Arc<Mutex<Vec<(String, usize)>>>,
+    rules: Arc<Mutex<Vec<Rule>>>,
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
     gets: Arc<Mutex<Vec<String>>>,
 }
 
-/// One request forwarded and its answer returned, cut if asked.
+impl Shared {
+    /// The fault for a request line, counted down.
+    fn fault_for(&self, first: &str) -> Option<(String, Fault)> {
+        let listing = first.contains("list-type");
+        let mut rules = self.rules.lock().unwrap();
+        let r = rules.iter_mut().find(|r| {
+            r.left > 0
+                && match r.fault {
+                    // The key is in the listing's body, not its request line.
+                    Fault::Hide => listing,
+                    Fault::Cut => !listing && first.contains(r.key.as_str()),
+                    Fault::Status(_) | Fault::Reset => first.contains(r.key.as_str()),
+                }
+        })?;
+        r.left -= 1;
+        Some((r.key.clone(), r.fault))
+    }
+}
+
+/// One request forwarded and its answer returned, with the fault asked for.
 async fn exchange(mut client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
-    let cuts = &shared.cuts;
     let (head, mut body) = read_head(&mut client).await?;
     let head_text = String::from_utf8_lossy(&head).into_owned();
     let length = header(&head_text, "content-length")
@@ -98,6 +150,28 @@ async fn exchange(mut client: TcpStream, upstream: &str, shared: &Shared) -> std
         body.extend_from_slice(&buf[..n]);
     }
     let first = head_text.lines().next().unwrap_or_default().to_string();
+    let fault = shared.fault_for(&first);
+    if let Some((_, Fault::Status(status))) = fault {
+        let (code, text) = match status {
+            503 => ("SlowDown", "Please reduce your request rate."),
+            500 => (
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            ),
+            _ => ("AccessDenied", "Access Denied"),
+        };
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{text}\
+             </Message></Error>"
+        );
+        let response = format!(
+            "HTTP/1.1 {status} {code}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{xml}",
+            xml.len()
+        );
+        client.write_all(response.as_bytes()).await?;
+        return client.shutdown().await;
+    }
     let mut request: Vec<u8> = Vec::new();
     for line in head_text.split("\r\n").filter(|l| !l.is_empty()) {
         if !line.to_ascii_lowercase().starts_with("connection:") {
@@ -118,25 +192,62 @@ async fn exchange(mut client: TcpStream, upstream: &str, shared: &Shared) -> std
     up.write_all(&request).await?;
     let mut response = Vec::new();
     up.read_to_end(&mut response).await?;
-
-    let cut = first.starts_with("GET ") && {
-        let mut cuts = cuts.lock().unwrap();
-        match cuts
-            .iter_mut()
-            .find(|(key, left)| *left > 0 && first.contains(key.as_str()))
-        {
-            Some((_, left)) => {
-                *left -= 1;
-                true
+    match fault {
+        Some((_, Fault::Cut)) if first.starts_with("GET ") => {
+            if let Some(short) = cut_body(&response) {
+                response = short;
             }
-            None => false,
         }
-    };
-    if cut && let Some(short) = cut_body(&response) {
-        response = short;
+        Some((key, Fault::Hide)) => {
+            if let Some(lagging) = hide_entries(&response, &key) {
+                response = lagging;
+            }
+        }
+        Some((_, Fault::Reset)) => {
+            client.write_all(&response[..response.len() / 2]).await?;
+            // SO_LINGER 0: closing sends a reset, as a dropped connection does (with a zero
+            // linger the drop does not block, which is why tokio deprecates the general case).
+            #[allow(deprecated)]
+            client.set_linger(Some(std::time::Duration::ZERO))?;
+            drop(client);
+            return Ok(());
+        }
+        _ => {}
     }
     client.write_all(&response).await?;
     client.shutdown().await
+}
+
+/// A listing response without the `<Contents>` entries whose key contains `key`, its
+/// Content-Length made to match; `None` when it has none.
+fn hide_entries(response: &[u8], key: &str) -> Option<Vec<u8>> {
+    let text = String::from_utf8(response.to_vec()).ok()?;
+    let split = text.find("\r\n\r\n")? + 4;
+    let (head, body) = text.split_at(split);
+    header(head, "content-length")?;
+    let mut kept = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("<Contents>") {
+        let end = rest[start..].find("</Contents>")? + start + "</Contents>".len();
+        kept.push_str(&rest[..start]);
+        if !rest[start..end].contains(key) {
+            kept.push_str(&rest[start..end]);
+        }
+        rest = &rest[end..];
+    }
+    kept.push_str(rest);
+    let mut out = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        if line.to_ascii_lowercase().starts_with("content-length:") {
+            out.push_str(&format!("Content-Length: {}\r\n", kept.len()));
+        } else {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    out.push_str(&kept);
+    Some(out.into_bytes())
 }
 
 /// An endpoint that accepts connections and never answers: a request to it waits until its

@@ -19,5 +19,6 @@ mod s3;
 mod secrets;
 mod seed;
 mod slt;
+mod storage_faults;
 mod tls;
 mod wire;

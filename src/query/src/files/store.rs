@@ -109,7 +109,9 @@ pub fn resolve(
             "aws.s3.iam_role_arn (assume role); use keys or the default credential chain".into(),
         ));
     }
-    let mut b = AmazonS3Builder::from_env().with_bucket_name(&loc.bucket);
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(&loc.bucket)
+        .with_retry(retry_config());
     let region = props
         .get("aws.s3.region")
         .cloned()
@@ -190,6 +192,24 @@ pub fn resolve(
         store: Arc::new(Pooled::new(store)),
         context: format!("credentials: {creds}; endpoint: {endpoint_desc}; region: {region}"),
     })
+}
+
+/// How a request to S3 is retried: on 5xx (SlowDown, InternalError), 429, 408 and connection
+/// errors, up to 5 times with full-jitter backoff from 100 ms doubling to at most 4 s, so a
+/// persistent fault fails within about 8 s naming the path and the store's error (object_store's
+/// default, 10 retries up to 15 s each over 3 minutes, held a statement for minutes). AWS SDKs'
+/// standard mode makes 3 attempts; outages longer than this are for the job-level retries
+/// (a pipe retries a failed batch 5 times with backoff) and for the user.
+pub(crate) fn retry_config() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        backoff: object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(4),
+            base: 2.0,
+        },
+        max_retries: 5,
+        retry_timeout: std::time::Duration::from_secs(60),
+    }
 }
 
 /// Shows the first 4 characters of a key id only.
