@@ -8,6 +8,7 @@ mod fault_proxy;
 mod faults;
 mod file_fuzz;
 mod harness;
+mod hostile_files;
 mod kill;
 mod limits;
 mod listing;

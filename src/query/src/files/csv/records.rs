@@ -65,8 +65,12 @@ fn csv_error(e: &csv::Error, base: u64) -> String {
     match e.kind() {
         csv::ErrorKind::Utf8 { pos: Some(p), err } => {
             format!(
-                "invalid UTF-8 in the record at byte {}: {err}",
-                base + p.byte()
+                "invalid UTF-8 in column {} (${}) of the record at byte {} of the file, {} bytes \
+                 into the field",
+                err.field() + 1,
+                err.field() + 1,
+                base + p.byte(),
+                err.valid_up_to()
             )
         }
         _ => e.to_string(),
