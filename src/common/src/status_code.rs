@@ -52,6 +52,8 @@ pub enum StatusCode {
     UnknownThread,
     /// The statement was cancelled or timed out.
     Cancelled,
+    /// The server is shutting down and takes no new statement.
+    ShuttingDown,
     /// An unexpected internal failure.
     Internal,
 }
@@ -89,6 +91,7 @@ impl StatusCode {
             StatusCode::ConfigNotFound => "ConfigNotFound",
             StatusCode::UnknownThread => "UnknownThread",
             StatusCode::Cancelled => "Cancelled",
+            StatusCode::ShuttingDown => "ShuttingDown",
             StatusCode::Internal => "Internal",
         }
     }

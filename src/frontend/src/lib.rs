@@ -71,6 +71,8 @@ pub struct Frontend {
     /// Seals the credentials of statements that run again later (jobs, pipes).
     pub(crate) sealer: secrets::Sealer,
     faults: strata_common::fault::Faults,
+    /// Set when shutdown begins: statements that arrive after it are refused.
+    closing: std::sync::atomic::AtomicBool,
     lock: dir_lock::DirLock,
 }
 
@@ -126,6 +128,7 @@ impl Frontend {
             logins: Default::default(),
             sealer,
             faults: options.faults.clone(),
+            closing: Default::default(),
             lock,
         });
         if let Some(pw) = &options.root_password {
@@ -172,6 +175,10 @@ impl Frontend {
     /// it wrote) and waited for, up to `wait`, so that the next server's start-up repair cannot
     /// meet their files.
     pub async fn release_data_dir(&self, wait: std::time::Duration) {
+        // Connections stay open until their clients leave, but get no new statement: without
+        // this, busy clients kept the wait below from ever seeing no statement running.
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         // Broker jobs stop where they are (their finished steps stay staged) and resume at
         // the next start; compaction and GC stop between steps.
         self.background.shutdown(wait).await;
@@ -262,6 +269,15 @@ impl QueryHandler for Frontend {
             session.database.as_deref(),
             &strata_sql::mask_credentials(&sql),
         );
+        // Checked after the statement counts as running: shutdown sets the flag, then waits
+        // for what runs, so each statement is either refused or waited for.
+        if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
+            self.processes.finish(conn, session.database.as_deref());
+            return vec![Err(Box::new(FrontendError::new(
+                strata_common::StatusCode::ShuttingDown,
+                "Server shutdown in progress",
+            )) as BoxedError)];
+        }
         let fe = self.clone();
         let task = runner::handle().spawn(async move {
             let out = fe.run(&mut owned, &sql).await;

@@ -29,6 +29,7 @@ pub fn mysql_error(code: StatusCode) -> ErrorKind {
         StatusCode::ConfigNotFound => ErrorKind::ER_UNKNOWN_SYSTEM_VARIABLE,
         StatusCode::UnknownThread => ErrorKind::ER_NO_SUCH_THREAD,
         StatusCode::Cancelled => ErrorKind::ER_QUERY_INTERRUPTED,
+        StatusCode::ShuttingDown => ErrorKind::ER_SERVER_SHUTDOWN,
         StatusCode::Internal => ErrorKind::ER_UNKNOWN_ERROR,
     }
 }

@@ -135,6 +135,11 @@ impl Node {
         assert_eq!(code, Some(0), "a graceful stop exits 0");
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn exited(&mut self) -> bool {
         self.child.try_wait().unwrap().is_some()
     }

@@ -20,6 +20,7 @@ mod s3;
 mod secrets;
 mod seed;
 mod slt;
+mod soak;
 mod storage_faults;
 mod tls;
 mod wire;
