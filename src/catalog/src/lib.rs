@@ -118,6 +118,17 @@ impl Catalog {
             .map_err(|e| CatalogError::CommitUnknown(e.to_string()))
     }
 
+    /// SQLite's `PRAGMA integrity_check`: `ok`, or what is damaged.
+    pub fn integrity_check(&self) -> Result<String> {
+        self.with(|c| {
+            let rows: Vec<String> = c
+                .prepare("PRAGMA integrity_check")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows.join("; "))
+        })
+    }
+
     /// Takes the next value of the named sequence (job ids, transaction ids, table ids).
     pub fn next_id(&self, sequence: &str) -> Result<i64> {
         self.with(|c| next_id_in(c, sequence))

@@ -89,18 +89,6 @@ async fn text(c: &mut mysql_async::Conn, sql: &str) -> Option<String> {
         .flatten()
 }
 
-async fn table_exists(c: &mut mysql_async::Conn, name: &str) -> bool {
-    one(
-        c,
-        &format!(
-            "SELECT count(*) FROM information_schema.tables WHERE TABLE_SCHEMA = 'd' AND \
-             TABLE_NAME = '{name}'"
-        ),
-    )
-    .await
-        == 1
-}
-
 /// One random operation on its own connection; acknowledgements go into the model.
 async fn operate(port: u16, s3: Arc<S3Server>, model: Shared, pick: usize, n: u64) {
     let mut c = wait_connect(port).await;
@@ -195,20 +183,35 @@ async fn operate(port: u16, s3: Arc<S3Server>, model: Shared, pick: usize, n: u6
     }
 }
 
-/// Checks the model's invariants against a freshly restarted server.
-async fn check(c: &mut mysql_async::Conn, m: &Model, data_dir: &std::path::Path, when: &str) {
+/// Checks the model's invariants against a freshly restarted server; `restarted` is when it
+/// was started (files written before then must all be referenced: start-up removed the rest).
+async fn check(
+    c: &mut mysql_async::Conn,
+    m: &Model,
+    data_dir: &std::path::Path,
+    restarted: std::time::SystemTime,
+    when: &str,
+) {
+    // INSERT jobs do not resume (start-up cancels what a crash interrupted), so their labels
+    // and rows hold still while this reads them: two queries, whatever the model's size.
+    let states: BTreeMap<String, String> = c
+        .query::<(String, String), _>(
+            "SELECT LABEL, STATE FROM information_schema.loads WHERE TYPE = 'INSERT'",
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let counts: BTreeMap<String, u64> = c
+        .query::<(String, u64), _>("SELECT tag, count(*) FROM d.t GROUP BY tag")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     for (label, rows) in &m.inserts {
-        let state = text(
-            c,
-            &format!("SELECT STATE FROM information_schema.loads WHERE LABEL = '{label}'"),
-        )
-        .await;
-        let have = one(
-            c,
-            &format!("SELECT count(*) FROM d.t WHERE tag = '{label}'"),
-        )
-        .await;
-        let finished = state.as_deref() == Some("FINISHED");
+        let state = states.get(label);
+        let have = counts.get(label).copied().unwrap_or(0);
+        let finished = state.map(String::as_str) == Some("FINISHED");
         assert_eq!(
             have,
             if finished { *rows } else { 0 },
@@ -218,8 +221,16 @@ async fn check(c: &mut mysql_async::Conn, m: &Model, data_dir: &std::path::Path,
             assert!(finished, "{when}: acknowledged load {label} is {state:?}");
         }
     }
+    let tables: BTreeSet<String> = c
+        .query::<String, _>(
+            "SELECT TABLE_NAME FROM information_schema.tables WHERE TABLE_SCHEMA = 'd'",
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     for (name, rows) in &m.ctas {
-        let exists = table_exists(c, name).await;
+        let exists = tables.contains(name);
         if m.drops_acked.contains(name) {
             assert!(!exists, "{when}: dropped table {name} exists");
             continue;
@@ -235,13 +246,18 @@ async fn check(c: &mut mysql_async::Conn, m: &Model, data_dir: &std::path::Path,
             );
         }
     }
+    // A resumed job may commit while this looks: a reading counts when its state is the same
+    // before and after its rows are counted (rows and state commit together).
+    let state_of =
+        |label: &str| format!("SELECT STATE FROM information_schema.loads WHERE LABEL = '{label}'");
     for label in &m.jobs {
-        let state = text(
-            c,
-            &format!("SELECT STATE FROM information_schema.loads WHERE LABEL = '{label}'"),
-        )
-        .await
-        .unwrap_or_default();
+        let (state, have) = loop {
+            let state = text(c, &state_of(label)).await.unwrap_or_default();
+            let have = one(c, &format!("SELECT count(*) FROM d.{label}")).await;
+            if text(c, &state_of(label)).await.unwrap_or_default() == state {
+                break (state, have);
+            }
+        };
         assert!(
             matches!(
                 state.as_str(),
@@ -249,7 +265,6 @@ async fn check(c: &mut mysql_async::Conn, m: &Model, data_dir: &std::path::Path,
             ),
             "{when}: job {label} is {state}"
         );
-        let have = one(c, &format!("SELECT count(*) FROM d.{label}")).await;
         let want = if state == "FINISHED" { SOURCE_ROWS } else { 0 };
         assert_eq!(have, want, "{when}: job {label} ({state})");
     }
@@ -283,12 +298,35 @@ async fn check(c: &mut mysql_async::Conn, m: &Model, data_dir: &std::path::Path,
         "{when}: pipe files in ERROR"
     );
     let cat = Catalog::open(&data_dir.join("meta.db")).unwrap();
+    assert_eq!(
+        cat.integrity_check().unwrap(),
+        "ok",
+        "{when}: the catalog is damaged"
+    );
     let on_disk = files_on_disk(data_dir);
     for p in cat.all_segment_paths().unwrap() {
         assert!(
             on_disk.contains(&p),
             "{when}: referenced segment {p} is missing"
         );
+    }
+    // Read after the files were listed, so a file committed meanwhile is known.
+    let known: BTreeSet<String> = cat
+        .all_segment_paths()
+        .unwrap()
+        .into_iter()
+        .chain(cat.staged_paths().unwrap())
+        .chain(cat.gc_files().unwrap())
+        .collect();
+    for p in on_disk.difference(&known) {
+        let modified = std::fs::metadata(data_dir.join("data").join(p)).and_then(|m| m.modified());
+        // Gone meanwhile (compaction's GC), or written by this server since it started.
+        if let Ok(t) = modified {
+            assert!(
+                t >= restarted,
+                "{when}: {p}, written before the restart, is orphaned"
+            );
+        }
     }
 }
 
@@ -334,10 +372,18 @@ async fn random_work_killed_at_random_instants_keeps_every_promise() {
     }
     let mut ops_sent = 0;
     for k in 0..kills {
+        let restarted = std::time::SystemTime::now();
         let node = Node::spawn_with(dir, ENV);
         let mut c = wait_connect(node.port).await;
         let snapshot = model.lock().unwrap().clone();
-        check(&mut c, &snapshot, &data_dir, &format!("after kill {k}")).await;
+        check(
+            &mut c,
+            &snapshot,
+            &data_dir,
+            restarted,
+            &format!("after kill {k}"),
+        )
+        .await;
         // New work: a file for the pipe now and then, and one to three statements at once.
         if rng.below(3) == 0 {
             let n = {
@@ -377,10 +423,11 @@ async fn random_work_killed_at_random_instants_keeps_every_promise() {
     }
 
     // A last start: every job and pipe file finishes; rows are loaded exactly once.
+    let restarted = std::time::SystemTime::now();
     let node = Node::spawn_with(dir, ENV);
     let mut c = wait_connect(node.port).await;
     let m = std::mem::take(&mut *model.lock().unwrap());
-    check(&mut c, &m, &data_dir, "after the last restart").await;
+    check(&mut c, &m, &data_dir, restarted, "after the last restart").await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let mut jobs_done = 0;
@@ -409,7 +456,7 @@ async fn random_work_killed_at_random_instants_keeps_every_promise() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    check(&mut c, &m, &data_dir, "at the end").await;
+    check(&mut c, &m, &data_dir, restarted, "at the end").await;
     assert_eq!(
         one(&mut c, "SELECT count(*) FROM d.pt").await,
         m.pipe_files * PIPE_FILE_ROWS

@@ -37,6 +37,8 @@ pub enum Fault {
     Reset,
     /// A listing's entries for the key are left out (a listing that lags behind writes).
     Hide,
+    /// The request is never answered: the connection is held until the client gives up.
+    Stall,
 }
 
 /// A fault for the next `left` requests whose request line contains `key`.
@@ -102,6 +104,15 @@ impl FaultProxy {
         });
     }
 
+    /// Whether every fault injected for `key` has happened.
+    pub fn spent(&self, key: &str) -> bool {
+        self.rules
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| r.key != key || r.left == 0)
+    }
+
     /// Forgets every fault: the store is healthy again.
     pub fn heal(&self) {
         self.rules.lock().unwrap().clear();
@@ -126,7 +137,9 @@ impl Shared {
                     // The key is in the listing's body, not its request line.
                     Fault::Hide => listing,
                     Fault::Cut => !listing && first.contains(r.key.as_str()),
-                    Fault::Status(_) | Fault::Reset => first.contains(r.key.as_str()),
+                    Fault::Status(_) | Fault::Reset | Fault::Stall => {
+                        first.contains(r.key.as_str())
+                    }
                 }
         })?;
         r.left -= 1;
@@ -151,6 +164,11 @@ async fn exchange(mut client: TcpStream, upstream: &str, shared: &Shared) -> std
     }
     let first = head_text.lines().next().unwrap_or_default().to_string();
     let fault = shared.fault_for(&first);
+    if let Some((_, Fault::Stall)) = fault {
+        let mut buf = [0u8; 1024];
+        while matches!(client.read(&mut buf).await, Ok(n) if n > 0) {}
+        return Ok(());
+    }
     if let Some((_, Fault::Status(status))) = fault {
         let (code, text) = match status {
             503 => ("SlowDown", "Please reduce your request rate."),

@@ -85,6 +85,10 @@ async fn deep_and_wide_statements_run_or_fail_and_the_server_lives() {
             Err("50 levels"),
         ),
         (
+            format!("SELECT {}", nested(10_000, "(", "1", ")")),
+            Err("50 levels"),
+        ),
+        (
             format!("SELECT {}", nested(40, "CASE WHEN 1=1 THEN ", "7", " END")),
             Ok("7"),
         ),

@@ -1,6 +1,6 @@
 //! Storage that misbehaves, from a fault-injecting proxy in front of the local S3 server
 //! (`fault_proxy.rs`): 503 SlowDown and 500 InternalError, connections reset mid-body, 403,
-//! listings that lag behind writes. Loads retry what is retryable (`files/store.rs`'
+//! requests that are never answered, listings that lag behind writes. Loads retry what is retryable (`files/store.rs`'
 //! `retry_config`) and otherwise fail naming the path and the store's error; nothing commits
 //! half; pipes and Broker Load jobs recover when the store does.
 
@@ -193,3 +193,24 @@ async fn a_pipe_recovers_when_its_store_does_and_a_lagging_listing_loses_nothing
 
 const FINISHED: &str = "SELECT CAST(count(*) AS VARCHAR) FROM information_schema.pipe_files \
     WHERE PIPE_NAME = 'p' AND LOAD_STATE = 'FINISHED'";
+
+/// A read the store never answers is given up after object_store's 30 s request timeout and
+/// tried again: the load finishes with every row (it takes those 30 s, in parallel with the
+/// other tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_read_times_out_and_is_retried() {
+    let (_s3, proxy) = store("st", 2).await;
+    let server = TestServer::start().await;
+    let mut c = server.conn(None).await;
+    exec(&mut c, "CREATE DATABASE d").await;
+    exec(&mut c, "USE d").await;
+    table(&mut c, "t").await;
+    proxy.inject("part-1.parquet", Fault::Stall, 1);
+    exec(
+        &mut c,
+        &format!("INSERT INTO t SELECT * FROM {}", files(&proxy, "st")),
+    )
+    .await;
+    assert_eq!(count(&mut c, "SELECT count(*) FROM t").await, 2 * FILE_ROWS);
+    assert!(proxy.spent("part-1.parquet"), "the stall never happened");
+}
