@@ -92,18 +92,25 @@ pub fn read_patched_base<N: NInt, R: Read, S: EncodingSign>(
         reader,
     )?;
 
+    // Strata: a corrupt run whose gaps point past its patch list is an error, not a panic.
+    let patch_at = |i: usize| -> Result<i64> {
+        patches.get(i).copied().context(OutOfSpecSnafu {
+            msg: "a patched-base run's patch list is shorter than its gaps say",
+        })
+    };
+
     // TODO: document and explain below logic
     let mut patch_index = 0;
     let patch_mask = (1 << patch_bit_width) - 1;
-    let mut current_gap = unsigned_shr_64(patches[patch_index], patch_bit_width);
-    let mut current_patch = patches[patch_index] & patch_mask;
+    let mut current_gap = unsigned_shr_64(patch_at(patch_index)?, patch_bit_width);
+    let mut current_patch = patch_at(patch_index)? & patch_mask;
     let mut actual_gap = 0;
 
     while current_gap == 255 && current_patch == 0 {
         actual_gap += 255;
         patch_index += 1;
-        current_gap = unsigned_shr_64(patches[patch_index], patch_bit_width);
-        current_patch = patches[patch_index] & patch_mask;
+        current_gap = unsigned_shr_64(patch_at(patch_index)?, patch_bit_width);
+        current_patch = patch_at(patch_index)? & patch_mask;
     }
     actual_gap += current_gap;
 
@@ -126,15 +133,15 @@ pub fn read_patched_base<N: NInt, R: Read, S: EncodingSign>(
             patch_index += 1;
 
             if patch_index < patches.len() {
-                current_gap = unsigned_shr_64(patches[patch_index], patch_bit_width);
-                current_patch = patches[patch_index] & patch_mask;
+                current_gap = unsigned_shr_64(patch_at(patch_index)?, patch_bit_width);
+                current_patch = patch_at(patch_index)? & patch_mask;
                 actual_gap = 0;
 
                 while current_gap == 255 && current_patch == 0 {
                     actual_gap += 255;
                     patch_index += 1;
-                    current_gap = unsigned_shr_64(patches[patch_index], patch_bit_width);
-                    current_patch = patches[patch_index] & patch_mask;
+                    current_gap = unsigned_shr_64(patch_at(patch_index)?, patch_bit_width);
+                    current_patch = patch_at(patch_index)? & patch_mask;
                 }
 
                 actual_gap += current_gap;
