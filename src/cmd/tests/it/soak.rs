@@ -3,8 +3,9 @@
 //! 45; hours for a long run). Every statement must succeed within a minute (no error, no
 //! deadlock). Afterwards the server's open files are back within 8 of what they were before
 //! the clients came; its threads and resident memory need no more in the second half of the
-//! soak than in the first (a leak grows with the work done): threads within 2 of the first
-//! half's peak, memory within 96 MiB of it and under three times the start. Then a
+//! soak than in the first (a leak grows with the work done): threads within 4 of the first
+//! half's peak (8 at the second half's peak), memory within 96 MiB of it and under three times
+//! the start. Then a
 //! graceful shutdown lands in the middle of the same work: it must finish within 30 s, and
 //! after a restart every acknowledged INSERT is there, the job and the pipes finish, and every
 //! row is loaded once.
@@ -226,7 +227,7 @@ async fn fifty_clients_beside_a_job_and_two_pipes_leak_nothing_and_shut_down_cle
     // The statement runtime's blocking pool keeps threads the background work (pipes polling
     // every second, compaction) keeps waking: bounded by what the first half needed.
     assert!(
-        after.1 <= first_half.1 + 2 && peak.1 <= first_half.1 + 4,
+        after.1 <= first_half.1 + 4 && peak.1 <= first_half.1 + 8,
         "threads grew: {before:?}, first half {first_half:?}, peak {peak:?}, after {after:?}: \
          {threads_before:?} -> {:?}",
         thread_names(pid)
