@@ -63,8 +63,9 @@ pub fn parse_script(sql: &str) -> Result<Vec<(Statement, HintedVars)>> {
             break;
         }
         let start = p.index();
-        let stmt = parse_statement(&mut p)?;
+        let mut stmt = parse_statement(&mut p)?;
         limits::check(&stmt)?;
+        without_dual(&mut stmt);
         let end = p.index();
         let vars = hints_at
             .iter()
@@ -436,3 +437,53 @@ fn set_assignment(p: &mut Parser) -> Result<SetAssignment> {
 
 #[cfg(test)]
 mod tests;
+
+/// `SELECT … FROM DUAL` (MySQL's and StarRocks' dummy table) is a SELECT without FROM.
+fn without_dual(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+
+    use sqlparser::ast::{SetExpr, TableFactor, TableWithJoins, VisitMut, VisitorMut};
+
+    /// `FROM dual`: one unquoted, unaliased table of that name, nothing joined.
+    fn is_dual(from: &[TableWithJoins]) -> bool {
+        let [only] = from else { return false };
+        let TableFactor::Table {
+            name,
+            alias: None,
+            args: None,
+            ..
+        } = &only.relation
+        else {
+            return false;
+        };
+        let [part] = name.0.as_slice() else {
+            return false;
+        };
+        only.joins.is_empty()
+            && part
+                .as_ident()
+                .is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("dual"))
+    }
+
+    fn strip(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(s) if is_dual(&s.from) => s.from.clear(),
+            SetExpr::SetOperation { left, right, .. } => {
+                strip(left);
+                strip(right);
+            }
+            _ => {}
+        }
+    }
+    struct NoDual;
+    impl VisitorMut for NoDual {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+            strip(q.body.as_mut());
+            ControlFlow::Continue(())
+        }
+    }
+    if let Statement::Query(q) = stmt {
+        let _ = q.visit(&mut NoDual);
+    }
+}
