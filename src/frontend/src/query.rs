@@ -121,6 +121,7 @@ pub(crate) async fn plan_with(
     let resolved = resolve_tables(fe, session, &stmt, resolved)?;
     fix_column_case(&mut stmt, &resolved.column_names());
     name_projections(&mut stmt);
+    strata_sql::starrocks_functions(&mut stmt);
     let ctx = fe.engine.context(session, resolved)?;
     let plan = ctx
         .state()

@@ -8,6 +8,7 @@
 pub mod ast;
 mod error;
 mod files;
+mod functions;
 mod hints;
 pub mod limits;
 mod mask;
@@ -16,6 +17,7 @@ mod parser;
 pub use ast::*;
 pub use error::ParseError;
 pub use files::{FILES_SCHEMA, FilesCall, files_paths, take_files_calls};
+pub use functions::starrocks_functions;
 pub use mask::mask_credentials;
 pub use parser::{HintedVars, parse_script, parse_sql};
 pub use sqlparser;

@@ -1,0 +1,108 @@
+//! StarRocks' (and MySQL's) names for functions and types DataFusion spells otherwise, written
+//! in DataFusion's terms just before planning — after the result columns have been named from
+//! the statement as the user wrote it, so `SELECT hour(t)` still shows a column `hour(t)`.
+//!
+//! Each function is a template over its arguments (`__a0`, `__a1`, …), parsed once per use; the
+//! arguments are moved in as expressions, never printed and parsed again.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart, Statement,
+    TimezoneInfo, VisitMut, VisitorMut,
+};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+
+/// The template for a call of `name` with `n` arguments, if it is one of StarRocks' names.
+fn template(name: &str, n: usize) -> Option<String> {
+    let part = |p: &str| format!("CAST(date_part('{p}', CAST(__a0 AS TIMESTAMP)) AS INT)");
+    Some(match (name, n) {
+        ("if", 3) => "CASE WHEN __a0 THEN __a1 ELSE __a2 END".to_string(),
+        ("curdate", 0) => "current_date()".to_string(),
+        ("date", 1) => "CAST(CAST(__a0 AS TIMESTAMP) AS DATE)".to_string(),
+        ("year" | "month" | "day" | "hour" | "minute" | "second", 1) => part(name),
+        ("dayofmonth", 1) => part("day"),
+        ("group_concat", 1) => "string_agg(__a0, ',')".to_string(),
+        _ => return None,
+    })
+}
+
+/// Rewrites StarRocks' function names and `DATETIME` in `stmt` into DataFusion's.
+pub fn starrocks_functions(stmt: &mut Statement) {
+    let _ = stmt.visit(&mut Rewriter);
+}
+
+struct Rewriter;
+
+impl VisitorMut for Rewriter {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        match expr {
+            // DataFusion has no DATETIME: StarRocks' DATETIME is a timestamp without zone.
+            Expr::Cast { data_type, .. } if matches!(data_type, DataType::Datetime(_)) => {
+                *data_type = DataType::Timestamp(None, TimezoneInfo::None);
+            }
+            Expr::Function(f) => {
+                let [ObjectNamePart::Identifier(id)] = f.name.0.as_slice() else {
+                    return ControlFlow::Continue(());
+                };
+                let args: Vec<Expr> = match &f.args {
+                    FunctionArguments::None => Vec::new(),
+                    FunctionArguments::List(l)
+                        if l.duplicate_treatment.is_none() && l.clauses.is_empty() =>
+                    {
+                        let plain: Option<Vec<Expr>> = l
+                            .args
+                            .iter()
+                            .map(|a| match a {
+                                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        match plain {
+                            Some(a) => a,
+                            None => return ControlFlow::Continue(()),
+                        }
+                    }
+                    _ => return ControlFlow::Continue(()),
+                };
+                if f.filter.is_some() || f.over.is_some() {
+                    return ControlFlow::Continue(());
+                }
+                let Some(text) = template(&id.value.to_ascii_lowercase(), args.len()) else {
+                    return ControlFlow::Continue(());
+                };
+                let Ok(mut new) = Parser::new(&MySqlDialect {})
+                    .try_with_sql(&text)
+                    .and_then(|mut p| p.parse_expr())
+                else {
+                    return ControlFlow::Continue(());
+                };
+                let _ = new.visit(&mut Fill(&args));
+                *expr = new;
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Puts the call's arguments where a template says `__aN`.
+struct Fill<'a>(&'a [Expr]);
+
+impl VisitorMut for Fill<'_> {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Identifier(i) = expr
+            && let Some(n) = i.value.strip_prefix("__a")
+            && let Ok(n) = n.parse::<usize>()
+            && let Some(arg) = self.0.get(n)
+        {
+            *expr = arg.clone();
+        }
+        ControlFlow::Continue(())
+    }
+}
