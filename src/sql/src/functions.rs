@@ -9,21 +9,42 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart, Statement,
-    TimezoneInfo, VisitMut, VisitorMut,
+    TimezoneInfo, Value, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
-/// The template for a call of `name` with `n` arguments, if it is one of StarRocks' names.
-fn template(name: &str, n: usize) -> Option<String> {
+/// The template for a call of `name` with `args`, if it is one of StarRocks' names.
+fn template(name: &str, args: &[Expr]) -> Option<String> {
     let part = |p: &str| format!("CAST(date_part('{p}', CAST(__a0 AS TIMESTAMP)) AS INT)");
-    Some(match (name, n) {
+    // `days_add(d, 3)`: DataFusion multiplies no interval by a number, so the count must be
+    // written in the statement.
+    let days = |sign: &str| match args.get(1) {
+        Some(Expr::Value(v)) => match &v.value {
+            Value::Number(n, _) if n.parse::<i64>().is_ok() => {
+                Some(format!("CAST(__a0 AS TIMESTAMP) {sign} INTERVAL '{n}' DAY"))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let interval = matches!(args.get(1), Some(Expr::Interval(_)));
+    Some(match (name, args.len()) {
         ("if", 3) => "CASE WHEN __a0 THEN __a1 ELSE __a2 END".to_string(),
         ("curdate", 0) => "current_date()".to_string(),
         ("date", 1) => "CAST(CAST(__a0 AS TIMESTAMP) AS DATE)".to_string(),
         ("year" | "month" | "day" | "hour" | "minute" | "second", 1) => part(name),
         ("dayofmonth", 1) => part("day"),
         ("group_concat", 1) => "string_agg(__a0, ',')".to_string(),
+        ("datediff", 2) => "CAST(CAST(CAST(__a0 AS TIMESTAMP) AS DATE) - \
+                            CAST(CAST(__a1 AS TIMESTAMP) AS DATE) AS INT)"
+            .to_string(),
+        ("unix_timestamp", 0) => "to_unixtime(now())".to_string(),
+        ("unix_timestamp", 1) => "to_unixtime(CAST(__a0 AS TIMESTAMP))".to_string(),
+        ("date_add" | "adddate", 2) if interval => "CAST(__a0 AS TIMESTAMP) + __a1".to_string(),
+        ("date_sub" | "subdate", 2) if interval => "CAST(__a0 AS TIMESTAMP) - __a1".to_string(),
+        ("date_add" | "adddate" | "days_add", 2) => days("+")?,
+        ("date_sub" | "subdate" | "days_sub", 2) => days("-")?,
         _ => return None,
     })
 }
@@ -71,7 +92,7 @@ impl VisitorMut for Rewriter {
                 if f.filter.is_some() || f.over.is_some() {
                     return ControlFlow::Continue(());
                 }
-                let Some(text) = template(&id.value.to_ascii_lowercase(), args.len()) else {
+                let Some(text) = template(&id.value.to_ascii_lowercase(), &args) else {
                     return ControlFlow::Continue(());
                 };
                 let Ok(mut new) = Parser::new(&MySqlDialect {})
