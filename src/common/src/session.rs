@@ -20,6 +20,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("autocommit", "1"),
     ("character_set_client", "utf8mb4"),
     ("character_set_connection", "utf8mb4"),
+    ("character_set_database", "utf8mb4"),
     ("character_set_results", "utf8mb4"),
     ("character_set_server", "utf8mb4"),
     ("collation_connection", "utf8mb4_general_ci"),
@@ -57,13 +58,26 @@ const DEFAULTS: &[(&str, &str)] = &[
 
 impl Default for SessionVars {
     fn default() -> Self {
-        Self {
-            vars: DEFAULTS
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-                .collect(),
-        }
+        let mut vars: BTreeMap<String, String> = DEFAULTS
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        vars.insert("hostname".to_string(), host_name().to_string());
+        Self { vars }
     }
+}
+
+/// The machine's host name (`@@hostname`, which the `mysql` client's `status` and GUIs show).
+fn host_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "localhost".to_string())
+    })
 }
 
 impl SessionVars {

@@ -85,9 +85,17 @@ async fn mysql_cli_dash_e_vertical_and_database_flag() {
             ),
             None,
         );
-        (a, b, c, d, e)
+        let f = run(mysql(port, &["-D", "cli_db", "-e", "status"]), None);
+        (a, b, c, d, e, f)
     })
     .await;
+    // The CLI's `status` reads the character sets (and the server's version) from the server.
+    let f = text(&out.5);
+    assert!(out.5.status.success(), "{f}");
+    assert!(
+        f.contains("Db     characterset:\tutf8mb4") && f.contains("Current database:\tcli_db"),
+        "{f}"
+    );
     // The CLI prints NULL for a NULL (it printed an empty string, as if it were '').
     let e = text(&out.4);
     assert!(e.contains("| NULL | NULL | NULL |"), "{e}");
