@@ -286,11 +286,7 @@ pub(crate) fn describe(fe: &Frontend, session: &Session, name: &TableName) -> Re
                 Some(c.ty.describe()),
                 Some(if c.nullable { "YES" } else { "NO" }.to_string()),
                 Some(if c.is_key { "true" } else { "false" }.to_string()),
-                match &c.default {
-                    None | Some(DefaultValue::Null) => None,
-                    Some(DefaultValue::Literal(v)) => Some(v.clone()),
-                    Some(DefaultValue::CurrentTimestamp) => Some("CURRENT_TIMESTAMP".into()),
-                },
+                default_text(c),
                 Some(String::new()),
             ]
         })
@@ -299,6 +295,70 @@ pub(crate) fn describe(fe: &Frontend, session: &Session, name: &TableName) -> Re
         &["Field", "Type", "Null", "Key", "Default", "Extra"],
         rows,
     ))
+}
+
+/// A column's default as DESC and SHOW COLUMNS show it (NULL for none).
+fn default_text(c: &strata_catalog::ColumnMeta) -> Option<String> {
+    match &c.default {
+        None | Some(DefaultValue::Null) => None,
+        Some(DefaultValue::Literal(v)) => Some(v.clone()),
+        Some(DefaultValue::CurrentTimestamp) => Some("CURRENT_TIMESTAMP".into()),
+    }
+}
+
+/// SHOW [FULL] COLUMNS: DESC's columns as MySQL lays them out (Key `YES`/`NO` as StarRocks
+/// says it); FULL adds Collation, Privileges and Comment. LIKE matches the column name.
+pub(crate) fn show_columns(
+    fe: &Frontend,
+    session: &Session,
+    name: &TableName,
+    full: bool,
+    filter: Option<&strata_sql::ShowFilter>,
+) -> Result<Output> {
+    let t = table(fe, session, name)?;
+    let rows = t
+        .def
+        .columns
+        .iter()
+        .filter(|c| crate::show::keep(filter, &c.name))
+        .map(|c| {
+            let default = default_text(c);
+            let text = c.ty.describe();
+            let collation = (text.starts_with("varchar") || text.starts_with("char"))
+                .then(|| "utf8mb4_general_ci".to_string());
+            let mut row = vec![Some(c.name.clone()), Some(text)];
+            if full {
+                row.push(collation);
+            }
+            row.extend([
+                Some(if c.nullable { "YES" } else { "NO" }.to_string()),
+                Some(if c.is_key { "YES" } else { "NO" }.to_string()),
+                default,
+                Some(String::new()),
+            ]);
+            if full {
+                row.push(Some("select,insert,update,references".to_string()));
+                row.push(Some(c.comment.clone()));
+            }
+            row
+        })
+        .collect();
+    let names: &[&str] = if full {
+        &[
+            "Field",
+            "Type",
+            "Collation",
+            "Null",
+            "Key",
+            "Default",
+            "Extra",
+            "Privileges",
+            "Comment",
+        ]
+    } else {
+        &["Field", "Type", "Null", "Key", "Default", "Extra"]
+    };
+    Ok(nullable_string_table(names, rows))
 }
 
 /// DESC FILES(...): the schema a load from these files will use.

@@ -118,6 +118,14 @@ async fn dispatch(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resu
             Ok(Output::ok())
         }
         Statement::Describe(name) => ddl::describe(fe, session, &name),
+        Statement::ShowColumns {
+            full,
+            table,
+            filter,
+        } => {
+            let out = ddl::show_columns(fe, session, &table, full, filter.as_ref())?;
+            show::apply_where(out, filter.as_ref()).await
+        }
         Statement::DescribeFiles(props) => ddl::describe_files(fe, &props).await,
         Statement::ShowCreateTable(name) => ddl::show_create_table(fe, session, &name),
         Statement::ShowCreateDatabase(name) => show::show_create_database(fe, &name),

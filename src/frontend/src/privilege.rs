@@ -587,7 +587,9 @@ fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result
         Statement::Use(db) if !db.eq_ignore_ascii_case(strata_query::info_schema::NAME) => {
             vec![any(Object::database(db))]
         }
-        Statement::Describe(name) | Statement::ShowCreateTable(name)
+        Statement::Describe(name)
+        | Statement::ShowCreateTable(name)
+        | Statement::ShowColumns { table: name, .. }
             if !is_info_schema(session, name) =>
         {
             vec![any(table(name)?)]

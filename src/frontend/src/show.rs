@@ -25,7 +25,7 @@ pub(crate) fn like_match(pattern: &str, s: &str) -> bool {
     rec(&p, &s)
 }
 
-fn keep(filter: Option<&ShowFilter>, value: &str) -> bool {
+pub(crate) fn keep(filter: Option<&ShowFilter>, value: &str) -> bool {
     match filter {
         None => true,
         Some(ShowFilter::Like(p)) => like_match(p, value),

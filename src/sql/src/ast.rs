@@ -443,6 +443,15 @@ pub enum Statement {
     ShowProcesslist,
     /// DESC table
     Describe(TableName),
+    /// SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db] [LIKE|WHERE]
+    ShowColumns {
+        /// FULL: also Collation, Privileges and Comment.
+        full: bool,
+        /// The table.
+        table: TableName,
+        /// LIKE/WHERE
+        filter: Option<ShowFilter>,
+    },
     /// DESC FILES(...)
     DescribeFiles(Properties),
     /// INSERT
@@ -541,6 +550,15 @@ impl fmt::Display for Statement {
             Statement::ShowWarnings => f.write_str("SHOW WARNINGS"),
             Statement::ShowProcesslist => f.write_str("SHOW PROCESSLIST"),
             Statement::Describe(t) => write!(f, "DESC {t}"),
+            Statement::ShowColumns {
+                full,
+                table,
+                filter,
+            } => {
+                let full = if *full { "FULL " } else { "" };
+                write!(f, "SHOW {full}COLUMNS FROM {table}")?;
+                fmt_filter(f, filter)
+            }
             Statement::DescribeFiles(p) => {
                 f.write_str("DESC FILES")?;
                 fmt_props(f, p)

@@ -41,6 +41,23 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
             expect_word(p, "TABLE")?;
             Ok(Statement::ShowCreateTable(table_name(p)?))
         }
+        "COLUMNS" | "FIELDS" => {
+            p.next_token();
+            if !(eat_word(p, "FROM") || eat_word(p, "IN")) {
+                return p
+                    .expected("FROM after SHOW COLUMNS", p.peek_token())
+                    .map_err(Into::into);
+            }
+            let mut table = table_name(p)?;
+            if eat_word(p, "FROM") || eat_word(p, "IN") {
+                table.db = Some(ident(p)?);
+            }
+            Ok(Statement::ShowColumns {
+                full,
+                table,
+                filter: filter(p)?,
+            })
+        }
         "VARIABLES" => {
             p.next_token();
             Ok(Statement::ShowVariables(filter(p)?))
