@@ -112,8 +112,11 @@ pub enum CatalogError {
     /// A fault point fired (tests; `strata_common::fault`).
     #[error("{0}")]
     Injected(String),
-    /// COMMIT failed or its outcome was not confirmed: the transaction may or may not have
-    /// landed. The caller re-reads what it committed before it deletes anything.
+    /// COMMIT failed and the transaction did not land.
+    #[error("the catalog transaction did not commit ({0})")]
+    CommitFailed(String),
+    /// COMMIT failed or went unconfirmed, and the catalog cannot say whether it landed: the
+    /// caller must not delete what the transaction references.
     #[error("the catalog could not confirm a commit ({0})")]
     CommitUnknown(String),
     /// A load's target table was dropped or truncated while it ran.
@@ -153,7 +156,9 @@ impl ErrorExt for CatalogError {
             CatalogError::PipeLedger(_) => StatusCode::Internal,
             CatalogError::LoadEnded { .. } => StatusCode::InvalidArguments,
             CatalogError::TableChanged { .. } => StatusCode::Cancelled,
-            CatalogError::Injected(_) | CatalogError::CommitUnknown(_) => StatusCode::Internal,
+            CatalogError::Injected(_)
+            | CatalogError::CommitFailed(_)
+            | CatalogError::CommitUnknown(_) => StatusCode::Internal,
             CatalogError::UserExists(_)
             | CatalogError::UnknownUser(_)
             | CatalogError::RoleExists(_)

@@ -9,7 +9,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use strata_common::fault;
 
-use crate::loads::{LOAD_COLUMNS, finish_job, insert_errors, load_record};
+use crate::loads::{LOAD_COLUMNS, finish_job, insert_errors, job_finished, load_record};
 use crate::tables::{insert_segments, table_exists_by_id};
 use crate::{Catalog, CatalogError, LoadError, LoadRecord, NewSegment, Result};
 
@@ -157,9 +157,8 @@ impl Catalog {
     /// rejected rows, in one transaction. Fails (writing nothing) when the job is no longer
     /// LOADING, e.g. it was cancelled meanwhile: the caller then deletes the segments.
     pub fn stage_step(&self, job_id: i64, step: &StagedStep, errors: &[LoadError]) -> Result<()> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            require_loading(&tx, job_id, &job_id.to_string())?;
+        let write = |tx: &Transaction<'_>| {
+            require_loading(tx, job_id, &job_id.to_string())?;
             let files = serde_json::to_string(&step.files).unwrap_or_default();
             let k = &step.counters;
             tx.execute(
@@ -195,9 +194,19 @@ impl Catalog {
                 ])?;
             }
             drop(st);
-            insert_errors(&tx, job_id, errors)?;
-            self.commit(tx, fault::STAGE_BEFORE, fault::STAGE_AFTER)
-        })
+            insert_errors(tx, job_id, errors)
+        };
+        // An unconfirmed COMMIT landed if the step is listed.
+        let landed = |c: &rusqlite::Connection| {
+            c.query_row(
+                "SELECT count(*) FROM load_steps WHERE job_id = ?1 AND step = ?2",
+                params![job_id, step.step],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+        };
+        let points = (fault::STAGE_BEFORE, fault::STAGE_AFTER);
+        self.with(|c| self.commit(c, write, points, landed))
     }
 
     /// The steps a job has finished, in order, with their staged segments.
@@ -265,11 +274,10 @@ impl Catalog {
         last: Option<&StagedStep>,
         errors: &[LoadError],
     ) -> Result<i64> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            require_loading(&tx, job_id, &record.label)?;
+        let write = |tx: &Transaction<'_>| {
+            require_loading(tx, job_id, &record.label)?;
             for (id, name) in tables {
-                if !table_exists_by_id(&tx, *id)? {
+                if !table_exists_by_id(tx, *id)? {
                     return Err(CatalogError::TableChanged {
                         table: format!("{}.{name}", record.db_name),
                     });
@@ -284,7 +292,7 @@ impl Catalog {
                 let mut n = 0;
                 for id in ids {
                     let id = id?;
-                    if !tables.iter().any(|(t, _)| *t == id) || !table_exists_by_id(&tx, id)? {
+                    if !tables.iter().any(|(t, _)| *t == id) || !table_exists_by_id(tx, id)? {
                         n += 1;
                     }
                 }
@@ -301,7 +309,7 @@ impl Catalog {
                     table: format!("{}.{}", record.db_name, record.table_name),
                 });
             }
-            let txn_id = crate::next_id_in(&tx, "txn")?;
+            let txn_id = crate::next_id_in(tx, "txn")?;
             let staged_bytes: i64 = tx.query_row(
                 "SELECT coalesce(sum(bytes), 0) FROM load_staged WHERE job_id = ?1",
                 [job_id],
@@ -321,15 +329,16 @@ impl Catalog {
             )?;
             if let Some(l) = last {
                 for (table_id, seg) in &l.segments {
-                    insert_segments(&tx, *table_id, std::slice::from_ref(seg), txn_id)?;
+                    insert_segments(tx, *table_id, std::slice::from_ref(seg), txn_id)?;
                 }
             }
-            forget_steps(&tx, job_id)?;
-            finish_job(&tx, job_id, &record, "FINISHED", txn_id)?;
-            insert_errors(&tx, job_id, errors)?;
-            self.commit(tx, fault::COMMIT_BEFORE, fault::COMMIT_AFTER)?;
+            forget_steps(tx, job_id)?;
+            finish_job(tx, job_id, &record, "FINISHED", txn_id)?;
+            insert_errors(tx, job_id, errors)?;
             Ok(txn_id)
-        })
+        };
+        let points = (fault::COMMIT_BEFORE, fault::COMMIT_AFTER);
+        self.with(|c| self.commit(c, write, points, |c| job_finished(c, job_id)))
     }
 
     /// Ends a job that has not ended as CANCELLED with `record`'s error and counters; its

@@ -101,21 +101,33 @@ impl Catalog {
     }
 
     /// Commits `tx` between fault points `before` and `after`. An error before COMMIT has
-    /// rolled everything back; an error from COMMIT, or after it, is
-    /// [`CatalogError::CommitUnknown`]: the writes may have landed.
-    pub(crate) fn commit(
+    /// rolled everything back. An error from COMMIT, or after it, leaves the outcome unknown:
+    /// `landed`, run on the same connection, then says whether the writes are there (`Ok`)
+    /// or not ([`CatalogError::CommitFailed`]); if it cannot be asked either, the error is
+    /// [`CatalogError::CommitUnknown`] and the caller must keep what the writes reference.
+    pub(crate) fn commit<T>(
         &self,
-        tx: rusqlite::Transaction<'_>,
-        before: &'static str,
-        after: &'static str,
-    ) -> Result<()> {
+        c: &mut Connection,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+        (before, after): (&'static str, &'static str),
+        landed: impl FnOnce(&Connection) -> rusqlite::Result<bool>,
+    ) -> Result<T> {
+        let tx = c.transaction()?;
+        let out = write(&tx)?;
         // Dropping `tx` on this error rolls every write back.
         self.hit(before)?;
-        tx.commit()
-            .map_err(|e| CatalogError::CommitUnknown(e.to_string()))?;
-        self.faults
-            .hit(after)
-            .map_err(|e| CatalogError::CommitUnknown(e.to_string()))
+        let why = match tx.commit() {
+            Ok(()) => match self.faults.hit(after) {
+                Ok(()) => return Ok(out),
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        match landed(c) {
+            Ok(true) => Ok(out),
+            Ok(false) => Err(CatalogError::CommitFailed(why)),
+            Err(_) => Err(CatalogError::CommitUnknown(why)),
+        }
     }
 
     /// SQLite's `PRAGMA integrity_check`: `ok`, or what is damaged.

@@ -120,28 +120,28 @@ impl Catalog {
     /// Publishes a load: segments, label state, counters and rejected rows in one transaction.
     /// Returns the transaction id.
     pub fn commit_load(&self, req: &CommitRequest) -> Result<i64> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            let txn_id = crate::next_id_in(&tx, "txn")?;
+        let write = |tx: &Transaction<'_>| {
+            let txn_id = crate::next_id_in(tx, "txn")?;
             if let Some(ct) = &req.create_table {
-                insert_table(&tx, req.table_id, &ct.db, &ct.name, &ct.def)?;
-            } else if !table_exists_by_id(&tx, req.table_id)? {
+                insert_table(tx, req.table_id, &ct.db, &ct.name, &ct.def)?;
+            } else if !table_exists_by_id(tx, req.table_id)? {
                 return Err(CatalogError::TableChanged {
                     table: format!("{}.{}", req.record.db_name, req.record.table_name),
                 });
             }
             if req.overwrite {
-                retire_segments(&tx, req.table_id)?;
+                retire_segments(tx, req.table_id)?;
             }
-            insert_segments(&tx, req.table_id, &req.segments, txn_id)?;
-            finish_job(&tx, req.job_id, &req.record, "FINISHED", txn_id)?;
-            insert_errors(&tx, req.job_id, &req.errors)?;
+            insert_segments(tx, req.table_id, &req.segments, txn_id)?;
+            finish_job(tx, req.job_id, &req.record, "FINISHED", txn_id)?;
+            insert_errors(tx, req.job_id, &req.errors)?;
             if let Some(b) = &req.pipe_batch {
-                crate::pipes::finish_batch(&tx, b, &crate::now_string())?;
+                crate::pipes::finish_batch(tx, b, &crate::now_string())?;
             }
-            self.commit(tx, fault::COMMIT_BEFORE, fault::COMMIT_AFTER)?;
             Ok(txn_id)
-        })
+        };
+        let points = (fault::COMMIT_BEFORE, fault::COMMIT_AFTER);
+        self.with(|c| self.commit(c, write, points, |c| job_finished(c, req.job_id)))
     }
 
     /// Marks a job CANCELLED with its error and counters; its label becomes reusable.
@@ -307,4 +307,14 @@ pub(crate) fn insert_errors(tx: &Transaction<'_>, job_id: i64, errors: &[LoadErr
         ])?;
     }
     Ok(())
+}
+
+/// Whether job `job_id` is FINISHED (a load's commit landed).
+pub(crate) fn job_finished(c: &Connection, job_id: i64) -> rusqlite::Result<bool> {
+    let state: Option<String> = c
+        .query_row("SELECT state FROM loads WHERE job_id = ?1", [job_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(state.as_deref() == Some("FINISHED"))
 }

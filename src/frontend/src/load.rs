@@ -438,21 +438,7 @@ impl<'a> Job<'a> {
             errors: errors.clone(),
             pipe_batch: self.pipe_batch.clone(),
         };
-        let committed = match self.fe.catalog.commit_load(&req) {
-            // COMMIT's outcome is unknown: what the catalog now says decides. A load it shows
-            // FINISHED committed; one it cannot be asked about keeps its files (start-up GC
-            // deletes them if they are nobody's) and stays LOADING for start-up to settle.
-            Err(CatalogError::CommitUnknown(why)) => match self.fe.catalog.load_job(self.job_id) {
-                Ok(Some(r)) if r.state == "FINISHED" => Ok(r.txn_id),
-                Ok(_) => Err(CatalogError::CommitUnknown(why)),
-                Err(e) => {
-                    tracing::error!(job = self.job_id, error = %e, "a load's commit cannot be confirmed");
-                    return Err(CatalogError::CommitUnknown(why).into());
-                }
-            },
-            other => other,
-        };
-        match committed {
+        match self.fe.catalog.commit_load(&req) {
             Ok(txn_id) => {
                 self.fe.live.finish(self.job_id);
                 Ok(LoadOutcome {
@@ -462,6 +448,12 @@ impl<'a> Job<'a> {
                     filtered: self.record.filtered_rows,
                     errors,
                 })
+            }
+            // The catalog cannot say whether the commit landed: the files stay (start-up GC
+            // deletes them if they are nobody's) and the job LOADING, for start-up to settle.
+            Err(e @ CatalogError::CommitUnknown(_)) => {
+                tracing::error!(job = self.job_id, error = %e, "a load's commit cannot be confirmed");
+                Err(e.into())
             }
             Err(e) => {
                 let paths: Vec<String> = segments.iter().map(|s| s.path.clone()).collect();

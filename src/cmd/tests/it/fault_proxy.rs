@@ -18,11 +18,7 @@ use crate::s3::{AK, BUCKET, S3Server, SK};
 pub struct FaultProxy {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
-    rules: Arc<Mutex<Vec<Rule>>>,
-    /// Milliseconds every GET waits before it is forwarded.
-    delay_ms: Arc<std::sync::atomic::AtomicU64>,
-    /// The request line of every GET forwarded.
-    gets: Arc<Mutex<Vec<String>>>,
+    shared: Shared,
 }
 
 /// What the proxy does to a request.
@@ -61,9 +57,7 @@ impl FaultProxy {
         };
         let proxy = Self {
             endpoint,
-            rules: shared.rules.clone(),
-            delay_ms: shared.delay_ms.clone(),
-            gets: shared.gets.clone(),
+            shared: shared.clone(),
         };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -78,12 +72,14 @@ impl FaultProxy {
 
     /// Makes every GET wait `ms` milliseconds before it is forwarded.
     pub fn delay_gets(&self, ms: u64) {
-        self.delay_ms.store(ms, std::sync::atomic::Ordering::SeqCst);
+        self.shared
+            .delay_ms
+            .store(ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The request lines of the GETs forwarded so far, and forgets them.
     pub fn take_gets(&self) -> Vec<String> {
-        std::mem::take(&mut *self.gets.lock().unwrap())
+        std::mem::take(&mut *self.shared.gets.lock().unwrap())
     }
 
     /// Cuts the body of the next `times` GET responses for keys containing `key` (instead of
@@ -95,7 +91,7 @@ impl FaultProxy {
     /// Does `fault` to the next `times` requests whose request line contains `key` (a key,
     /// or `list-type` for listings), replacing what was asked for `key` before.
     pub fn inject(&self, key: &str, fault: Fault, times: usize) {
-        let mut rules = self.rules.lock().unwrap();
+        let mut rules = self.shared.rules.lock().unwrap();
         rules.retain(|r| r.key != key);
         rules.push(Rule {
             key: key.to_string(),
@@ -106,7 +102,8 @@ impl FaultProxy {
 
     /// Whether every fault injected for `key` has happened.
     pub fn spent(&self, key: &str) -> bool {
-        self.rules
+        self.shared
+            .rules
             .lock()
             .unwrap()
             .iter()
@@ -115,14 +112,16 @@ impl FaultProxy {
 
     /// Forgets every fault: the store is healthy again.
     pub fn heal(&self) {
-        self.rules.lock().unwrap().clear();
+        self.shared.rules.lock().unwrap().clear();
     }
 }
 
 #[derive(Clone)]
 struct Shared {
     rules: Arc<Mutex<Vec<Rule>>>,
+    /// Milliseconds every GET waits before it is forwarded.
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// The request line of every GET forwarded.
     gets: Arc<Mutex<Vec<String>>>,
 }
 

@@ -276,21 +276,12 @@ impl Drop for AbortOnDrop {
 
 /// One listing of the pipe's path, recorded page by page (new file versions only).
 async fn list_into_ledger(fe: &Frontend, pipe: &PipeMeta, once: bool, stop: &CancellationToken) {
-    let props = match pipe_statement(fe, pipe)
+    let opened = pipe_statement(fe, pipe)
         .and_then(|sql| pipe_insert(&sql))
         .and_then(|(_, p)| fe.access.check(&p).map(|()| p))
-    {
-        Ok(p) => p,
-        Err(e) => {
-            record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
-            let _ = fe
-                .catalog
-                .pipe_polled(pipe.id, chrono::Utc::now().timestamp(), false);
-            return;
-        }
-    };
-    let mut stream = match FilesSource::list_stream(&props) {
-        Ok(s) => s,
+        .and_then(|p| Ok((FilesSource::list_stream(&p)?, p)));
+    let (mut stream, props) = match opened {
+        Ok(opened) => opened,
         Err(e) => {
             record_error(fe, pipe.id, &format!("poll from source failed: {e}"), false);
             let _ = fe

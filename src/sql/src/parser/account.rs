@@ -20,7 +20,8 @@ fn name(p: &mut Parser) -> Result<String> {
     let t = p.next_token();
     match t.token {
         Token::Word(w) => Ok(w.value),
-        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
+        // ("x" arrives as a single-quoted string: see `parse_script`.)
+        Token::SingleQuotedString(s) => Ok(s),
         _ => p.expected("a name", t).map_err(Into::into),
     }
 }
@@ -120,7 +121,7 @@ pub(crate) fn user_ident(p: &mut Parser) -> Result<UserIdent> {
 fn raw_user_ident(p: &mut Parser) -> Result<UserIdent> {
     let t = p.next_token();
     let (user, glued_host) = match t.token {
-        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => (s, None),
+        Token::SingleQuotedString(s) => (s, None),
         // The MySQL tokenizer reads `loader@'%'`'s `loader` as a word and may glue `@host`
         // onto it.
         Token::Word(w) => match w.value.split_once('@') {

@@ -344,19 +344,14 @@ impl Run {
             ms = began.elapsed().as_millis() as u64,
             "broker load: rows written"
         );
-        let committed = match fe
+        let committed = fe
             .catalog
-            .commit_job(job_id, &tables, &r, Some(&last), &last_errors)
-        {
-            // COMMIT's outcome is unknown: the catalog's word decides; when it cannot be
-            // asked, the files stay for start-up to settle (the job resumes or commits).
-            Err(CatalogError::CommitUnknown(why)) => match fe.catalog.load_job(job_id) {
-                Ok(Some(j)) if j.state == "FINISHED" => Ok(j.txn_id),
-                Ok(_) => Err(CatalogError::CommitUnknown(why)),
-                Err(_) => return Err(unconfirmed(why)),
-            },
-            other => other,
-        };
+            .commit_job(job_id, &tables, &r, Some(&last), &last_errors);
+        if let Err(e @ CatalogError::CommitUnknown(_)) = &committed {
+            // The catalog cannot say whether it landed: the files stay for start-up to settle
+            // (the job resumes, or has committed).
+            return Err(Failure::new("LOAD_RUN_FAIL", e.to_string()));
+        }
         if committed.is_err() {
             // Not committed: the last step's segments are nobody's.
             let paths: Vec<String> = last.segments.into_iter().map(|(_, s)| s.path).collect();
@@ -525,15 +520,11 @@ impl Run {
         if last {
             return Ok(Some((staged, errors)));
         }
-        let stage = match fe.catalog.stage_step(self.job_id, &staged, &errors) {
-            // Whether the step landed is what the catalog now lists.
-            Err(CatalogError::CommitUnknown(why)) => match fe.catalog.staged_steps(self.job_id) {
-                Ok(steps) if steps.iter().any(|s| s.step == staged.step) => Ok(()),
-                Ok(_) => Err(CatalogError::CommitUnknown(why)),
-                Err(_) => return Err(unconfirmed(why)),
-            },
-            other => other,
-        };
+        let stage = fe.catalog.stage_step(self.job_id, &staged, &errors);
+        if let Err(e @ CatalogError::CommitUnknown(_)) = &stage {
+            // Whether the step landed is unknown: its files stay for start-up to settle.
+            return Err(Failure::new("LOAD_RUN_FAIL", e.to_string()));
+        }
         if let Err(e) = stage {
             let paths: Vec<String> = segments.into_iter().map(|s| s.path).collect();
             if let Err(de) = fe.store.delete(&paths).await {
@@ -595,13 +586,4 @@ fn steps_of(files: Vec<ListedFile>, bytes: u64) -> Vec<Vec<ListedFile>> {
         out.push(cur);
     }
     out
-}
-
-/// A job's commit or staging the catalog could not confirm and cannot be asked about: its
-/// files stay for start-up to settle.
-fn unconfirmed(why: String) -> Failure {
-    Failure::new(
-        "LOAD_RUN_FAIL",
-        CatalogError::CommitUnknown(why).to_string(),
-    )
 }
