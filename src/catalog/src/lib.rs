@@ -12,6 +12,7 @@ pub mod model;
 mod pipes;
 mod schema;
 mod tables;
+mod views;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -26,6 +27,7 @@ pub use loads::{CommitRequest, CreateTableRequest};
 pub use model::*;
 pub use pipes::{ListedPipeFile, PipeBatch, PipeCounts, PipeFile, PipeMeta};
 pub use schema::SCHEMA_VERSION;
+pub use views::{ViewDef, ViewMeta, ViewWrite};
 
 /// The catalog handle; cheap to share behind an `Arc`.
 pub struct Catalog {

@@ -162,7 +162,13 @@ CREATE INDEX pipe_files_by_state ON pipe_files(pipe_id, state, file_name);
 "#;
 
 /// Every step, oldest first; a catalog at version `n` has applied the first `n`.
-const MIGRATIONS: &[&str] = &[V1_BASE, V2_BROKER, V3_PIPES, crate::auth::V4_ACCOUNTS];
+const MIGRATIONS: &[&str] = &[
+    V1_BASE,
+    V2_BROKER,
+    V3_PIPES,
+    crate::auth::V4_ACCOUNTS,
+    crate::views::V5_VIEWS,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

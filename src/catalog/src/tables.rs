@@ -44,6 +44,7 @@ impl Catalog {
                 retire_segments(&tx, t)?;
             }
             tx.execute("DELETE FROM tables WHERE db_id = ?1", [id])?;
+            tx.execute("DELETE FROM views WHERE db_id = ?1", [id])?;
             // Its pipes go with it, file history and all.
             tx.execute(
                 "DELETE FROM pipe_files WHERE pipe_id IN (SELECT id FROM pipes WHERE db_name = ?1)",
@@ -194,8 +195,20 @@ impl Catalog {
 
     /// Visible rows of every table with any, by table id, in one query.
     pub fn table_rows(&self) -> Result<std::collections::HashMap<i64, u64>> {
+        self.segment_sums("rows")
+    }
+
+    /// Bytes stored per table id (tables with no segments are absent).
+    pub fn table_bytes(&self) -> Result<std::collections::HashMap<i64, u64>> {
+        self.segment_sums("bytes")
+    }
+
+    /// `sum(column)` of the segments per table id; `column` is one of ours, never user input.
+    fn segment_sums(&self, column: &'static str) -> Result<std::collections::HashMap<i64, u64>> {
         self.with(|c| {
-            let mut st = c.prepare("SELECT table_id, sum(rows) FROM segments GROUP BY table_id")?;
+            let mut st = c.prepare(&format!(
+                "SELECT table_id, sum({column}) FROM segments GROUP BY table_id"
+            ))?;
             let rows = st.query_map([], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
             })?;
@@ -336,7 +349,7 @@ pub(crate) fn insert_table(
             |r| r.get(0),
         )
         .optional()?;
-    if exists.is_some() {
+    if exists.is_some() || crate::views::get_view(tx, db, name)?.is_some() {
         return Err(CatalogError::TableExists(name.into()));
     }
     let json = serde_json::to_string(def).map_err(|e| CatalogError::CorruptDefinition {

@@ -269,7 +269,11 @@ fn require_object(fe: &Frontend, o: &Object) -> Result<()> {
         Kind::Table | Kind::Pipe if !db_known => {
             Err(CatalogError::UnknownDatabase(o.db.clone()).into())
         }
-        Kind::Table if o.name != "*" && fe.catalog.get_table(&o.db, &o.name)?.is_none() => {
+        Kind::Table
+            if o.name != "*"
+                && fe.catalog.get_table(&o.db, &o.name)?.is_none()
+                && fe.catalog.get_view(&o.db, &o.name)?.is_none() =>
+        {
             Err(CatalogError::UnknownTable {
                 db: o.db.clone(),
                 table: o.name.clone(),

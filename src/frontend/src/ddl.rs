@@ -274,11 +274,17 @@ pub(crate) fn default_keys(columns: &[ColumnMeta]) -> Result<Vec<String>> {
     Ok(keys)
 }
 
+/// The columns of table or view `name`.
+fn columns_of(fe: &Frontend, session: &Session, name: &TableName) -> Result<Vec<ColumnMeta>> {
+    let db = database_of(session, name.db.as_deref())?;
+    if let Some(t) = fe.catalog.get_table(db, &name.table)? {
+        return Ok(t.def.columns);
+    }
+    Ok(crate::view_stmt::view(fe, session, name)?.def.columns)
+}
+
 pub(crate) fn describe(fe: &Frontend, session: &Session, name: &TableName) -> Result<Output> {
-    let t = table(fe, session, name)?;
-    let rows = t
-        .def
-        .columns
+    let rows = columns_of(fe, session, name)?
         .iter()
         .map(|c| {
             vec![
@@ -315,10 +321,7 @@ pub(crate) fn show_columns(
     full: bool,
     filter: Option<&strata_sql::ShowFilter>,
 ) -> Result<Output> {
-    let t = table(fe, session, name)?;
-    let rows = t
-        .def
-        .columns
+    let rows = columns_of(fe, session, name)?
         .iter()
         .filter(|c| crate::show::keep(filter, &c.name))
         .map(|c| {
@@ -429,6 +432,12 @@ pub(crate) fn show_create_table(
     session: &Session,
     name: &TableName,
 ) -> Result<Output> {
+    let db = database_of(session, name.db.as_deref())?;
+    if fe.catalog.get_table(db, &name.table)?.is_none()
+        && fe.catalog.get_view(db, &name.table)?.is_some()
+    {
+        return crate::view_stmt::show_create(fe, session, name);
+    }
     let t = table(fe, session, name)?;
     Ok(string_table(
         &["Table", "Create Table"],

@@ -93,6 +93,8 @@ async fn dispatch(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resu
             | Statement::DropDatabase { .. }
             | Statement::DropTable { .. }
             | Statement::TruncateTable(_)
+            | Statement::CreateView(_)
+            | Statement::DropView { .. }
     ) {
         session.in_transaction = false;
     }
@@ -128,6 +130,20 @@ async fn dispatch(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resu
         }
         Statement::DescribeFiles(props) => ddl::describe_files(fe, &props).await,
         Statement::ShowCreateTable(name) => ddl::show_create_table(fe, session, &name),
+        Statement::CreateView(cv) => crate::view_stmt::create(fe, session, *cv).await,
+        Statement::DropView { name, if_exists } => {
+            crate::view_stmt::drop_view(fe, session, &name, if_exists)
+        }
+        Statement::ShowCreateView(name) => crate::view_stmt::show_create(fe, session, &name),
+        Statement::ShowTableStatus { db, filter } => {
+            let out = crate::show_meta::table_status(fe, session, db.as_deref(), filter.as_ref())?;
+            show::apply_where(out, filter.as_ref()).await
+        }
+        Statement::ShowIndex(name) => crate::show_meta::index(fe, session, &name),
+        Statement::ShowList { list, filter } => {
+            let out = crate::show_meta::list(fe, list, filter.as_ref())?;
+            show::apply_where(out, filter.as_ref()).await
+        }
         Statement::ShowCreateDatabase(name) => show::show_create_database(fe, &name),
         Statement::ShowDatabases(f) => {
             show::apply_where(show::show_databases(fe, session, f.as_ref())?, f.as_ref()).await

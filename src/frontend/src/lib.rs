@@ -22,6 +22,8 @@ mod resolve;
 mod runner;
 mod secrets;
 mod show;
+mod show_meta;
+mod view_stmt;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -73,6 +75,8 @@ pub struct Frontend {
     faults: strata_common::fault::Faults,
     /// Set when shutdown begins: statements that arrive after it are refused.
     closing: std::sync::atomic::AtomicBool,
+    /// When the server started (SHOW STATUS' Uptime).
+    pub(crate) started: std::time::Instant,
     lock: dir_lock::DirLock,
 }
 
@@ -129,6 +133,7 @@ impl Frontend {
             sealer,
             faults: options.faults.clone(),
             closing: Default::default(),
+            started: std::time::Instant::now(),
             lock,
         });
         if let Some(pw) = &options.root_password {

@@ -412,6 +412,13 @@ pub(crate) fn to_be_created(
                 .is_none()
                 .then(|| Object::table(&db, &ct.name.table))
         }
+        Statement::CreateView(cv) if !cv.alter => {
+            let db = db_of(&cv.name)?;
+            fe.catalog
+                .get_view(&db, &cv.name.table)?
+                .is_none()
+                .then(|| Object::table(&db, &cv.name.table))
+        }
         Statement::CreatePipe(c) => {
             let db = db_of(&c.name)?;
             fe.catalog
@@ -589,6 +596,7 @@ fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result
         }
         Statement::Describe(name)
         | Statement::ShowCreateTable(name)
+        | Statement::ShowIndex(name)
         | Statement::ShowColumns { table: name, .. }
             if !is_info_schema(session, name) =>
         {
@@ -612,6 +620,20 @@ fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result
             v.extend(insert_needs(session, &c.insert)?);
             v
         }
+        Statement::CreateView(cv) => {
+            let mut v = vec![if cv.alter {
+                need("ALTER", table(&cv.name)?)
+            } else {
+                need(
+                    "CREATE VIEW",
+                    Object::database(&db_of(cv.name.db.as_deref())?),
+                )
+            }];
+            v.extend(selects(session, &cv.query));
+            v
+        }
+        Statement::DropView { name, .. } => vec![need("DROP", table(name)?)],
+        Statement::ShowCreateView(name) => vec![any(table(name)?)],
         Statement::AlterPipe(a) => vec![need("ALTER", pipe(&a.name)?)],
         Statement::DropPipe { name, .. } => vec![need("DROP", pipe(name)?)],
         Statement::DescPipe(name) => vec![any(pipe(name)?)],

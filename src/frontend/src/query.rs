@@ -94,6 +94,7 @@ pub(crate) async fn plan_with(
     purpose: PlanFor,
     given: Vec<Arc<FilesSource>>,
 ) -> Result<Planned> {
+    crate::view_stmt::expand(fe, session, &mut stmt, None)?;
     let mut resolved = ResolvedTables::default();
     let calls = take_files_calls(&mut stmt)?;
     let mut sources = Vec::new();

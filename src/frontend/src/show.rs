@@ -83,23 +83,36 @@ pub(crate) fn show_tables(
     filter: Option<&ShowFilter>,
 ) -> Result<Output> {
     let db = database_of(session, db)?;
-    let names: Vec<String> = if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
+    let names: Vec<(String, &str)> = if db.eq_ignore_ascii_case(strata_query::info_schema::NAME) {
         strata_query::info_schema::TABLES
             .iter()
-            .map(|s| s.to_string())
+            .map(|s| (s.to_string(), "SYSTEM VIEW"))
             .collect()
     } else {
         let visible = crate::privilege::visibility(fe, session)?;
-        let mut names = fe.catalog.list_tables(db)?;
-        names.retain(|t| visible.table(db, t));
+        let mut names: Vec<(String, &str)> = fe
+            .catalog
+            .list_tables(db)?
+            .into_iter()
+            .map(|t| (t, "BASE TABLE"))
+            .collect();
+        names.extend(
+            fe.catalog
+                .all_views()?
+                .into_iter()
+                .filter(|v| v.db == db)
+                .map(|v| (v.name, "VIEW")),
+        );
+        names.retain(|(t, _)| visible.table(db, t));
+        names.sort();
         names
     };
     let col = format!("Tables_in_{db}");
     let mut rows = Vec::new();
-    for n in names {
+    for (n, kind) in names {
         if keep(filter, &n) {
             if full {
-                rows.push(vec![n, "BASE TABLE".to_string()]);
+                rows.push(vec![n, kind.to_string()]);
             } else {
                 rows.push(vec![n]);
             }

@@ -35,6 +35,46 @@ pub(crate) fn register(ctx: &SessionContext, mem_limit: u64, max_value: u64) {
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(Override { inner, policy }));
     }
+    crate::datetime_fns::register(ctx);
+    crate::json_fns::register(ctx);
+}
+
+/// The arguments of a call as arrays — of one row when every argument is a constant, else of
+/// `rows` — and whether they were all constants (then the result is one too: see [`finish`]).
+pub(crate) fn arrays(args: &[ColumnarValue], rows: usize) -> DfResult<(Vec<ArrayRef>, bool)> {
+    let constant = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let rows = if constant { 1 } else { rows };
+    let arrays = args
+        .iter()
+        .map(|a| a.to_array(rows))
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok((arrays, constant))
+}
+
+/// The result of a call from the array computed over [`arrays`]' arguments.
+pub(crate) fn finish(out: ArrayRef, constant: bool) -> DfResult<ColumnarValue> {
+    Ok(if constant {
+        ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+    } else {
+        ColumnarValue::Array(out)
+    })
+}
+
+/// `a` as UTF-8 strings (`Utf8`): arguments coerced to `Utf8` already are, others are cast.
+pub(crate) fn utf8(a: &ArrayRef) -> DfResult<ArrayRef> {
+    Ok(if a.data_type() == &DataType::Utf8 {
+        a.clone()
+    } else {
+        arrow::compute::cast(a, &DataType::Utf8)?
+    })
+}
+
+/// Whether `t` is a string type (or NULL), which a string argument takes as it is.
+pub(crate) fn is_string(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+    )
 }
 
 /// What a wrapped function does differently.

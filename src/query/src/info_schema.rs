@@ -1,5 +1,5 @@
-//! `information_schema`: StarRocks' `loads` (layout A), Strata's `load_errors`, and the MySQL
-//! views tools read (`schemata`, `tables`, `columns`).
+//! `information_schema`: StarRocks' `loads` (layout A), Strata's `load_errors`, pipes and
+//! processes; the MySQL dictionary views tools read are in [`dictionary`].
 
 use std::sync::Arc;
 
@@ -10,6 +10,8 @@ use datafusion::catalog::{MemTable, TableProvider};
 use strata_catalog::{Catalog, LoadRecord};
 
 use crate::{LiveLoads, Processes};
+
+mod dictionary;
 
 /// The schema name.
 pub const NAME: &str = "information_schema";
@@ -24,6 +26,10 @@ pub const TABLES: &[&str] = &[
     "schemata",
     "tables",
     "columns",
+    "views",
+    "statistics",
+    "routines",
+    "tables_config",
 ];
 
 /// What `information_schema`'s tables are made from, and who is looking.
@@ -136,9 +142,13 @@ pub fn table(name: &str, src: &Sources<'_>) -> Option<Result<Arc<dyn TableProvid
         "processlist" => processlist(src),
         "pipes" => pipes(src),
         "pipe_files" => pipe_files(src),
-        "schemata" => schemata(src),
-        "tables" => tables(src),
-        "columns" => columns(src),
+        "schemata" => dictionary::schemata(src),
+        "tables" => dictionary::tables(src),
+        "columns" => dictionary::columns(src),
+        "views" => dictionary::views(src),
+        "statistics" => dictionary::statistics(src),
+        "routines" => dictionary::routines(src),
+        "tables_config" => dictionary::tables_config(src),
         _ => return None,
     };
     Some(res)
@@ -503,107 +513,5 @@ fn pipe_files(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
             ])
         })
         .collect();
-    build(&cols, rows)
-}
-
-fn schemata(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
-    let catalog = src.catalog;
-    let cols = [
-        ("CATALOG_NAME", Kind::Str),
-        ("SCHEMA_NAME", Kind::Str),
-        ("DEFAULT_CHARACTER_SET_NAME", Kind::Str),
-        ("DEFAULT_COLLATION_NAME", Kind::Str),
-        ("SQL_PATH", Kind::Str),
-    ];
-    let mut names = catalog.list_databases().map_err(|e| e.to_string())?;
-    names.retain(|d| src.visible.database(d));
-    names.push(NAME.to_string());
-    names.sort();
-    let rows = names
-        .into_iter()
-        .map(|n| {
-            vec![
-                s("def"),
-                s(n),
-                s("utf8"),
-                s("utf8_general_ci"),
-                Cell::S(None),
-            ]
-        })
-        .collect();
-    build(&cols, rows)
-}
-
-fn tables(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
-    let catalog = src.catalog;
-    let cols = [
-        ("TABLE_CATALOG", Kind::Str),
-        ("TABLE_SCHEMA", Kind::Str),
-        ("TABLE_NAME", Kind::Str),
-        ("TABLE_TYPE", Kind::Str),
-        ("ENGINE", Kind::Str),
-        ("TABLE_ROWS", Kind::Int),
-        ("CREATE_TIME", Kind::Datetime),
-        ("TABLE_COMMENT", Kind::Str),
-    ];
-    let all = catalog.all_tables().map_err(|e| e.to_string())?;
-    let table_rows = catalog.table_rows().map_err(|e| e.to_string())?;
-    let mut rows = Vec::with_capacity(all.len());
-    for t in all {
-        if !src.visible.table(&t.db, &t.name) {
-            continue;
-        }
-        let n = table_rows.get(&t.id).copied().unwrap_or(0);
-        rows.push(vec![
-            s("def"),
-            s(&t.db),
-            s(&t.name),
-            s("BASE TABLE"),
-            s("StarRocks"),
-            Cell::I(Some(n as i64)),
-            s(&t.created_at),
-            s(t.def.comment.clone().unwrap_or_default()),
-        ]);
-    }
-    build(&cols, rows)
-}
-
-fn columns(src: &Sources<'_>) -> Result<Arc<dyn TableProvider>, String> {
-    let catalog = src.catalog;
-    let cols = [
-        ("TABLE_CATALOG", Kind::Str),
-        ("TABLE_SCHEMA", Kind::Str),
-        ("TABLE_NAME", Kind::Str),
-        ("COLUMN_NAME", Kind::Str),
-        ("ORDINAL_POSITION", Kind::Int),
-        ("IS_NULLABLE", Kind::Str),
-        ("DATA_TYPE", Kind::Str),
-        ("COLUMN_TYPE", Kind::Str),
-        ("COLUMN_KEY", Kind::Str),
-        ("COLUMN_COMMENT", Kind::Str),
-    ];
-    let all = catalog.all_tables().map_err(|e| e.to_string())?;
-    let mut rows = Vec::new();
-    for t in all {
-        if !src.visible.table(&t.db, &t.name) {
-            continue;
-        }
-        for (i, c) in t.def.columns.iter().enumerate() {
-            let desc = c.ty.describe();
-            let data_type = desc.split(['(', '<']).next().unwrap_or("").to_string();
-            rows.push(vec![
-                s("def"),
-                s(&t.db),
-                s(&t.name),
-                s(&c.name),
-                Cell::I(Some(i as i64 + 1)),
-                s(if c.nullable { "YES" } else { "NO" }),
-                s(data_type),
-                s(c.ty.create_sql()),
-                s(if c.is_key { "DUP" } else { "" }),
-                s(&c.comment),
-            ]);
-        }
-    }
     build(&cols, rows)
 }

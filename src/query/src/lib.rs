@@ -1,9 +1,11 @@
 //! All DataFusion glue: per-statement session contexts, Strata tables as table providers,
 //! `information_schema`, MySQL variables and functions.
 
+mod datetime_fns;
 pub mod files;
 mod functions;
 pub mod info_schema;
+mod json_fns;
 mod live;
 mod memory;
 mod processes;

@@ -148,6 +148,11 @@ impl Processes {
         }
     }
 
+    /// How many connections are open.
+    pub fn connections(&self) -> usize {
+        self.lock().len()
+    }
+
     /// How many statements are running.
     pub fn running(&self) -> usize {
         self.lock().values().filter(|p| p.running.is_some()).count()

@@ -8,12 +8,14 @@ use strata_common::types::SrType;
 mod account;
 mod load;
 mod pipe;
+mod view;
 pub use account::{
     AccountStmt, AuthSpec, GrantPrivileges, GrantRoles, GrantSubject, PrivTarget, RoleSet,
     UserIdent,
 };
 pub use load::{AlterLoad, CancelLoad, DataDesc, LoadStmt, expr_sql};
 pub use pipe::{AlterPipe, AlterPipeAction, CreatePipe, ShowPipes};
+pub use view::{CreateView, ViewColumn};
 
 /// A `[db.]table` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,30 @@ fn fmt_props(f: &mut fmt::Formatter<'_>, props: &Properties) -> fmt::Result {
 
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// A server list SHOW reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerList {
+    /// SHOW [GLOBAL|SESSION] STATUS
+    Status,
+    /// SHOW [STORAGE] ENGINES
+    Engines,
+    /// SHOW CHARSET | CHARACTER SET
+    Charset,
+    /// SHOW COLLATION
+    Collation,
+}
+
+impl fmt::Display for ServerList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServerList::Status => "STATUS",
+            ServerList::Engines => "ENGINES",
+            ServerList::Charset => "CHARSET",
+            ServerList::Collation => "COLLATION",
+        })
+    }
 }
 
 /// `LIKE 'pattern'` or `WHERE expr` after a SHOW statement.
@@ -494,6 +520,33 @@ pub enum Statement {
     ShowPipes(Box<ShowPipes>),
     /// DESC PIPE name
     DescPipe(TableName),
+    /// CREATE [OR REPLACE] VIEW / ALTER VIEW
+    CreateView(Box<CreateView>),
+    /// DROP VIEW [IF EXISTS] [db.]v
+    DropView {
+        /// `[db.]name`
+        name: TableName,
+        /// IF EXISTS
+        if_exists: bool,
+    },
+    /// SHOW CREATE VIEW [db.]v
+    ShowCreateView(TableName),
+    /// SHOW TABLE STATUS [FROM db] [LIKE|WHERE]
+    ShowTableStatus {
+        /// FROM db
+        db: Option<String>,
+        /// LIKE/WHERE
+        filter: Option<ShowFilter>,
+    },
+    /// SHOW INDEX|INDEXES|KEYS FROM t [FROM db]
+    ShowIndex(TableName),
+    /// SHOW STATUS | ENGINES | CHARSET | COLLATION [LIKE|WHERE]: the server's fixed lists.
+    ShowList {
+        /// Which list.
+        list: ServerList,
+        /// LIKE/WHERE
+        filter: Option<ShowFilter>,
+    },
     /// KILL [CONNECTION | QUERY] id
     Kill {
         /// QUERY: stop the statement, keep the connection.
@@ -601,6 +654,24 @@ impl fmt::Display for Statement {
             }
             Statement::ShowPipes(s) => write!(f, "{s}"),
             Statement::DescPipe(n) => write!(f, "DESC PIPE {n}"),
+            Statement::CreateView(v) => write!(f, "{v}"),
+            Statement::DropView { name, if_exists } => {
+                let ie = if *if_exists { "IF EXISTS " } else { "" };
+                write!(f, "DROP VIEW {ie}{name}")
+            }
+            Statement::ShowCreateView(n) => write!(f, "SHOW CREATE VIEW {n}"),
+            Statement::ShowTableStatus { db, filter } => {
+                f.write_str("SHOW TABLE STATUS")?;
+                if let Some(db) = db {
+                    write!(f, " FROM `{db}`")?;
+                }
+                fmt_filter(f, filter)
+            }
+            Statement::ShowIndex(t) => write!(f, "SHOW INDEX FROM {t}"),
+            Statement::ShowList { list, filter } => {
+                write!(f, "SHOW {list}")?;
+                fmt_filter(f, filter)
+            }
             Statement::Kill { query_only, id } => {
                 let what = if *query_only { "QUERY" } else { "CONNECTION" };
                 write!(f, "KILL {what} {id}")

@@ -8,8 +8,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart, Statement,
-    TimezoneInfo, Value, VisitMut, VisitorMut,
+    CastKind, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart,
+    Statement, TimezoneInfo, Value, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -61,9 +61,18 @@ impl VisitorMut for Rewriter {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
-            // DataFusion has no DATETIME: StarRocks' DATETIME is a timestamp without zone.
-            Expr::Cast { data_type, .. } if matches!(data_type, DataType::Datetime(_)) => {
-                *data_type = DataType::Timestamp(None, TimezoneInfo::None);
+            Expr::Cast {
+                kind, data_type, ..
+            } => {
+                // StarRocks' CAST gives NULL for a value it cannot convert (`CAST('abc' AS
+                // INT)`, `CAST('2017-02-30' AS DATE)`); DataFusion's fails the statement.
+                if matches!(kind, CastKind::Cast | CastKind::DoubleColon) {
+                    *kind = CastKind::TryCast;
+                }
+                // DataFusion has no DATETIME: StarRocks' DATETIME is a timestamp without zone.
+                if matches!(data_type, DataType::Datetime(_)) {
+                    *data_type = DataType::Timestamp(None, TimezoneInfo::None);
+                }
             }
             Expr::Function(f) => {
                 let [ObjectNamePart::Identifier(id)] = f.name.0.as_slice() else {
@@ -102,9 +111,27 @@ impl VisitorMut for Rewriter {
                     return ControlFlow::Continue(());
                 };
                 let _ = new.visit(&mut Fill(&args));
+                // The template's own casts are StarRocks' too: `date('bad')` is NULL.
+                let _ = new.visit(&mut NullOnFailure);
                 *expr = new;
             }
             _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Makes a template's casts give NULL for what they cannot convert, as StarRocks' do.
+struct NullOnFailure;
+
+impl VisitorMut for NullOnFailure {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Cast { kind, .. } = expr
+            && *kind == CastKind::Cast
+        {
+            *kind = CastKind::TryCast;
         }
         ControlFlow::Continue(())
     }

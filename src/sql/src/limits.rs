@@ -42,6 +42,7 @@ pub(crate) fn check(stmt: &Statement) -> Result<(), ParseError> {
     let flow = match stmt {
         Statement::Query(s) => s.visit(&mut v),
         Statement::Insert(ins) => ins.source.visit(&mut v),
+        Statement::CreateView(cv) => cv.query.visit(&mut v),
         Statement::CreateTable(ct) => match &ct.query {
             Some(q) => q.visit(&mut v),
             None => ControlFlow::Continue(()),
@@ -59,6 +60,18 @@ pub(crate) fn check(stmt: &Statement) -> Result<(), ParseError> {
         Statement::ShowDatabases(Some(ShowFilter::Where(e)))
         | Statement::ShowVariables(Some(ShowFilter::Where(e)))
         | Statement::ShowTables {
+            filter: Some(ShowFilter::Where(e)),
+            ..
+        }
+        | Statement::ShowColumns {
+            filter: Some(ShowFilter::Where(e)),
+            ..
+        }
+        | Statement::ShowTableStatus {
+            filter: Some(ShowFilter::Where(e)),
+            ..
+        }
+        | Statement::ShowList {
             filter: Some(ShowFilter::Where(e)),
             ..
         } => e.visit(&mut v),

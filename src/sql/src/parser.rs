@@ -7,6 +7,7 @@ mod load;
 mod pipe;
 mod show;
 mod types;
+mod view;
 
 use sqlparser::ast as sp;
 use sqlparser::dialect::MySqlDialect;
@@ -277,9 +278,13 @@ fn parse_create(p: &mut Parser) -> Result<Statement> {
         "OR" => {
             p.next_token();
             expect_word(p, "REPLACE")?;
+            if word(p, 0) == "VIEW" {
+                return view::parse_view(p, true, false);
+            }
             pipe::parse_create_pipe(p, true)
         }
-        "VIEW" | "MATERIALIZED" => Err(ParseError::unsupported("CREATE VIEW")),
+        "VIEW" => view::parse_view(p, false, false),
+        "MATERIALIZED" => Err(ParseError::unsupported("CREATE MATERIALIZED VIEW")),
         "USER" | "ROLE" => account::parse_create(p),
         other => p
             .expected("DATABASE or TABLE after CREATE", p.peek_token())
@@ -312,6 +317,7 @@ fn parse_drop(p: &mut Parser) -> Result<Statement> {
             Ok(Statement::DropTable { name, if_exists })
         }
         "PIPE" => pipe::parse_drop_pipe(p),
+        "VIEW" => view::parse_drop_view(p),
         "USER" | "ROLE" => account::parse_drop(p),
         "" => p
             .expected("DATABASE or TABLE", p.peek_token())
@@ -483,7 +489,13 @@ fn without_dual(stmt: &mut Statement) {
             ControlFlow::Continue(())
         }
     }
-    if let Statement::Query(q) = stmt {
-        let _ = q.visit(&mut NoDual);
+    match stmt {
+        Statement::Query(q) => {
+            let _ = q.visit(&mut NoDual);
+        }
+        Statement::CreateView(v) => {
+            let _ = v.query.visit(&mut NoDual);
+        }
+        _ => {}
     }
 }

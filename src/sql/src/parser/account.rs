@@ -412,7 +412,8 @@ fn target(p: &mut Parser) -> Result<PrivTarget> {
             }
             Ok(PrivTarget::Databases(out))
         }
-        "TABLE" => {
+        // A view is a table object here: SELECT, ALTER and DROP on it are a table's.
+        "TABLE" | "VIEW" => {
             p.next_token();
             Ok(PrivTarget::Tables(names_of(p)?))
         }
@@ -431,7 +432,7 @@ fn target(p: &mut Parser) -> Result<PrivTarget> {
                     p.next_token();
                     Ok(PrivTarget::AllDatabases)
                 }
-                "TABLES" => {
+                "TABLES" | "VIEWS" => {
                     p.next_token();
                     Ok(PrivTarget::AllTables(in_database(p)?))
                 }

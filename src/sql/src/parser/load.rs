@@ -229,6 +229,9 @@ pub(crate) fn parse_alter(p: &mut Parser) -> Result<Statement> {
     if word(p, 0) == "USER" {
         return super::account::parse_alter_user(p);
     }
+    if word(p, 0) == "VIEW" {
+        return super::view::parse_view(p, false, true);
+    }
     if !eat_word(p, "LOAD") {
         return Err(ParseError::unsupported(format!("ALTER {}", word(p, 0))));
     }

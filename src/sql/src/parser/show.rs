@@ -3,7 +3,7 @@
 use sqlparser::parser::Parser;
 
 use super::{Result, eat_word, expect_word, ident, table_name, word};
-use crate::ast::{ShowFilter, ShowLoad, Statement};
+use crate::ast::{ServerList, ShowFilter, ShowLoad, Statement};
 use crate::error::ParseError;
 
 pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
@@ -38,23 +38,57 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
             if eat_word(p, "DATABASE") || eat_word(p, "SCHEMA") {
                 return Ok(Statement::ShowCreateDatabase(ident(p)?));
             }
+            if eat_word(p, "VIEW") {
+                return Ok(Statement::ShowCreateView(table_name(p)?));
+            }
             expect_word(p, "TABLE")?;
             Ok(Statement::ShowCreateTable(table_name(p)?))
         }
         "COLUMNS" | "FIELDS" => {
             p.next_token();
-            if !(eat_word(p, "FROM") || eat_word(p, "IN")) {
-                return p
-                    .expected("FROM after SHOW COLUMNS", p.peek_token())
-                    .map_err(Into::into);
-            }
-            let mut table = table_name(p)?;
-            if eat_word(p, "FROM") || eat_word(p, "IN") {
-                table.db = Some(ident(p)?);
-            }
+            let table = from_table(p, "COLUMNS")?;
             Ok(Statement::ShowColumns {
                 full,
                 table,
+                filter: filter(p)?,
+            })
+        }
+        "TABLE" if word(p, 1) == "STATUS" => {
+            p.next_token();
+            p.next_token();
+            Ok(Statement::ShowTableStatus {
+                db: from_db(p)?,
+                filter: filter(p)?,
+            })
+        }
+        "INDEX" | "INDEXES" | "KEYS" => {
+            p.next_token();
+            Ok(Statement::ShowIndex(from_table(p, "INDEX")?))
+        }
+        "STATUS" | "ENGINES" | "STORAGE" | "CHARSET" | "CHARACTER" | "COLLATION" => {
+            let list = match word(p, 0).as_str() {
+                "STATUS" => ServerList::Status,
+                "ENGINES" => ServerList::Engines,
+                "STORAGE" => {
+                    p.next_token();
+                    if word(p, 0) != "ENGINES" {
+                        return p.expected("ENGINES", p.peek_token()).map_err(Into::into);
+                    }
+                    ServerList::Engines
+                }
+                "CHARSET" => ServerList::Charset,
+                "CHARACTER" => {
+                    p.next_token();
+                    if word(p, 0) != "SET" {
+                        return p.expected("SET", p.peek_token()).map_err(Into::into);
+                    }
+                    ServerList::Charset
+                }
+                _ => ServerList::Collation,
+            };
+            p.next_token();
+            Ok(Statement::ShowList {
+                list,
                 filter: filter(p)?,
             })
         }
@@ -86,6 +120,28 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
             .map_err(Into::into),
         other => Err(ParseError::unsupported(format!("SHOW {other}"))),
     }
+}
+
+/// `FROM t [FROM db]` (or IN) after SHOW COLUMNS / SHOW INDEX.
+fn from_table(p: &mut Parser, what: &str) -> Result<crate::ast::TableName> {
+    if !(eat_word(p, "FROM") || eat_word(p, "IN")) {
+        return p
+            .expected(&format!("FROM after SHOW {what}"), p.peek_token())
+            .map_err(Into::into);
+    }
+    let mut table = table_name(p)?;
+    if let Some(db) = from_db(p)? {
+        table.db = Some(db);
+    }
+    Ok(table)
+}
+
+/// `[FROM db]` (or IN).
+fn from_db(p: &mut Parser) -> Result<Option<String>> {
+    if eat_word(p, "FROM") || eat_word(p, "IN") {
+        return Ok(Some(ident(p)?));
+    }
+    Ok(None)
 }
 
 fn filter(p: &mut Parser) -> Result<Option<ShowFilter>> {

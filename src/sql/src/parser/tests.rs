@@ -492,3 +492,43 @@ fn grants() {
     assert!(parse_sql("GRANT ON TABLE t TO u").is_err());
     assert!(parse_sql("GRANT SELECT ON CATALOG hive TO u").is_err());
 }
+
+#[test]
+fn views_parse_and_print() {
+    let p = round_trip(
+        "CREATE OR REPLACE VIEW d.v (a COMMENT 'x''s', b) COMMENT 'c' AS SELECT k, v FROM t",
+    );
+    assert_eq!(
+        p,
+        "CREATE OR REPLACE VIEW `d`.`v` (`a` COMMENT 'x\\'s', `b`) COMMENT 'c' AS SELECT k, v FROM t"
+    );
+    let Statement::CreateView(cv) =
+        one("CREATE VIEW IF NOT EXISTS v AS WITH w AS (SELECT 1) SELECT * FROM w")
+    else {
+        panic!("not a view")
+    };
+    assert!(cv.if_not_exists && !cv.or_replace && !cv.alter && cv.columns.is_empty());
+    let Statement::CreateView(cv) = one("ALTER VIEW v (x) AS SELECT 1 FROM DUAL") else {
+        panic!("not a view")
+    };
+    assert!(cv.alter);
+    assert_eq!(cv.query.to_string(), "SELECT 1");
+    assert_eq!(
+        one("DROP VIEW IF EXISTS d.v"),
+        Statement::DropView {
+            name: TableName {
+                db: Some("d".into()),
+                table: "v".into()
+            },
+            if_exists: true
+        }
+    );
+    assert!(matches!(
+        one("SHOW CREATE VIEW v"),
+        Statement::ShowCreateView(_)
+    ));
+    let e = parse_sql("CREATE VIEW v AS INSERT INTO t VALUES (1)").unwrap_err();
+    assert!(e.to_string().contains("a query"), "{e}");
+    let e = parse_sql("CREATE MATERIALIZED VIEW mv AS SELECT 1").unwrap_err();
+    assert!(e.to_string().contains("not supported yet"), "{e}");
+}
