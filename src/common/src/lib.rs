@@ -3,10 +3,12 @@
 
 pub mod fault;
 pub mod fuzz;
+mod param;
 mod session;
 mod status_code;
 pub mod types;
 
+pub use param::Param;
 pub use session::{SERVER_VERSION, Session, SessionVars, Warning};
 pub use status_code::StatusCode;
 

@@ -28,6 +28,9 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("collation_server", "utf8mb4_general_ci"),
     ("enable_insert_strict", "true"),
     ("exec_mem_limit", "2147483648"),
+    // MySQL's; nothing to check here (no foreign keys, no unique secondary indexes), but dumps
+    // save and restore them (`SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS`).
+    ("foreign_key_checks", "1"),
     ("init_connect", ""),
     ("insert_max_filter_ratio", "0"),
     ("insert_timeout", "14400"),
@@ -44,6 +47,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("query_mem_limit", "0"),
     ("query_timeout", "300"),
     ("sql_mode", "ONLY_FULL_GROUP_BY"),
+    ("sql_notes", "1"),
     ("sql_select_limit", "18446744073709551615"),
     ("system_time_zone", "UTC"),
     ("time_zone", "Asia/Shanghai"),
@@ -51,6 +55,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("transaction_read_only", "0"),
     ("tx_isolation", "REPEATABLE-READ"),
     ("tx_read_only", "0"),
+    ("unique_checks", "1"),
     ("version", SERVER_VERSION),
     ("version_comment", "Strata (StarRocks-compatible)"),
     ("wait_timeout", "28800"),
@@ -138,6 +143,10 @@ pub struct Session {
     pub warnings: Vec<Warning>,
     /// Inside `BEGIN` / `START TRANSACTION`, until `COMMIT` or `ROLLBACK`.
     pub in_transaction: bool,
+    /// User variables (`SET @a = …`), by lower-case name without `@`, as SQL literals.
+    pub user_vars: BTreeMap<String, String>,
+    /// SQL `PREPARE`d statements, by lower-case name: their text, `?` and all.
+    pub prepared: BTreeMap<String, String>,
 }
 
 impl Session {
@@ -153,6 +162,8 @@ impl Session {
             vars: SessionVars::default(),
             warnings: Vec::new(),
             in_transaction: false,
+            user_vars: BTreeMap::new(),
+            prepared: BTreeMap::new(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! CREATE/DROP DATABASE, CREATE/DROP/TRUNCATE TABLE, DESCRIBE, SHOW CREATE TABLE.
+//! CREATE/DROP DATABASE, CREATE/DROP/TRUNCATE TABLE, DESCRIBE, SHOW CREATE TABLE, and the
+//! table-maintenance statements of dump tools (`table_locks`).
 
 use strata_catalog::CatalogError;
 use strata_catalog::{ColumnMeta, DefaultValue, DistributionMeta, TableDef, TableMeta};
@@ -10,6 +11,9 @@ use strata_sql::{ColumnDefault, CreateTable, Distribution, KeysKind, TableName};
 use crate::admin::{config_value, nullable_string_table, string_table};
 use crate::executor::database_of;
 use crate::{Frontend, FrontendError, Result, insert};
+
+mod table_locks;
+pub(crate) use table_locks::{alter_table_keys, lock_tables};
 
 const KNOWN_PROPERTIES: &[&str] = &[
     "replication_num",

@@ -72,7 +72,11 @@ async fn with_hints(
     res
 }
 
-async fn execute(fe: &Frontend, session: &mut Session, stmt: Statement) -> Result<Output> {
+pub(crate) async fn execute(
+    fe: &Frontend,
+    session: &mut Session,
+    stmt: Statement,
+) -> Result<Output> {
     // The one place privileges are checked, before anything runs.
     crate::privilege::check_statement(fe, session, &stmt)?;
     let created = crate::privilege::to_be_created(fe, session, &stmt)?;
@@ -140,6 +144,19 @@ async fn dispatch(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resu
             show::apply_where(out, filter.as_ref()).await
         }
         Statement::ShowIndex(name) => crate::show_meta::index(fe, session, &name),
+        Statement::ShowTriggers { db, .. } => {
+            crate::show_meta::triggers(fe, session, db.as_deref())
+        }
+        Statement::LockTables(names) => {
+            ddl::lock_tables(fe, session, &names)?;
+            Ok(Output::ok())
+        }
+        // Nothing was locked (see `ddl::lock_tables`).
+        Statement::UnlockTables => Ok(Output::ok()),
+        // A transaction here holds no writes (an INSERT in one is refused), so a savepoint
+        // marks nothing and rolling back to one has nothing to undo.
+        Statement::Savepoint { .. } => Ok(Output::ok()),
+        Statement::AlterTableKeys { name, .. } => ddl::alter_table_keys(fe, session, &name),
         Statement::ShowList { list, filter } => {
             let out = crate::show_meta::list(fe, list, filter.as_ref())?;
             show::apply_where(out, filter.as_ref()).await
@@ -172,7 +189,12 @@ async fn dispatch(fe: &Frontend, session: &mut Session, stmt: Statement) -> Resu
         Statement::DescPipe(n) => crate::pipe_stmt::desc(fe, session, &n),
         Statement::AdminSetFrontendConfig { key, value } => admin::set_config(fe, &key, &value),
         Statement::AdminShowFrontendConfig(like) => admin::show_config(fe, like.as_deref()),
-        Statement::Set(assignments) => admin::set_variables(session, &assignments),
+        Statement::Set(assignments) => crate::prepared::set(fe, session, assignments).await,
+        Statement::Prepare { name, from } => crate::prepared::prepare(session, &name, from),
+        Statement::Execute { name, using } => {
+            crate::prepared::execute(fe, session, &name, &using).await
+        }
+        Statement::Deallocate(name) => crate::prepared::deallocate(session, &name),
         Statement::TransactionControl(word) => {
             // BEGIN / START TRANSACTION open one; COMMIT / ROLLBACK (pools send one whenever a
             // connection is returned) end it, a plain OK when none is open.

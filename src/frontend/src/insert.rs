@@ -180,10 +180,7 @@ pub(crate) async fn run_insert(
     ins: Insert,
 ) -> Result<Output> {
     let InsertTarget::Table(name) = &ins.target else {
-        return Err(FrontendError::new(
-            StatusCode::Unsupported,
-            "INSERT INTO FILES() is not supported yet",
-        ));
+        return crate::unload::run(fe, session, ins).await;
     };
     let table = ddl::table(fe, session, name)?;
     let opts = load_options(session, &ins.properties)?;

@@ -16,6 +16,7 @@ mod insert;
 pub mod load;
 mod login;
 mod pipe_stmt;
+mod prepared;
 mod privilege;
 mod query;
 mod resolve;
@@ -23,6 +24,7 @@ mod runner;
 mod secrets;
 mod show;
 mod show_meta;
+mod unload;
 mod view_stmt;
 
 use std::path::Path;
@@ -313,6 +315,42 @@ impl QueryHandler for Frontend {
         };
         self.processes.finish(conn, session.database.as_deref());
         out
+    }
+
+    async fn prepare(
+        self: Arc<Self>,
+        session: &Session,
+        sql: &str,
+    ) -> Result<strata_protocol_mysql::Prepared, BoxedError> {
+        let boxed = |e: FrontendError| Box::new(e) as BoxedError;
+        let (stmt, params) = prepared::check(sql).map_err(boxed)?;
+        privilege::check_statement(&self, session, &stmt).map_err(boxed)?;
+        // A query's columns, planned with NULL for every parameter (on the statement
+        // runtime, as statements are); when that cannot plan, the execution tells them.
+        let columns = match stmt {
+            strata_sql::Statement::Query(q) => {
+                let (fe, session) = (self.clone(), session.clone());
+                let plan = runner::handle().spawn(async move {
+                    query::plan(&fe, &session, *q, query::PlanFor::Query)
+                        .await
+                        .map(|p| p.plan.schema().inner().clone())
+                });
+                plan.await.ok().and_then(|r| r.ok())
+            }
+            _ => None,
+        };
+        Ok(strata_protocol_mysql::Prepared { params, columns })
+    }
+
+    async fn execute_prepared(
+        self: Arc<Self>,
+        session: &mut Session,
+        sql: &str,
+        params: Vec<strata_common::Param>,
+    ) -> Result<Output, BoxedError> {
+        let sql = prepared::bound(sql, &params).map_err(|e| Box::new(e) as BoxedError)?;
+        let mut out = self.execute(session, &sql).await;
+        out.pop().unwrap_or_else(|| Ok(Output::ok()))
     }
 
     async fn table_schema(&self, session: &Session, table: &str) -> Result<SchemaRef, BoxedError> {

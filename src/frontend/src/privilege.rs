@@ -549,9 +549,12 @@ fn local_paths(stmt: &Statement) -> bool {
     };
     match stmt {
         Statement::Query(q) => strata_sql::files_paths(q.as_ref()).iter().any(|p| local(p)),
-        Statement::Insert(i) => strata_sql::files_paths(i.source.as_ref())
-            .iter()
-            .any(|p| local(p)),
+        Statement::Insert(i) => {
+            strata_sql::files_paths(i.source.as_ref())
+                .iter()
+                .any(|p| local(p))
+                || matches!(&i.target, InsertTarget::Files(props) if from_props(props))
+        }
         Statement::CreatePipe(c) => strata_sql::files_paths(c.insert.source.as_ref())
             .iter()
             .any(|p| local(p)),
@@ -603,6 +606,12 @@ fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result
             vec![any(table(name)?)]
         }
         Statement::ShowCreateDatabase(db) => vec![any(Object::database(db))],
+        Statement::LockTables(names) => names
+            .iter()
+            .map(|n| Ok(need("SELECT", table(n)?)))
+            .collect::<Result<_>>()?,
+        Statement::AlterTableKeys { name, .. } => vec![need("ALTER", table(name)?)],
+        Statement::ShowTriggers { db, .. } => vec![any(Object::database(&db_of(db.as_deref())?))],
         Statement::Load(l) => {
             let db = db_of(l.db.as_deref())?;
             l.data

@@ -16,6 +16,8 @@ use strata_sql::{FILES_SCHEMA, take_files_calls};
 use crate::resolve::{fix_column_case, resolve_tables};
 use crate::{Frontend, FrontendError, Result};
 
+mod collation;
+
 /// Gives unaliased, non-column projections of the outermost SELECT their SQL text as name,
 /// as MySQL does (`SELECT 1` names its column `1`, not DataFusion's `Int64(1)`).
 pub(crate) fn name_projections(stmt: &mut Statement) {
@@ -122,6 +124,7 @@ pub(crate) async fn plan_with(
     let resolved = resolve_tables(fe, session, &stmt, resolved)?;
     fix_column_case(&mut stmt, &resolved.column_names());
     name_projections(&mut stmt);
+    collation::information_schema_ignores_case(&mut stmt, session.database.as_deref());
     strata_sql::starrocks_functions(&mut stmt);
     let ctx = fe.engine.context(session, resolved)?;
     let plan = ctx

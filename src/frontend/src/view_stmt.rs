@@ -176,12 +176,61 @@ pub(crate) fn create_view_sql(v: &ViewMeta) -> String {
     } else {
         format!(" COMMENT \"{}\"", quote(&v.def.comment))
     };
+    // As MySQL prints a view: tables of the view's own database without it, so the statement
+    // makes the same view in another database (a dump loaded under a new name).
+    let query = match parse_query(&v.def.query) {
+        Ok(mut q) => {
+            unqualify(&mut q, &v.db);
+            q.to_string()
+        }
+        Err(_) => v.def.query.clone(),
+    };
     format!(
-        "CREATE VIEW `{}` ({}){comment} AS {}",
+        "CREATE VIEW `{}` ({}){comment} AS {query}",
         v.name,
         cols.join(", "),
-        v.def.query
     )
+}
+
+/// Drops the `db.` of `q`'s tables in `db` whose names no CTE takes (the inverse of
+/// [`qualify`]).
+fn unqualify(q: &mut Query, db: &str) {
+    for_each_table(q, |name| {
+        if let [ObjectNamePart::Identifier(d), ObjectNamePart::Identifier(_)] = name.0.as_slice()
+            && d.value == db
+        {
+            name.0.remove(0);
+        }
+    });
+}
+
+/// Calls `f` on the name of each table `q` reads (not table functions, not its CTEs).
+fn for_each_table(q: &mut Query, f: impl FnMut(&mut ObjectName)) {
+    struct Tables<F> {
+        f: F,
+        ctes: HashSet<String>,
+    }
+    impl<F: FnMut(&mut ObjectName)> VisitorMut for Tables<F> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+            note_ctes(q, &mut self.ctes);
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                name, args: None, ..
+            } = tf
+                && !matches!(name.0.as_slice(), [ObjectNamePart::Identifier(t)] if self.ctes.contains(&t.value))
+            {
+                (self.f)(name);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = q.visit(&mut Tables {
+        f,
+        ctes: HashSet::new(),
+    });
 }
 
 /// Puts each view `stmt` reads in the place of its name, as a derived table of the view's
@@ -348,34 +397,12 @@ fn parse_query(sql: &str) -> std::result::Result<Box<Query>, String> {
 
 /// Qualifies the unqualified tables of `q` (not its CTEs) with `db`.
 fn qualify(q: &mut Query, db: &str) {
-    struct Qualify<'a> {
-        db: &'a str,
-        ctes: HashSet<String>,
-    }
-    impl VisitorMut for Qualify<'_> {
-        type Break = ();
-        fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
-            note_ctes(q, &mut self.ctes);
-            ControlFlow::Continue(())
+    for_each_table(q, |name| {
+        if let [ObjectNamePart::Identifier(t)] = name.0.as_slice()
+            && !t.value.eq_ignore_ascii_case("dual")
+        {
+            name.0
+                .insert(0, ObjectNamePart::Identifier(Ident::with_quote('`', db)));
         }
-        fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Table {
-                name, args: None, ..
-            } = tf
-                && let [ObjectNamePart::Identifier(t)] = name.0.as_slice()
-                && !self.ctes.contains(&t.value)
-                && !t.value.eq_ignore_ascii_case("dual")
-            {
-                name.0.insert(
-                    0,
-                    ObjectNamePart::Identifier(Ident::with_quote('`', self.db)),
-                );
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = q.visit(&mut Qualify {
-        db,
-        ctes: HashSet::new(),
     });
 }

@@ -3,6 +3,7 @@
 //! [`QueryHandler`].
 
 mod auth;
+mod binary;
 mod errors;
 mod rows;
 mod shim;
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use strata_common::{BoxedError, Session};
+use strata_common::{BoxedError, Param, Session};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -54,6 +55,15 @@ impl Output {
     }
 }
 
+/// What preparing a statement (COM_STMT_PREPARE) found out about it.
+#[derive(Debug)]
+pub struct Prepared {
+    /// How many `?` parameters it takes.
+    pub params: usize,
+    /// The columns its result will have, when known without running it.
+    pub columns: Option<SchemaRef>,
+}
+
 /// Why a login was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginError {
@@ -91,6 +101,19 @@ pub trait QueryHandler: Send + Sync + 'static {
         session: &mut Session,
         sql: &str,
     ) -> Vec<Result<Output, BoxedError>>;
+
+    /// Checks a statement to prepare (COM_STMT_PREPARE): one statement, with its `?`
+    /// parameters counted. `Err` is the error the client gets.
+    async fn prepare(self: Arc<Self>, session: &Session, sql: &str)
+    -> Result<Prepared, BoxedError>;
+
+    /// Runs a prepared statement with `params` bound to its `?` (COM_STMT_EXECUTE).
+    async fn execute_prepared(
+        self: Arc<Self>,
+        session: &mut Session,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<Output, BoxedError>;
 
     /// Switches the current database (COM_INIT_DB and `USE`).
     async fn use_database(&self, session: &mut Session, db: &str) -> Result<(), BoxedError>;

@@ -9,10 +9,11 @@ use opensrv_mysql::{
     OkResponse, ParamParser, QueryResultWriter, StatementMetaWriter,
 };
 use rand::Rng;
-use strata_common::{BoxedError, SERVER_VERSION, Session};
+use strata_common::{BoxedError, Param, SERVER_VERSION, Session};
 use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
 
+use crate::binary::{BinValue, typed_rows};
 use crate::errors::mysql_error;
 use crate::rows::{columns, render};
 use crate::{Output, QueryHandler, auth};
@@ -42,6 +43,8 @@ pub(crate) async fn run_connection<H: QueryHandler>(
         authenticated: authenticated.clone(),
         peer,
         insecure_refused: false,
+        statements: std::collections::HashMap::new(),
+        next_statement: 0,
     };
     let serve = async {
         let (secure, params) =
@@ -159,6 +162,10 @@ struct Shim<H: QueryHandler> {
     peer: std::net::SocketAddr,
     /// The connection did not switch to TLS and the server requires it: every login fails.
     insecure_refused: bool,
+    /// Prepared statements (COM_STMT_PREPARE) by id: their text.
+    statements: std::collections::HashMap<u32, String>,
+    /// The last statement id given out.
+    next_statement: u32,
 }
 
 /// MySQL's `connect_timeout`: a connection that has not logged in by then is closed, so idle
@@ -253,34 +260,61 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
 
     async fn on_prepare<'a>(
         &'a mut self,
-        _query: &'a str,
+        query: &'a str,
         info: StatementMetaWriter<'a, W>,
     ) -> io::Result<()> {
-        info.error(
-            ErrorKind::ER_NOT_SUPPORTED_YET,
-            b"prepared statements are not supported yet; use text queries".as_ref(),
-        )
-        .await
+        self.adopt_user();
+        match self.handler.clone().prepare(&self.session, query).await {
+            Ok(prepared) => {
+                self.next_statement = self.next_statement.wrapping_add(1).max(1);
+                let id = self.next_statement;
+                self.statements.insert(id, query.to_string());
+                let params: Vec<Column> = (0..prepared.params)
+                    .map(|_| Column {
+                        table: String::new(),
+                        column: "?".to_string(),
+                        coltype: opensrv_mysql::ColumnType::MYSQL_TYPE_VAR_STRING,
+                        colflags: opensrv_mysql::ColumnFlags::empty(),
+                    })
+                    .collect();
+                let cols = prepared.columns.map(|s| columns(&s)).unwrap_or_default();
+                info.reply(id, &params, &cols).await
+            }
+            Err(e) => {
+                let (kind, msg) = error_text(&e);
+                info.error(kind, msg.as_bytes()).await
+            }
+        }
     }
 
     async fn on_execute<'a>(
         &'a mut self,
-        _id: u32,
-        _params: ParamParser<'a>,
+        id: u32,
+        params: ParamParser<'a>,
         results: QueryResultWriter<'a, W>,
     ) -> io::Result<()> {
-        results
-            .error(
-                ErrorKind::ER_NOT_SUPPORTED_YET,
-                b"prepared statements are not supported yet".as_ref(),
-            )
-            .await
+        self.adopt_user();
+        let Some(sql) = self.statements.get(&id).cloned() else {
+            let msg =
+                format!("Unknown prepared statement handler ({id}) given to mysqld_stmt_execute");
+            return results
+                .error(ErrorKind::ER_UNKNOWN_STMT_HANDLER, msg.as_bytes())
+                .await;
+        };
+        let params = params.into_iter().map(|p| param(p.value)).collect();
+        let out = self
+            .handler
+            .clone()
+            .execute_prepared(&mut self.session, &sql, params)
+            .await;
+        write_outputs(vec![out], results, true).await
     }
 
-    async fn on_close<'a>(&'a mut self, _stmt: u32)
+    async fn on_close<'a>(&'a mut self, stmt: u32)
     where
         W: 'async_trait,
     {
+        self.statements.remove(&stmt);
     }
 
     async fn on_query<'a>(
@@ -290,7 +324,7 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
     ) -> io::Result<()> {
         self.adopt_user();
         let outputs = self.handler.clone().execute(&mut self.session, query).await;
-        write_outputs(outputs, results).await
+        write_outputs(outputs, results, false).await
     }
 
     async fn on_reset(&mut self) {
@@ -333,19 +367,76 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
     }
 }
 
-/// A prepared reply: columns and rendered rows, or an OK packet, or an error.
+/// A client's value for a `?`, as the statement binds it. Dates and times are bound as
+/// MySQL writes them in text.
+fn param(v: opensrv_mysql::Value<'_>) -> Param {
+    use opensrv_mysql::ValueInner as V;
+    let le16 = |b: &[u8], i: usize| {
+        b.get(i..i + 2)
+            .map_or(0, |x| u16::from_le_bytes([x[0], x[1]]))
+    };
+    let le32 = |b: &[u8], i: usize| {
+        b.get(i..i + 4)
+            .map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let at = |b: &[u8], i: usize| b.get(i).copied().unwrap_or(0);
+    match v.into_inner() {
+        V::NULL => Param::Null,
+        V::Bytes(b) => Param::Text(b.to_vec()),
+        V::Int(i) => Param::Int(i),
+        V::UInt(u) => Param::UInt(u),
+        V::Double(f) => Param::Double(f),
+        V::Date(b) | V::Datetime(b) => {
+            let mut s = format!("{:04}-{:02}-{:02}", le16(b, 0), at(b, 2), at(b, 3));
+            if b.len() >= 7 {
+                s.push_str(&format!(" {:02}:{:02}:{:02}", at(b, 4), at(b, 5), at(b, 6)));
+            }
+            if b.len() >= 11 {
+                s.push_str(&format!(".{:06}", le32(b, 7)));
+            }
+            Param::Text(s.into_bytes())
+        }
+        V::Time(b) => {
+            let sign = if at(b, 0) == 1 { "-" } else { "" };
+            let hours = le32(b, 1) * 24 + u32::from(at(b, 5));
+            let mut s = format!("{sign}{hours:02}:{:02}:{:02}", at(b, 6), at(b, 7));
+            if b.len() >= 12 {
+                s.push_str(&format!(".{:06}", le32(b, 8)));
+            }
+            Param::Text(s.into_bytes())
+        }
+    }
+}
+
+/// A result's rows: rendered as text, or typed for the binary protocol.
+enum Rows {
+    Text(Vec<Vec<Option<String>>>),
+    Binary(Vec<Vec<BinValue>>),
+}
+
+/// A prepared reply: columns and rows, or an OK packet, or an error.
 enum Reply {
-    Rows(Vec<Column>, Vec<Vec<Option<String>>>),
+    Rows(Vec<Column>, Rows),
     Ok(OkResponse),
     Err(ErrorKind, String),
 }
 
-fn prepare(out: Result<Output, BoxedError>) -> Reply {
+fn reply_of(out: Result<Output, BoxedError>, binary: bool) -> Reply {
     match out {
-        Ok(Output::Rows { schema, batches }) => match render(&batches) {
-            Ok(rows) => Reply::Rows(columns(&schema), rows),
-            Err(e) => Reply::Err(ErrorKind::ER_UNKNOWN_ERROR, e),
-        },
+        Ok(Output::Rows { schema, batches }) => {
+            let cols = columns(&schema);
+            let rows = render(&batches).and_then(|rows| {
+                if binary {
+                    typed_rows(&cols, rows).map(Rows::Binary)
+                } else {
+                    Ok(Rows::Text(rows))
+                }
+            });
+            match rows {
+                Ok(rows) => Reply::Rows(cols, rows),
+                Err(e) => Reply::Err(ErrorKind::ER_UNKNOWN_ERROR, e),
+            }
+        }
         Ok(Output::Affected {
             rows,
             warnings,
@@ -366,8 +457,9 @@ fn prepare(out: Result<Output, BoxedError>) -> Reply {
 async fn write_outputs<W: AsyncWrite + Send + Unpin>(
     outputs: Vec<Result<Output, BoxedError>>,
     results: QueryResultWriter<'_, W>,
+    binary: bool,
 ) -> io::Result<()> {
-    let replies: Vec<Reply> = outputs.into_iter().map(prepare).collect();
+    let replies: Vec<Reply> = outputs.into_iter().map(|o| reply_of(o, binary)).collect();
     if replies.is_empty() {
         return results.completed(OkResponse::default()).await;
     }
@@ -377,11 +469,23 @@ async fn write_outputs<W: AsyncWrite + Send + Unpin>(
         match reply {
             Reply::Rows(cols, rows) => {
                 let mut rw = results.start(cols).await?;
-                for row in rows {
-                    for v in row {
-                        rw.write_col(v.as_deref())?;
+                match rows {
+                    Rows::Text(rows) => {
+                        for row in rows {
+                            for v in row {
+                                rw.write_col(v.as_deref())?;
+                            }
+                            rw.end_row().await?;
+                        }
                     }
-                    rw.end_row().await?;
+                    Rows::Binary(rows) => {
+                        for row in rows {
+                            for v in row {
+                                rw.write_col(v)?;
+                            }
+                            rw.end_row().await?;
+                        }
+                    }
                 }
                 if i == last {
                     return rw.finish().await;

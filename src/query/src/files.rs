@@ -14,6 +14,7 @@ mod props;
 mod read;
 mod store;
 mod text;
+mod write;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use props::{FilesOptions, Format};
 use read::{FilesTable, ReadKind, ReadSpec};
 pub use read::{PieceSlot, READ_AS_TEXT, ROW_COLUMN};
 use store::Location;
+pub use write::{UnloadSummary, Unloader, unload_schema};
 
 use crate::types::arrow_type;
 

@@ -30,6 +30,7 @@ pub const TABLES: &[&str] = &[
     "statistics",
     "routines",
     "tables_config",
+    "materialized_views",
 ];
 
 /// What `information_schema`'s tables are made from, and who is looking.
@@ -149,6 +150,7 @@ pub fn table(name: &str, src: &Sources<'_>) -> Option<Result<Arc<dyn TableProvid
         "statistics" => dictionary::statistics(src),
         "routines" => dictionary::routines(src),
         "tables_config" => dictionary::tables_config(src),
+        "materialized_views" => dictionary::materialized_views(src),
         _ => return None,
     };
     Some(res)

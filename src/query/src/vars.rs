@@ -51,6 +51,75 @@ impl VarProvider for SystemVars {
     }
 }
 
+/// Serves `@name` from the session's user variables (SQL literals); an unset one is NULL, as
+/// in MySQL.
+#[derive(Debug)]
+struct UserVars(std::collections::BTreeMap<String, String>);
+
+impl UserVars {
+    fn lookup(&self, names: &[String]) -> ScalarValue {
+        let name = names.join(".").trim_start_matches('@').to_ascii_lowercase();
+        self.0
+            .get(&name)
+            .and_then(|lit| literal_value(lit))
+            .unwrap_or(ScalarValue::Utf8(None))
+    }
+}
+
+/// The value of a SQL literal as [`strata_sql::params::literal`] writes them.
+fn literal_value(lit: &str) -> Option<ScalarValue> {
+    use strata_sql::sqlparser::ast::{Expr, UnaryOperator, Value};
+    let expr = strata_sql::sqlparser::parser::Parser::new(
+        &strata_sql::sqlparser::dialect::MySqlDialect {},
+    )
+    .try_with_sql(lit)
+    .ok()?
+    .parse_expr()
+    .ok()?;
+    let (negative, expr) = match expr {
+        Expr::Nested(e) => match *e {
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => (true, *expr),
+            other => (false, other),
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => (true, *expr),
+        other => (false, other),
+    };
+    let Expr::Value(v) = expr else { return None };
+    Some(match v.value {
+        Value::Number(n, _) => {
+            let n = if negative { format!("-{n}") } else { n };
+            match n.parse::<i64>() {
+                Ok(i) => ScalarValue::Int64(Some(i)),
+                Err(_) => ScalarValue::Float64(n.parse::<f64>().ok()),
+            }
+        }
+        Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => ScalarValue::Utf8(Some(s)),
+        Value::Boolean(b) => ScalarValue::Int64(Some(i64::from(b))),
+        Value::HexStringLiteral(h) => ScalarValue::Binary(
+            (0..h.len() / 2)
+                .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).ok())
+                .collect(),
+        ),
+        _ => ScalarValue::Utf8(None),
+    })
+}
+
+impl VarProvider for UserVars {
+    fn get_value(&self, var_names: Vec<String>) -> DfResult<ScalarValue> {
+        Ok(self.lookup(&var_names))
+    }
+
+    fn get_type(&self, var_names: &[String]) -> Option<DataType> {
+        Some(self.lookup(var_names).data_type())
+    }
+}
+
 fn constant_udf(ctx: &SessionContext, name: &str, value: Option<String>) {
     let v = ScalarValue::Utf8(value);
     let udf = create_udf(
@@ -66,6 +135,10 @@ fn constant_udf(ctx: &SessionContext, name: &str, value: Option<String>) {
 /// Registers the session's variables and functions on a statement context.
 pub(crate) fn register(ctx: &SessionContext, session: &Session) {
     ctx.register_variable(VarType::System, Arc::new(SystemVars(session.vars.clone())));
+    ctx.register_variable(
+        VarType::UserDefined,
+        Arc::new(UserVars(session.user_vars.clone())),
+    );
     constant_udf(ctx, "database", session.database.clone());
     constant_udf(ctx, "schema", session.database.clone());
     // current_user(): the account ('user'@'host pattern'); user(): where the client is.

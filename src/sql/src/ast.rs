@@ -50,6 +50,15 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
+/// Where PREPARE takes a statement's text from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrepareFrom {
+    /// `FROM 'SELECT ?'`
+    Text(String),
+    /// `FROM @var` (name without `@`)
+    Variable(String),
+}
+
 /// A server list SHOW reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerList {
@@ -547,6 +556,50 @@ pub enum Statement {
         /// LIKE/WHERE
         filter: Option<ShowFilter>,
     },
+    /// SHOW [FULL] TRIGGERS [FROM db] [LIKE|WHERE]: StarRocks has no triggers; its answer is
+    /// the column layout with no rows (dump tools ask for every table).
+    ShowTriggers {
+        /// FROM db
+        db: Option<String>,
+        /// LIKE/WHERE
+        filter: Option<ShowFilter>,
+    },
+    /// `LOCK TABLES t READ [LOCAL] | [LOW_PRIORITY] WRITE, ...` (mysqldump sends it): the
+    /// tables must exist and be readable; Strata has no table locks to take.
+    LockTables(Vec<TableName>),
+    /// UNLOCK TABLES
+    UnlockTables,
+    /// `ALTER TABLE t {DISABLE | ENABLE} KEYS` (mysqldump writes it around a table's rows).
+    AlterTableKeys {
+        /// The table.
+        name: TableName,
+        /// ENABLE (else DISABLE).
+        enable: bool,
+    },
+    /// `SAVEPOINT s`, `RELEASE SAVEPOINT s`, `ROLLBACK [WORK] TO [SAVEPOINT] s` (mysqldump
+    /// `--single-transaction` sends them around each table).
+    Savepoint {
+        /// `SAVEPOINT`, `RELEASE SAVEPOINT` or `ROLLBACK TO SAVEPOINT`.
+        verb: String,
+        /// The savepoint.
+        name: String,
+    },
+    /// PREPARE name FROM 'sql' | @var
+    Prepare {
+        /// The statement's name.
+        name: String,
+        /// Its text.
+        from: PrepareFrom,
+    },
+    /// EXECUTE name [USING @a, ...]
+    Execute {
+        /// The prepared statement's name.
+        name: String,
+        /// The user variables bound to its `?`, in order (names without `@`).
+        using: Vec<String>,
+    },
+    /// DEALLOCATE | DROP PREPARE name
+    Deallocate(String),
     /// KILL [CONNECTION | QUERY] id
     Kill {
         /// QUERY: stop the statement, keep the connection.
@@ -672,6 +725,36 @@ impl fmt::Display for Statement {
                 write!(f, "SHOW {list}")?;
                 fmt_filter(f, filter)
             }
+            Statement::ShowTriggers { db, filter } => {
+                f.write_str("SHOW TRIGGERS")?;
+                if let Some(db) = db {
+                    write!(f, " FROM `{db}`")?;
+                }
+                fmt_filter(f, filter)
+            }
+            Statement::LockTables(tables) => {
+                let t: Vec<String> = tables.iter().map(|t| format!("{t} READ")).collect();
+                write!(f, "LOCK TABLES {}", t.join(", "))
+            }
+            Statement::UnlockTables => f.write_str("UNLOCK TABLES"),
+            Statement::Savepoint { verb, name } => write!(f, "{verb} `{name}`"),
+            Statement::AlterTableKeys { name, enable } => {
+                let what = if *enable { "ENABLE" } else { "DISABLE" };
+                write!(f, "ALTER TABLE {name} {what} KEYS")
+            }
+            Statement::Prepare { name, from } => match from {
+                PrepareFrom::Text(t) => write!(f, "PREPARE `{name}` FROM '{}'", escape(t)),
+                PrepareFrom::Variable(v) => write!(f, "PREPARE `{name}` FROM @{v}"),
+            },
+            Statement::Execute { name, using } => {
+                write!(f, "EXECUTE `{name}`")?;
+                if !using.is_empty() {
+                    let vars: Vec<String> = using.iter().map(|v| format!("@{v}")).collect();
+                    write!(f, " USING {}", vars.join(", "))?;
+                }
+                Ok(())
+            }
+            Statement::Deallocate(name) => write!(f, "DEALLOCATE PREPARE `{name}`"),
             Statement::Kill { query_only, id } => {
                 let what = if *query_only { "QUERY" } else { "CONNECTION" };
                 write!(f, "KILL {what} {id}")

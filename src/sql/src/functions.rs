@@ -32,6 +32,17 @@ fn template(name: &str, args: &[Expr]) -> Option<String> {
     Some(match (name, args.len()) {
         ("if", 3) => "CASE WHEN __a0 THEN __a1 ELSE __a2 END".to_string(),
         ("curdate", 0) => "current_date()".to_string(),
+        // MySQL's (and StarRocks') synonyms; MariaDB Connector/J's getColumns() sends UCASE.
+        ("ucase", 1) => "upper(__a0)".to_string(),
+        ("lcase", 1) => "lower(__a0)".to_string(),
+        ("locate", 2) => "strpos(__a1, __a0)".to_string(),
+        ("locate", 3) => "CASE WHEN __a2 < 1 THEN 0 WHEN strpos(substr(__a1, __a2), __a0) = 0 \
+                          THEN 0 ELSE strpos(substr(__a1, __a2), __a0) + __a2 - 1 END"
+            .to_string(),
+        // StarRocks' now() is a DATETIME of whole seconds.
+        ("now" | "current_timestamp" | "localtime" | "localtimestamp", 0) => {
+            "date_trunc('second', now())".to_string()
+        }
         ("date", 1) => "CAST(CAST(__a0 AS TIMESTAMP) AS DATE)".to_string(),
         ("year" | "month" | "day" | "hour" | "minute" | "second", 1) => part(name),
         ("dayofmonth", 1) => part("day"),
@@ -60,6 +71,29 @@ impl VisitorMut for Rewriter {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        // MySQL's `CONVERT(x, type)` is `CAST(x AS type)`; `CONVERT(x USING utf8mb4)` is `x`
+        // (utf8 is the one character set). MariaDB Connector/J's getColumns() sends the first.
+        if let Expr::Convert {
+            is_try: false,
+            expr: inner,
+            data_type,
+            charset,
+            styles,
+            ..
+        } = expr
+            && styles.is_empty()
+        {
+            *expr = match (data_type.take(), charset) {
+                (Some(data_type), None) => Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: inner.clone(),
+                    data_type,
+                    array: false,
+                    format: None,
+                },
+                _ => Expr::Nested(inner.clone()),
+            };
+        }
         match expr {
             Expr::Cast {
                 kind, data_type, ..
@@ -70,8 +104,18 @@ impl VisitorMut for Rewriter {
                     *kind = CastKind::TryCast;
                 }
                 // DataFusion has no DATETIME: StarRocks' DATETIME is a timestamp without zone.
-                if matches!(data_type, DataType::Datetime(_)) {
-                    *data_type = DataType::Timestamp(None, TimezoneInfo::None);
+                match data_type {
+                    DataType::Datetime(_) => {
+                        *data_type = DataType::Timestamp(None, TimezoneInfo::None);
+                    }
+                    // MySQL's `SIGNED [INTEGER]` and `UNSIGNED [INTEGER]` are 64-bit.
+                    DataType::Signed | DataType::SignedInteger => {
+                        *data_type = DataType::BigInt(None);
+                    }
+                    DataType::Unsigned | DataType::UnsignedInteger => {
+                        *data_type = DataType::BigIntUnsigned(None);
+                    }
+                    _ => {}
                 }
             }
             Expr::Function(f) => {

@@ -12,6 +12,7 @@ mod functions;
 mod hints;
 pub mod limits;
 mod mask;
+pub mod params;
 mod parser;
 
 pub use ast::*;

@@ -1,6 +1,7 @@
 //! The statement dispatcher and the token-level helpers the sub-parsers share.
 
 mod account;
+mod compat;
 mod create_table;
 mod insert;
 mod load;
@@ -15,7 +16,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-use crate::ast::{Properties, SetAssignment, Statement, TableName};
+use crate::ast::{PrepareFrom, Properties, SetAssignment, Statement, TableName};
 use crate::error::ParseError;
 use crate::{hints, limits};
 
@@ -194,6 +195,7 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
         "ADMIN" => parse_admin(p),
         "INSERT" => insert::parse_insert(p),
         "SET" => parse_set(p),
+        _ if compat::savepoint_next(p) => compat::parse_savepoint(p),
         "BEGIN" | "COMMIT" | "ROLLBACK" | "START" => {
             let w = word(p, 0);
             while !matches!(p.peek_token().token, Token::SemiColon | Token::EOF) {
@@ -224,6 +226,49 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
             }
         }
         "GRANT" | "REVOKE" => account::parse_grant(p),
+        "LOCK" => compat::parse_lock(p),
+        "UNLOCK" => compat::parse_unlock(p),
+        "PREPARE" => {
+            p.next_token();
+            let name = ident(p)?;
+            expect_word(p, "FROM")?;
+            let t = p.next_token();
+            let from = match t.token {
+                Token::SingleQuotedString(s) => PrepareFrom::Text(s),
+                Token::Word(w) if w.value.starts_with('@') && !w.value.starts_with("@@") => {
+                    PrepareFrom::Variable(w.value[1..].to_ascii_lowercase())
+                }
+                _ => return p.expected("a string or @variable", t).map_err(Into::into),
+            };
+            Ok(Statement::Prepare { name, from })
+        }
+        "EXECUTE" => {
+            p.next_token();
+            let name = ident(p)?;
+            let mut using = Vec::new();
+            if eat_word(p, "USING") {
+                loop {
+                    let t = p.next_token();
+                    match t.token {
+                        Token::Word(w)
+                            if w.value.starts_with('@') && !w.value.starts_with("@@") =>
+                        {
+                            using.push(w.value[1..].to_ascii_lowercase())
+                        }
+                        _ => return p.expected("an @variable", t).map_err(Into::into),
+                    }
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+            }
+            Ok(Statement::Execute { name, using })
+        }
+        "DEALLOCATE" => {
+            p.next_token();
+            expect_word(p, "PREPARE")?;
+            Ok(Statement::Deallocate(ident(p)?))
+        }
         "UPDATE" | "DELETE" => Err(ParseError::unsupported(format!("{} statement", word(p, 0)))),
         _ => {
             let stmt = p.parse_statement()?;
@@ -278,12 +323,18 @@ fn parse_create(p: &mut Parser) -> Result<Statement> {
         "OR" => {
             p.next_token();
             expect_word(p, "REPLACE")?;
-            if word(p, 0) == "VIEW" {
+            if matches!(
+                word(p, 0).as_str(),
+                "VIEW" | "ALGORITHM" | "DEFINER" | "SQL"
+            ) {
                 return view::parse_view(p, true, false);
             }
             pipe::parse_create_pipe(p, true)
         }
         "VIEW" => view::parse_view(p, false, false),
+        // MySQL's view clauses, as mysqldump writes them: `CREATE ALGORITHM=… DEFINER=… SQL
+        // SECURITY … VIEW`.
+        "ALGORITHM" | "DEFINER" | "SQL" => view::parse_view(p, false, false),
         "MATERIALIZED" => Err(ParseError::unsupported("CREATE MATERIALIZED VIEW")),
         "USER" | "ROLE" => account::parse_create(p),
         other => p
@@ -318,6 +369,10 @@ fn parse_drop(p: &mut Parser) -> Result<Statement> {
         }
         "PIPE" => pipe::parse_drop_pipe(p),
         "VIEW" => view::parse_drop_view(p),
+        "PREPARE" => {
+            p.next_token();
+            Ok(Statement::Deallocate(ident(p)?))
+        }
         "USER" | "ROLE" => account::parse_drop(p),
         "" => p
             .expected("DATABASE or TABLE", p.peek_token())
@@ -382,6 +437,9 @@ fn parse_set(p: &mut Parser) -> Result<Statement> {
         }
         return Ok(Statement::Set(Vec::new()));
     }
+    if let Some(stmt) = compat::parse_set_transaction(p)? {
+        return Ok(stmt);
+    }
     if let Some(stmt) = account::parse_set(p)? {
         return Ok(stmt);
     }
@@ -414,6 +472,17 @@ fn set_assignment(p: &mut Parser) -> Result<SetAssignment> {
         Token::Word(w) => w.value,
         _ => return p.expected("a variable name", t).map_err(Into::into),
     };
+    // `@name` is a user variable: kept with its `@`, in lower case, never scoped.
+    if raw.starts_with('@') && !raw.starts_with("@@") {
+        if !p.consume_token(&Token::Eq) && !p.consume_token(&Token::Assignment) {
+            return p.expected("=", p.peek_token()).map_err(Into::into);
+        }
+        return Ok(SetAssignment {
+            global: false,
+            name: raw.to_ascii_lowercase(),
+            value: p.parse_expr()?,
+        });
+    }
     let mut name = raw.trim_start_matches('@').to_string();
     while p.consume_token(&Token::Period) {
         name.push('.');

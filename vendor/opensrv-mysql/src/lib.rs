@@ -704,12 +704,21 @@ where
                                 .await?;
                         }
                         Command::Execute { stmt, params } => {
-                            let state = stmts.get_mut(&stmt).ok_or_else(|| {
-                                io::Error::new(
-                                    io::ErrorKind::InvalidData,
-                                    format!("asked to execute unknown statement {}", stmt),
+                            // An unknown statement gets MySQL's error; the connection goes on.
+                            let Some(state) = stmts.get_mut(&stmt) else {
+                                let msg = format!(
+                                    "Unknown prepared statement handler ({stmt}) given to \
+                                     mysqld_stmt_execute"
+                                );
+                                writers::write_err(
+                                    ErrorKind::ER_UNKNOWN_STMT_HANDLER,
+                                    msg.as_bytes(),
+                                    &mut self.writer,
                                 )
-                            })?;
+                                .await?;
+                                self.writer.flush_all().await?;
+                                continue;
+                            };
                             {
                                 let params = params::ParamParser::new(params, state);
                                 let w = QueryResultWriter::new(
@@ -796,6 +805,8 @@ where
                     // with MySQL's error, and the connection stays usable.
                     let acknowledged = [
                         CommandByte::COM_RESET_CONNECTION as u8,
+                        // COM_STMT_RESET: long data is dropped after every execution already.
+                        CommandByte::COM_STMT_RESET as u8,
                         CommandByte::COM_SET_OPTION as u8,
                         CommandByte::COM_DEBUG as u8,
                         CommandByte::COM_REFRESH as u8,

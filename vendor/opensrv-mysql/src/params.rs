@@ -80,20 +80,26 @@ impl<'a> Iterator for Params<'a> {
             let nullmap_len = (self.params as usize + 7) / 8;
             let (nullmap, rest) = self.input.split_at(nullmap_len);
             self.nullmap = Some(nullmap);
-            self.input = rest;
 
-            if !rest.is_empty() && rest[0] != 0x00 {
-                let (typmap, rest) = rest[1..].split_at(2 * self.params as usize);
-                self.bound_types.clear();
-                for i in 0..self.params as usize {
-                    self.bound_types.push((
-                        myc::constants::ColumnType::try_from(typmap[2 * i]).unwrap_or_else(|e| {
-                            panic!("bad column type 0x{:x}: {}", typmap[2 * i], e)
-                        }),
-                        (typmap[2 * i + 1] & 128) != 0,
-                    ));
+            // Strata patch 14: new-params-bound-flag 0 (the types of the last execution
+            // again) is a byte of its own, skipped; upstream read the values from it, one byte
+            // early, so a statement executed a second time got wrong values.
+            match rest.first() {
+                Some(0x00) => self.input = &rest[1..],
+                Some(_) => {
+                    let (typmap, rest) = rest[1..].split_at(2 * self.params as usize);
+                    self.bound_types.clear();
+                    for i in 0..self.params as usize {
+                        self.bound_types.push((
+                            myc::constants::ColumnType::try_from(typmap[2 * i]).unwrap_or_else(
+                                |e| panic!("bad column type 0x{:x}: {}", typmap[2 * i], e),
+                            ),
+                            (typmap[2 * i + 1] & 128) != 0,
+                        ));
+                    }
+                    self.input = rest;
                 }
-                self.input = rest;
+                None => self.input = rest,
             }
         }
 

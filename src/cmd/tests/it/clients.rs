@@ -20,7 +20,7 @@ fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
     })
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}\n--- stderr ---\n{}",
         String::from_utf8_lossy(&o.stdout),
@@ -28,7 +28,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("client task")
 }
 
@@ -187,6 +187,20 @@ async fn mysql_cli_interactive_use_and_tab_completion() {
     assert!(t.contains("|        42 |"), "{t}");
 }
 
+/// Runs `tests/clients/<source>` (a single-file Java program) with MariaDB Connector/J
+/// against the server on `port`.
+pub(crate) async fn connector_j(source: &str, port: u16) -> Output {
+    let source = workspace_root().join("tests/clients").join(source);
+    blocking(move || {
+        let mut cmd = Command::new("java");
+        cmd.args(["-cp", "/usr/share/java/mariadb-java-client.jar"])
+            .arg(source)
+            .arg(port.to_string());
+        run(cmd, None)
+    })
+    .await
+}
+
 /// MariaDB Connector/J's `executeBatch` sends the batch's statements before reading any answer
 /// (`useBatchMultiSend`): all ten rows arrive and every count is 1. Before, the server ran only
 /// the last of the pipelined commands and answered the others with an empty OK.
@@ -194,18 +208,51 @@ async fn mysql_cli_interactive_use_and_tab_completion() {
 async fn connector_j_execute_batch_stores_every_row() {
     let server = TestServer::start().await;
     let port = server.port();
-    let source = workspace_root().join("tests/clients/JdbcBatch.java");
-    let out = blocking(move || {
-        let mut cmd = Command::new("java");
-        cmd.args(["-cp", "/usr/share/java/mariadb-java-client.jar"])
-            .arg(source)
-            .arg(port.to_string());
-        run(cmd, None)
-    })
-    .await;
+    let out = crate::clients::connector_j("JdbcBatch.java", port).await;
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("counts [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"), "{t}");
     assert!(t.contains("rows 10 sum 55"), "{t}");
     assert!(t.contains("nulls null null"), "{t}");
+}
+
+/// Server-side prepared statements, as each driver uses them: values bound to `?` (quotes,
+/// NULL, dates, decimals, big integers), binary result rows decoded to the right types, a
+/// statement executed again with new values, errors as errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_connector_prepared_cursor() {
+    python_script("connector_prepared.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_mysql2_execute() {
+    let server = TestServer::start().await;
+    let port = server.port();
+    let script = workspace_root().join("tests/clients/mysql2_prepared.js");
+    let out = blocking(move || {
+        let mut cmd = Command::new("node");
+        // scripts/test installs mysql2 there.
+        let modules = std::env::var("STRATA_NODE_PATH").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/strata-node/node_modules",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        cmd.env("NODE_PATH", modules)
+            .arg(script)
+            .arg(port.to_string());
+        run(cmd, None)
+    })
+    .await;
+    let t = text(&out);
+    assert!(out.status.success() && t.contains("ok"), "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_j_server_prepared_statements() {
+    let server = TestServer::start().await;
+    let port = server.port();
+    let out = crate::clients::connector_j("JdbcPrepared.java", port).await;
+    let t = text(&out);
+    assert!(out.status.success() && t.contains("ok"), "{t}");
 }

@@ -23,4 +23,5 @@ mod slt;
 mod soak;
 mod storage_faults;
 mod tls;
+mod tools;
 mod wire;

@@ -279,6 +279,26 @@ async fn every_packet_gets_an_answer_and_the_connection_stays_usable() {
             "no transaction left open"
         );
     }
+    // COM_STMT_EXECUTE (0x17) of a statement never prepared: MySQL's 1243, not a dropped
+    // connection; COM_STMT_RESET (0x1a) of it: an OK (nothing is kept between executions).
+    let mut execute = vec![0x17];
+    execute.extend_from_slice(&77u32.to_le_bytes());
+    execute.push(0);
+    execute.extend_from_slice(&1u32.to_le_bytes());
+    let mut reset = vec![0x1a];
+    reset.extend_from_slice(&77u32.to_le_bytes());
+    raw.send_commands(&[execute, reset]).await;
+    match raw.reply().await {
+        Reply::Err { code, message } => {
+            assert_eq!(code, 1243);
+            assert!(
+                message.contains("Unknown prepared statement handler (77)"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(raw.reply().await, Reply::Ok { affected: 0 });
     raw.pipeline(&["SELECT 1"]).await;
     assert_eq!(raw.reply().await, rows(&[&[Some("1")]]));
 }

@@ -18,6 +18,7 @@ use strata_query::files::{READ_AS_TEXT, ReadFailure, bounded};
 use strata_query::types::table_schema;
 
 mod datetime;
+mod nested;
 
 pub use datetime::parse_datetime_micros;
 use datetime::parse_datetimes;
@@ -343,6 +344,7 @@ pub(crate) fn convert_array(
         SrType::Varchar(_) | SrType::Char(_) if input.data_type() == &DataType::Utf8View => {
             input.clone()
         }
+        SrType::Array(_) if is_string_input => nested::arrays_from_text(input, target)?,
         _ if input.data_type() == &DataType::Int64 && target == &DataType::Int32 => {
             narrow_int64(input, &cast_opts)?
         }

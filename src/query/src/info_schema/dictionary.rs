@@ -337,6 +337,41 @@ pub(super) fn routines(_src: &Sources<'_>) -> Provider {
     build(&cols, Vec::new())
 }
 
+/// StarRocks' `materialized_views`: Strata has no materialized views (CREATE MATERIALIZED VIEW
+/// is refused), so it has StarRocks' columns and no rows. Tools read it to tell a view from a
+/// materialized one (the `starrocks` SQLAlchemy dialect, for every view it reflects).
+pub(super) fn materialized_views(_src: &Sources<'_>) -> Provider {
+    let names = [
+        "MATERIALIZED_VIEW_ID",
+        "TABLE_SCHEMA",
+        "TABLE_NAME",
+        "REFRESH_TYPE",
+        "IS_ACTIVE",
+        "INACTIVE_REASON",
+        "PARTITION_TYPE",
+        "TASK_ID",
+        "TASK_NAME",
+        "LAST_REFRESH_START_TIME",
+        "LAST_REFRESH_FINISHED_TIME",
+        "LAST_REFRESH_DURATION",
+        "LAST_REFRESH_STATE",
+        "LAST_REFRESH_FORCE_REFRESH",
+        "LAST_REFRESH_START_PARTITION",
+        "LAST_REFRESH_END_PARTITION",
+        "LAST_REFRESH_BASE_REFRESH_PARTITIONS",
+        "LAST_REFRESH_MV_REFRESH_PARTITIONS",
+        "LAST_REFRESH_ERROR_CODE",
+        "LAST_REFRESH_ERROR_MESSAGE",
+        "TABLE_ROWS",
+        "MATERIALIZED_VIEW_DEFINITION",
+        "EXTRA_MESSAGE",
+        "QUERY_REWRITE_STATUS",
+        "CREATOR",
+    ];
+    let cols: Vec<(&str, Kind)> = names.iter().map(|n| (*n, Kind::Str)).collect();
+    build(&cols, Vec::new())
+}
+
 /// StarRocks' `tables_config`: each table's model, keys, distribution and properties.
 pub(super) fn tables_config(src: &Sources<'_>) -> Provider {
     let cols = [

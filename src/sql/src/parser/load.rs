@@ -232,6 +232,9 @@ pub(crate) fn parse_alter(p: &mut Parser) -> Result<Statement> {
     if word(p, 0) == "VIEW" {
         return super::view::parse_view(p, false, true);
     }
+    if word(p, 0) == "TABLE" {
+        return super::compat::parse_alter_table(p);
+    }
     if !eat_word(p, "LOAD") {
         return Err(ParseError::unsupported(format!("ALTER {}", word(p, 0))));
     }

@@ -107,6 +107,13 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
             p.next_token();
             show_pipes(p)
         }
+        "TRIGGERS" => {
+            p.next_token();
+            Ok(Statement::ShowTriggers {
+                db: from_db(p)?,
+                filter: filter(p)?,
+            })
+        }
         "PROCESSLIST" => {
             p.next_token();
             Ok(Statement::ShowProcesslist)

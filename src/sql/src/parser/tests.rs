@@ -532,3 +532,77 @@ fn views_parse_and_print() {
     let e = parse_sql("CREATE MATERIALIZED VIEW mv AS SELECT 1").unwrap_err();
     assert!(e.to_string().contains("not supported yet"), "{e}");
 }
+
+#[test]
+fn mysqldump_statements() {
+    assert_eq!(
+        round_trip("LOCK TABLES `t` READ /*!32311 LOCAL */,`v` READ /*!32311 LOCAL */"),
+        "LOCK TABLES `t` READ, `v` READ"
+    );
+    assert_eq!(
+        one("lock table d.t AS x LOW_PRIORITY WRITE"),
+        Statement::LockTables(vec![TableName {
+            db: Some("d".into()),
+            table: "t".into()
+        }])
+    );
+    assert_eq!(round_trip("UNLOCK TABLES"), "UNLOCK TABLES");
+    assert_eq!(
+        round_trip("/*!40000 ALTER TABLE `t` DISABLE KEYS */"),
+        "ALTER TABLE `t` DISABLE KEYS"
+    );
+    round_trip("ALTER TABLE d.t ENABLE KEYS");
+    assert!(parse_sql("ALTER TABLE t ADD COLUMN c INT").is_err());
+    assert_eq!(
+        round_trip("SHOW TRIGGERS FROM d LIKE 't'"),
+        "SHOW TRIGGERS FROM `d` LIKE 't'"
+    );
+    round_trip("SHOW TRIGGERS");
+    for sql in [
+        "/*!50001 CREATE ALGORITHM=UNDEFINED */\n/*!50013 DEFINER=`root`@`%` SQL SECURITY \
+         DEFINER */\n/*!50001 VIEW `v` AS select `t`.`id` AS `id` from `t` */",
+        "CREATE DEFINER='root'@'localhost' VIEW v AS SELECT 1",
+        "CREATE OR REPLACE SQL SECURITY INVOKER VIEW v AS SELECT 1",
+        "CREATE DEFINER=root@localhost VIEW v AS SELECT 1",
+        "CREATE DEFINER=CURRENT_USER() VIEW v AS SELECT 1",
+    ] {
+        let Statement::CreateView(v) = one(sql) else {
+            panic!("{sql}: not a view")
+        };
+        assert_eq!(v.name.table, "v", "{sql}");
+    }
+    assert!(parse_sql("CREATE ALGORITHM=FAST VIEW v AS SELECT 1").is_err());
+}
+
+#[test]
+fn single_transaction_statements() {
+    assert_eq!(round_trip("SAVEPOINT sp"), "SAVEPOINT `sp`");
+    assert_eq!(
+        round_trip("ROLLBACK TO SAVEPOINT sp"),
+        "ROLLBACK TO SAVEPOINT `sp`"
+    );
+    assert_eq!(
+        round_trip("ROLLBACK WORK TO sp"),
+        "ROLLBACK TO SAVEPOINT `sp`"
+    );
+    assert_eq!(round_trip("RELEASE SAVEPOINT sp"), "RELEASE SAVEPOINT `sp`");
+    assert_eq!(
+        one("ROLLBACK"),
+        Statement::TransactionControl("ROLLBACK".into())
+    );
+    assert_eq!(
+        round_trip("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
+        "SET transaction_isolation = 'REPEATABLE-READ', tx_isolation = 'REPEATABLE-READ'"
+    );
+    assert_eq!(
+        round_trip("SET GLOBAL TRANSACTION READ ONLY, ISOLATION LEVEL SERIALIZABLE"),
+        "SET GLOBAL transaction_read_only = '1', GLOBAL tx_read_only = '1', \
+         GLOBAL transaction_isolation = 'SERIALIZABLE', GLOBAL tx_isolation = 'SERIALIZABLE'"
+    );
+    assert!(parse_sql("SET TRANSACTION ISOLATION LEVEL SOMETIMES").is_err());
+    // A variable named like the keyword still sets as before.
+    let Statement::Set(a) = one("SET transaction_isolation = 'READ-COMMITTED'") else {
+        panic!("not a SET")
+    };
+    assert_eq!(a[0].name, "transaction_isolation");
+}

@@ -426,6 +426,11 @@ where
     fn to_mysql_bin<W: Write>(&self, w: &mut W, c: &Column) -> io::Result<()> {
         (*self).to_mysql_bin(w, c)
     }
+    // Strata patch 13: a reference is NULL when its value is (upstream said never, so a NULL
+    // written through a reference left the binary row's NULL bitmap unset).
+    fn is_null(&self) -> bool {
+        (*self).is_null()
+    }
 }
 
 use chrono::{self, Datelike, NaiveDate, NaiveDateTime, Timelike};

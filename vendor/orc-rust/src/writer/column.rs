@@ -46,7 +46,8 @@ use super::{ColumnEncoding, Stream};
 /// Encodes a specific column for a stripe. Will encode to an internal memory
 /// buffer until it is finished, in which case it returns the stream bytes to
 /// be serialized to a writer.
-pub trait ColumnStripeEncoder: EstimateMemory {
+// Strata: `Send`, so that a writer can live in a task (patch 8).
+pub trait ColumnStripeEncoder: EstimateMemory + Send {
     /// Encode entire provided [`ArrayRef`] to internal buffer.
     fn encode_array(&mut self, array: &ArrayRef) -> Result<()>;
 
@@ -99,7 +100,7 @@ impl<T: ArrowPrimitiveType, E: PrimitiveValueEncoder<T::Native>> EstimateMemory
     }
 }
 
-impl<T: ArrowPrimitiveType, E: PrimitiveValueEncoder<T::Native>> ColumnStripeEncoder
+impl<T: ArrowPrimitiveType + Send, E: PrimitiveValueEncoder<T::Native> + Send> ColumnStripeEncoder
     for PrimitiveColumnEncoder<T, E>
 {
     fn encode_array(&mut self, array: &ArrayRef) -> Result<()> {
@@ -201,7 +202,7 @@ impl<T: ArrowTimestampType> EstimateMemory for TimestampColumnEncoder<T> {
     }
 }
 
-impl<T: ArrowTimestampType> ColumnStripeEncoder for TimestampColumnEncoder<T> {
+impl<T: ArrowTimestampType + Send> ColumnStripeEncoder for TimestampColumnEncoder<T> {
     fn encode_array(&mut self, array: &ArrayRef) -> Result<()> {
         let array = array.as_primitive::<T>();
         if let Some(null_buffer) = array.nulls() {
