@@ -59,7 +59,9 @@ public class JdbcMetadata {
                 for (int i = 1; i <= m.getColumnCount(); i++) {
                     System.out.println("rsmd " + m.getColumnLabel(i) + " type=" + m.getColumnType(i)
                             + " " + m.getColumnTypeName(i) + " class=" + m.getColumnClassName(i)
-                            + " nullable=" + m.isNullable(i));
+                            + " nullable=" + m.isNullable(i) + " precision=" + m.getPrecision(i)
+                            + " scale=" + m.getScale(i) + " table=" + m.getTableName(i)
+                            + " catalog=" + m.getCatalogName(i));
                 }
                 while (rs.next()) {
                     System.out.println("row " + rs.getInt(1) + " " + rs.getString(2) + " "

@@ -185,3 +185,14 @@ mod tests {
         assert_eq!(s.describe(), "struct<a int, b varchar(10)>");
     }
 }
+
+/// Arrow field metadata keys that carry what a MySQL column definition reports and Arrow's
+/// types do not say.
+pub mod field_meta {
+    /// The table (or alias) a result column comes from.
+    pub const TABLE_KEY: &str = "strata.table";
+    /// That table's database.
+    pub const SCHEMA_KEY: &str = "strata.schema";
+    /// The column's declared type where Arrow's is wider (`varchar(20)` for Utf8).
+    pub const TYPE_KEY: &str = "strata.type";
+}

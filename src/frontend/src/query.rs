@@ -134,6 +134,32 @@ pub(crate) async fn plan_with(
     Ok(Planned { ctx, plan, sources })
 }
 
+/// The result's schema with each column's table and database in its field metadata (from the
+/// plan's qualifiers), which the protocol puts in the column definitions drivers read.
+fn with_origins(
+    schema: &datafusion::common::DFSchema,
+    session: &Session,
+) -> arrow::datatypes::SchemaRef {
+    use strata_common::types::field_meta::{SCHEMA_KEY, TABLE_KEY};
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .iter()
+        .map(|(qualifier, f)| {
+            let Some(q) = qualifier.filter(|q| q.schema() != Some(FILES_SCHEMA)) else {
+                return f.as_ref().clone();
+            };
+            let mut md = f.metadata().clone();
+            md.insert(TABLE_KEY.to_string(), q.table().to_string());
+            let db = q
+                .schema()
+                .or(session.database.as_deref())
+                .unwrap_or_default();
+            md.insert(SCHEMA_KEY.to_string(), db.to_string());
+            f.as_ref().clone().with_metadata(md)
+        })
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new(fields))
+}
+
 /// The statement timeout of a session, in seconds.
 pub(crate) fn timeout_secs(session: &Session, var: &str) -> u64 {
     session
@@ -153,7 +179,7 @@ pub(crate) async fn run_query(
     let work = async {
         let Planned { ctx, plan, .. } = plan(fe, session, stmt, PlanFor::Query).await?;
         let df = ctx.execute_logical_plan(plan).await?;
-        let schema = df.schema().inner().clone();
+        let schema = with_origins(df.schema(), session);
         let batches = df.collect().await?;
         Ok::<_, FrontendError>(Output::Rows { schema, batches })
     };

@@ -146,6 +146,10 @@ mod tests {
             } else {
                 ColumnFlags::empty()
             },
+            schema: String::new(),
+            length: 0,
+            decimals: 0,
+            charset: 63,
         }
     }
 

@@ -275,6 +275,10 @@ impl<W: AsyncWrite + Send + Unpin, H: QueryHandler> AsyncMysqlShim<W> for Shim<H
                         column: "?".to_string(),
                         coltype: opensrv_mysql::ColumnType::MYSQL_TYPE_VAR_STRING,
                         colflags: opensrv_mysql::ColumnFlags::empty(),
+                        schema: String::new(),
+                        length: 65533 * 3,
+                        decimals: 0,
+                        charset: 33,
                     })
                     .collect();
                 let cols = prepared.columns.map(|s| columns(&s)).unwrap_or_default();

@@ -55,6 +55,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         Kind::GetJsonDouble,
         Kind::JsonObject,
         Kind::JsonArray,
+        Kind::Mark,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(JsonFn::new(kind)));
     }
@@ -74,6 +75,11 @@ enum Kind {
     GetJsonDouble,
     JsonObject,
     JsonArray,
+    /// `__strata_json(text)`: the text unchanged, marked as JSON. The SQL rewrite wraps the
+    /// other cells of a VALUES column that holds a JSON function's result in it, because
+    /// DataFusion refuses a VALUES list whose rows' fields carry different metadata
+    /// (`VALUES (parse_json('{}')), (NULL)`).
+    Mark,
 }
 
 impl Kind {
@@ -90,13 +96,14 @@ impl Kind {
             Kind::GetJsonDouble => "get_json_double",
             Kind::JsonObject => "json_object",
             Kind::JsonArray => "json_array",
+            Kind::Mark => "__strata_json",
         }
     }
 
     /// How many arguments the function takes (None: any number).
     fn arity(self) -> Option<std::ops::RangeInclusive<usize>> {
         match self {
-            Kind::ParseJson | Kind::JsonString => Some(1..=1),
+            Kind::ParseJson | Kind::JsonString | Kind::Mark => Some(1..=1),
             Kind::JsonLength | Kind::JsonKeys => Some(1..=2),
             Kind::JsonObject | Kind::JsonArray => None,
             _ => Some(2..=2),
@@ -117,7 +124,12 @@ impl Kind {
     fn gives_json(self) -> bool {
         matches!(
             self,
-            Kind::ParseJson | Kind::JsonQuery | Kind::JsonKeys | Kind::JsonObject | Kind::JsonArray
+            Kind::ParseJson
+                | Kind::JsonQuery
+                | Kind::JsonKeys
+                | Kind::JsonObject
+                | Kind::JsonArray
+                | Kind::Mark
         )
     }
 }
@@ -242,6 +254,7 @@ impl ScalarUDFImpl for JsonFn {
             }
         };
         let out: ArrayRef = match self.kind {
+            Kind::Mark => Arc::new(strings[0].clone()),
             Kind::ParseJson | Kind::JsonString | Kind::JsonQuery => Arc::new(
                 (0..rows)
                     .map(|r| at(r).map(|v| sr_text(&v)))

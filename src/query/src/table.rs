@@ -26,6 +26,28 @@ use strata_storage::hash::{HashValue, bucket_of, hash_row};
 
 use crate::types::table_schema;
 
+/// `schema` with each string column's declared type in its field metadata, which result sets
+/// report to drivers (ResultSetMetaData's precision of a `varchar(20)` is 20).
+fn described(schema: SchemaRef, meta: &TableMeta) -> SchemaRef {
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .zip(&meta.def.columns)
+        .map(|(f, c)| {
+            if c.ty.is_string() {
+                let md = std::collections::HashMap::from([(
+                    strata_common::types::field_meta::TYPE_KEY.to_string(),
+                    c.ty.describe(),
+                )]);
+                f.as_ref().clone().with_metadata(md)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    std::sync::Arc::new(arrow::datatypes::Schema::new(fields))
+}
+
 /// A catalog table with the segment list taken when the statement resolved it.
 #[derive(Debug)]
 pub struct StrataTable {
@@ -37,7 +59,7 @@ pub struct StrataTable {
 impl StrataTable {
     /// A table over the given snapshot of segments.
     pub fn new(meta: TableMeta, segments: Vec<Segment>) -> Self {
-        let schema = table_schema(&meta.def);
+        let schema = described(table_schema(&meta.def), &meta);
         Self {
             meta,
             schema,

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     CastKind, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart,
-    Statement, TimezoneInfo, Value, VisitMut, VisitorMut,
+    SetExpr, Statement, TimezoneInfo, Value, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -62,7 +62,93 @@ fn template(name: &str, args: &[Expr]) -> Option<String> {
 
 /// Rewrites StarRocks' function names and `DATETIME` in `stmt` into DataFusion's.
 pub fn starrocks_functions(stmt: &mut Statement) {
+    let _ = stmt.visit(&mut JsonValues);
     let _ = stmt.visit(&mut Rewriter);
+}
+
+/// Functions whose result is JSON (their field is marked so; `query/src/json_fns.rs`).
+const GIVES_JSON: &[&str] = &[
+    "parse_json",
+    "json_query",
+    "json_keys",
+    "json_object",
+    "json_array",
+    "__strata_json",
+];
+
+fn gives_json(e: &Expr) -> bool {
+    match e {
+        Expr::Function(f) => matches!(
+            f.name.0.as_slice(),
+            [ObjectNamePart::Identifier(id)] if GIVES_JSON.contains(&id.value.to_ascii_lowercase().as_str())
+        ),
+        _ => false,
+    }
+}
+
+/// In a VALUES column where some row has a JSON function's result, wraps the other rows'
+/// values in `__strata_json(…)` (the value unchanged, marked as JSON): DataFusion refuses a
+/// VALUES list whose rows' fields differ in metadata, so `INSERT INTO t VALUES
+/// (parse_json('{}')), (NULL)` failed.
+struct JsonValues;
+
+impl VisitorMut for JsonValues {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+        fn walk(body: &mut SetExpr) {
+            match body {
+                SetExpr::Values(v) => {
+                    let cols = v.rows.iter().map(|r| r.content.len()).max().unwrap_or(0);
+                    for c in 0..cols {
+                        if !v
+                            .rows
+                            .iter()
+                            .any(|r| r.content.get(c).is_some_and(gives_json))
+                        {
+                            continue;
+                        }
+                        for row in &mut v.rows {
+                            if let Some(cell) = row.content.get_mut(c)
+                                && !gives_json(cell)
+                            {
+                                let inner = std::mem::replace(cell, Expr::value(Value::Null));
+                                *cell = mark_json(inner);
+                            }
+                        }
+                    }
+                }
+                SetExpr::SetOperation { left, right, .. } => {
+                    walk(left);
+                    walk(right);
+                }
+                _ => {}
+            }
+        }
+        walk(q.body.as_mut());
+        ControlFlow::Continue(())
+    }
+}
+
+/// `__strata_json(e)`.
+fn mark_json(e: Expr) -> Expr {
+    use sqlparser::ast::{Function, FunctionArgumentList, Ident, ObjectName};
+    Expr::Function(Function {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(
+            "__strata_json",
+        ))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(e))],
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    })
 }
 
 struct Rewriter;

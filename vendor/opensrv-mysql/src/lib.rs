@@ -74,6 +74,16 @@ pub struct Column {
     ///
     /// Of particular interest are `ColumnFlags::UNSIGNED_FLAG` and `ColumnFlags::NOT_NULL_FLAG`.
     pub colflags: ColumnFlags,
+    /// Strata patch 16: the column's database, display length, decimals and character set,
+    /// which drivers report as ResultSetMetaData (upstream wrote an empty database, 1024, 0
+    /// and utf8 for every column).
+    pub schema: String,
+    /// Display length (MySQL's `column_length`).
+    pub length: u32,
+    /// Digits after the point (31 for floating point, as MySQL sends).
+    pub decimals: u8,
+    /// Collation id (33 utf8_general_ci, 63 binary).
+    pub charset: u16,
 }
 
 /// QueryStatusInfo represents the status of a query.
@@ -637,6 +647,10 @@ where
                                 let var = &q[b"SELECT @@".len()..];
                                 let var_with_at = &q[b"SELECT ".len()..];
                                 let cols = &[Column {
+                                    schema: String::new(),
+                                    length: 1024,
+                                    decimals: 0,
+                                    charset: myc::constants::UTF8_GENERAL_CI,
                                     table: String::new(),
                                     column: String::from_utf8_lossy(var_with_at).to_string(),
                                     coltype: myc::constants::ColumnType::MYSQL_TYPE_LONG,

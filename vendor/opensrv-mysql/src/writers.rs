@@ -54,8 +54,11 @@ pub(crate) async fn write_ok_packet<W: AsyncWrite + Unpin>(
         {
             w.write_lenenc_str(ok_packet.session_state_info.as_bytes())?;
         }
-    } else {
-        w.write_all(ok_packet.info.as_bytes())?;
+    } else if !ok_packet.info.is_empty() {
+        // Strata patch 15: length-encoded, as MySQL's server writes it whatever the manual
+        // says (`net_send_ok`); clients parse it so (mysql_async failed to parse the whole OK
+        // packet and reported 0 affected rows).
+        w.write_lenenc_str(ok_packet.info.as_bytes())?;
     }
     w.end_packet().await
 }
@@ -123,19 +126,20 @@ where
     W: AsyncWrite + Unpin,
 {
     for c in i {
-        use crate::myc::constants::UTF8_GENERAL_CI;
+        // Strata patch 16: database, original table and name, length, decimals and charset
+        // as the column says.
         w.write_lenenc_str(b"def")?;
-        w.write_lenenc_str(b"")?;
+        w.write_lenenc_str(c.schema.as_bytes())?;
         w.write_lenenc_str(c.table.as_bytes())?;
-        w.write_lenenc_str(b"")?;
+        w.write_lenenc_str(c.table.as_bytes())?;
         w.write_lenenc_str(c.column.as_bytes())?;
-        w.write_lenenc_str(b"")?;
+        w.write_lenenc_str(c.column.as_bytes())?;
         w.write_lenenc_int(0xC)?;
-        w.write_u16::<LittleEndian>(UTF8_GENERAL_CI)?;
-        w.write_u32::<LittleEndian>(1024)?;
+        w.write_u16::<LittleEndian>(c.charset)?;
+        w.write_u32::<LittleEndian>(c.length)?;
         w.write_u8(c.coltype as u8)?;
         w.write_u16::<LittleEndian>(c.colflags.bits())?;
-        w.write_all(&[0x00])?; // decimals
+        w.write_all(&[c.decimals])?;
         w.write_all(&[0x00, 0x00])?; // unused
 
         if is_com_field_list {

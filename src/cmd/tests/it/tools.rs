@@ -108,7 +108,7 @@ async fn mysqldump_output_reloads_into_another_database() {
         "LOCK TABLES `orders` WRITE;",
         "/*!40000 ALTER TABLE `orders` DISABLE KEYS */;",
         "DUPLICATE KEY(`id`)",
-        "(1,'O\\'Brien',12.50,'2024-03-01 10:00:00','2024-03-01','[1, 2]')",
+        "(1,'O\\'Brien',12.50,'2024-03-01 10:00:00','2024-03-01','[1,2]')",
         "CREATE VIEW `big` (`id`, `customer`) AS SELECT id, customer FROM orders WHERE amount > 10",
     ] {
         assert!(
@@ -264,11 +264,16 @@ async fn connector_j_database_metadata() {
     assert_eq!(
         starting("rsmd "),
         [
-            "rsmd id type=4 INTEGER class=java.lang.Integer nullable=0",
-            "rsmd name type=12 VARCHAR class=java.lang.String nullable=1",
-            "rsmd price type=3 DECIMAL class=java.math.BigDecimal nullable=1",
-            "rsmd at type=93 DATETIME class=java.sql.Timestamp nullable=1",
-            "rsmd day type=91 DATE class=java.sql.Date nullable=1",
+            "rsmd id type=4 INTEGER class=java.lang.Integer nullable=0 precision=11 scale=0 \
+             table=items catalog=jm",
+            "rsmd name type=12 VARCHAR class=java.lang.String nullable=1 precision=20 scale=0 \
+             table=items catalog=jm",
+            "rsmd price type=3 DECIMAL class=java.math.BigDecimal nullable=1 precision=8 \
+             scale=3 table=items catalog=jm",
+            "rsmd at type=93 DATETIME class=java.sql.Timestamp nullable=1 precision=19 scale=0 \
+             table=items catalog=jm",
+            "rsmd day type=91 DATE class=java.sql.Date nullable=1 precision=10 scale=0 \
+             table=items catalog=jm",
         ]
     );
     assert_eq!(

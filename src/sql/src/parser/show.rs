@@ -36,6 +36,12 @@ pub(crate) fn parse_show(p: &mut Parser) -> Result<Statement> {
         "CREATE" => {
             p.next_token();
             if eat_word(p, "DATABASE") || eat_word(p, "SCHEMA") {
+                // mysqldump asks `SHOW CREATE DATABASE IF NOT EXISTS db`.
+                let _ = p.parse_keywords(&[
+                    sqlparser::keywords::Keyword::IF,
+                    sqlparser::keywords::Keyword::NOT,
+                    sqlparser::keywords::Keyword::EXISTS,
+                ]);
                 return Ok(Statement::ShowCreateDatabase(ident(p)?));
             }
             if eat_word(p, "VIEW") {
