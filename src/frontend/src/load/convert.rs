@@ -345,6 +345,18 @@ pub(crate) fn convert_array(
             input.clone()
         }
         SrType::Array(_) if is_string_input => nested::arrays_from_text(input, target)?,
+        SrType::Varchar(_) | SrType::Char(_) | SrType::Json
+            if matches!(
+                input.data_type(),
+                DataType::List(_)
+                    | DataType::LargeList(_)
+                    | DataType::FixedSizeList(..)
+                    | DataType::Struct(_)
+                    | DataType::Map(..)
+            ) =>
+        {
+            nested::json_text(input)?
+        }
         _ if input.data_type() == &DataType::Int64 && target == &DataType::Int32 => {
             narrow_int64(input, &cast_opts)?
         }

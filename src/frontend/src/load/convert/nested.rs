@@ -59,6 +59,39 @@ fn decode(lines: &[Option<&str>], target: &DataType) -> Result<ArrayRef, String>
     }
 }
 
+/// ARRAY, MAP and STRUCT values (a Parquet or ORC list, map or struct loaded into a VARCHAR or
+/// JSON column) as their JSON text, as StarRocks converts them: `[1,2,null]`, `["a"]`,
+/// `{"a":1,"b":"x"}`, `{"k":1}`. A NULL value stays NULL.
+pub(super) fn json_text(input: &ArrayRef) -> Result<ArrayRef, String> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "v",
+        input.data_type().clone(),
+        true,
+    )]));
+    let batch = arrow::record_batch::RecordBatch::try_new(schema, vec![input.clone()])
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow::json::writer::LineDelimited>(&mut buf);
+        w.write(&batch).map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
+    }
+    let text = String::from_utf8(buf).map_err(|e| e.to_string())?;
+    let values: arrow::array::StringArray = text
+        .lines()
+        .map(|line| {
+            let v = line.strip_prefix("{\"v\":")?.strip_suffix('}')?;
+            (v != "null").then(|| v.to_string())
+        })
+        .collect();
+    if values.len() != input.len() {
+        return Err("not one JSON value per row".into());
+    }
+    Ok(Arc::new(values))
+}
+
 #[cfg(test)]
 mod tests {
     use arrow::array::StringArray;
@@ -99,5 +132,19 @@ mod tests {
         let out = arrays_from_text(&strings, &list_of(DataType::Utf8)).unwrap();
         let v = out.as_list::<i32>().value(0);
         assert_eq!(v.as_string::<i32>().value(1), "y\"z");
+    }
+
+    #[test]
+    fn nested_values_as_json_text() {
+        let input = arrays_from_text(
+            &(Arc::new(StringArray::from(vec![Some("[1, null]"), None, Some("[]")])) as ArrayRef),
+            &list_of(DataType::Int32),
+        )
+        .unwrap();
+        let text = json_text(&input).unwrap();
+        let text = text.as_string::<i32>();
+        assert_eq!(text.value(0), "[1,null]");
+        assert!(text.is_null(1));
+        assert_eq!(text.value(2), "[]");
     }
 }
