@@ -181,6 +181,27 @@ impl VisitorMut for Rewriter {
             };
         }
         match expr {
+            // An integer literal past BIGINT (a LARGEINT value): DataFusion would read it as a
+            // DOUBLE and lose its last digits; StarRocks keeps it exact.
+            Expr::Value(v)
+                if matches!(&v.value, Value::Number(n, _)
+                    if n.len() <= 38
+                        && n.bytes().all(|b| b.is_ascii_digit())
+                        && n.parse::<i64>().is_err()) =>
+            {
+                let Value::Number(n, _) = &v.value else {
+                    unreachable!("matched above")
+                };
+                *expr = Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(Expr::value(Value::SingleQuotedString(n.clone()))),
+                    data_type: DataType::Decimal(
+                        sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 0),
+                    ),
+                    array: false,
+                    format: None,
+                };
+            }
             Expr::Cast {
                 kind, data_type, ..
             } => {
