@@ -203,7 +203,10 @@ impl VisitorMut for Rewriter {
                 };
             }
             Expr::Cast {
-                kind, data_type, ..
+                kind,
+                data_type,
+                expr: inner,
+                ..
             } => {
                 // StarRocks' CAST gives NULL for a value it cannot convert (`CAST('abc' AS
                 // INT)`, `CAST('2017-02-30' AS DATE)`); DataFusion's fails the statement.
@@ -223,6 +226,29 @@ impl VisitorMut for Rewriter {
                         *data_type = DataType::BigIntUnsigned(None);
                     }
                     _ => {}
+                }
+                // `CAST(20240102 AS DATE)` reads the digits as YYYYMMDD[HHMMSS], as StarRocks
+                // does (DataFusion would count days since 1970).
+                if matches!(data_type, DataType::Date | DataType::Timestamp(..))
+                    && let Expr::Value(v) = inner.as_mut()
+                    && let Value::Number(n, _) = &v.value
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                {
+                    let text = match n.len() {
+                        8 => format!("{}-{}-{}", &n[..4], &n[4..6], &n[6..]),
+                        14 => format!(
+                            "{}-{}-{} {}:{}:{}",
+                            &n[..4],
+                            &n[4..6],
+                            &n[6..8],
+                            &n[8..10],
+                            &n[10..12],
+                            &n[12..]
+                        ),
+                        // Not a date's digits: NULL, as StarRocks gives.
+                        _ => n.clone(),
+                    };
+                    v.value = Value::SingleQuotedString(text);
                 }
             }
             Expr::Function(f) => {
