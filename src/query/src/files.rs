@@ -1,5 +1,6 @@
 //! `FILES()`: list, infer and read files in S3-compatible storage or on local disk.
 
+mod avro;
 mod csv;
 mod failures;
 mod guard;
@@ -321,6 +322,7 @@ impl FilesSource {
             Format::Csv => ReadKind::Csv(options.csv.clone()),
             Format::Json => ReadKind::Json(options.json.clone()),
             Format::Orc => ReadKind::Orc,
+            Format::Avro => ReadKind::Avro,
         };
         let spec = Arc::new(ReadSpec {
             store: resolved,

@@ -14,6 +14,8 @@ use object_store::path::Path as ObjectPath;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
+mod avro;
+
 /// Access key of the test server.
 pub const AK: &str = "AKIASTRATATEST000001";
 /// Secret key of the test server.
@@ -301,6 +303,7 @@ impl S3Server {
         self.put("json/flat.jsonl", flat.into_bytes()).await;
         self.put("json/bad.jsonl", b"{\"a\": 1}\n{not json\n".to_vec())
             .await;
+        self.load_avro_fixtures().await;
         // One JSON document: records in an array under a root, fields nested.
         self.put(
             "json/rooted.json",

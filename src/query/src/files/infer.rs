@@ -139,6 +139,7 @@ pub async fn infer(
                     cols
                 }
                 Format::Orc => crate::files::orc_json::infer_orc(&store.store, f, &display).await?,
+                Format::Avro => crate::files::avro::infer_avro(store, f, &display).await?,
                 Format::Json => {
                     crate::files::orc_json::infer_json(
                         store,

@@ -15,6 +15,8 @@ pub enum Format {
     Orc,
     /// Newline-delimited JSON (a Strata extension: StarRocks' FILES() has no JSON).
     Json,
+    /// Apache Avro object container files.
+    Avro,
 }
 
 impl Format {
@@ -25,6 +27,7 @@ impl Format {
             Format::Csv => "CSV",
             Format::Orc => "ORC",
             Format::Json => "JSON",
+            Format::Avro => "Avro",
         }
     }
 }
@@ -286,9 +289,7 @@ impl FilesOptions {
             Some(f) if f == "csv" => Format::Csv,
             Some(f) if f == "orc" => Format::Orc,
             Some(f) if f == "json" => Format::Json,
-            Some(f) if f == "avro" => {
-                return Err(FilesError::Unsupported(format!("FILES() format '{f}'")));
-            }
+            Some(f) if f == "avro" => Format::Avro,
             Some(f) => return Err(bad(format!("not supported format: {f}"))),
         };
         let get_bool = |k: &str, default: bool| flag(k, map.get(k).map(String::as_str), default);

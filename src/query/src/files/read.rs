@@ -55,6 +55,8 @@ pub enum ReadKind {
     Json(crate::files::JsonShape),
     /// ORC.
     Orc,
+    /// Avro object container files.
+    Avro,
 }
 
 impl ReadKind {
@@ -65,6 +67,7 @@ impl ReadKind {
             ReadKind::Csv(_) => "CSV",
             ReadKind::Json(_) => "JSON",
             ReadKind::Orc => "ORC",
+            ReadKind::Avro => "Avro",
         }
     }
 }
@@ -296,6 +299,7 @@ async fn read_piece_unguarded(
     let file_needed = needed.map(|n| n[..spec.file_schema.fields().len()].to_vec());
     match &spec.kind {
         ReadKind::Parquet => read_parquet(spec, piece, file_needed, deco, tx).await,
+        ReadKind::Avro => crate::files::avro::read_avro(spec, piece, file_needed, deco, tx).await,
         ReadKind::Orc => {
             crate::files::orc_json::read_orc(
                 spec.store.store.clone(),

@@ -309,7 +309,7 @@ pub(super) fn truncated_min(v: &[u8], utf8: bool) -> Vec<u8> {
                 .unwrap_or(0);
             v[..cut].to_vec()
         }
-        _ => v[..STATS_TRUNCATE].to_vec(),
+        _ => v[..STATS_TRUNCATE.min(v.len())].to_vec(),
     }
 }
 
@@ -332,7 +332,7 @@ pub(super) fn truncated_max(v: &[u8], utf8: bool) -> Option<Vec<u8>> {
         }
         return None;
     }
-    let mut out = v[..STATS_TRUNCATE].to_vec();
+    let mut out = v[..STATS_TRUNCATE.min(v.len())].to_vec();
     while let Some(last) = out.pop() {
         if last < u8::MAX {
             out.push(last + 1);

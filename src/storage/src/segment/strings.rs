@@ -698,7 +698,11 @@ fn statistics(bounds: &Bounds, nulls: u64, utf8: bool) -> Statistics {
         (min.to_vec(), true)
     };
     // Without a shorter upper bound the value is kept whole, as arrow-rs does.
-    let (max, max_exact) = match truncated_max(max, utf8).filter(|_| max.len() > STATS_TRUNCATE) {
+    // Only a value longer than the bound is shortened (`truncated_max` cuts at the bound).
+    let shortened = (max.len() > STATS_TRUNCATE)
+        .then(|| truncated_max(max, utf8))
+        .flatten();
+    let (max, max_exact) = match shortened {
         Some(m) => (m, false),
         None => (max.to_vec(), true),
     };

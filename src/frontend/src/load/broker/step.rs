@@ -14,9 +14,9 @@ pub(super) fn format_of(d: &DataDesc) -> Result<String> {
     if let Some(f) = &d.format {
         let f = f.to_ascii_lowercase();
         return match f.as_str() {
-            "csv" | "parquet" | "orc" | "json" => Ok(f),
+            "csv" | "parquet" | "orc" | "json" | "avro" => Ok(f),
             _ => Err(invalid(format!(
-                "Unknown data format '{f}' in DATA INFILE for table {}; supported: CSV, PARQUET, ORC, JSON",
+                "Unknown data format '{f}' in DATA INFILE for table {}; supported: CSV, PARQUET, ORC, JSON, AVRO",
                 d.table
             ))),
         };
@@ -32,6 +32,8 @@ pub(super) fn format_of(d: &DataDesc) -> Result<String> {
         "orc"
     } else if p.ends_with(".json") || p.ends_with(".jsonl") {
         "json"
+    } else if p.ends_with(".avro") {
+        "avro"
     } else {
         "csv"
     }
