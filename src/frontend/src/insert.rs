@@ -31,6 +31,8 @@ pub(crate) struct LoadOptions {
     pub strict: bool,
     pub max_filter_ratio: f64,
     pub timeout_s: u64,
+    /// `enable_push_down_schema`: FILES() reads the target's columns, by name and type.
+    pub push_down_schema: bool,
 }
 
 pub(crate) fn bool_property(key: &str, v: &str) -> Result<bool> {
@@ -56,6 +58,7 @@ pub(crate) fn load_options(session: &Session, props: &[(String, String)]) -> Res
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0),
         timeout_s: timeout_secs(session, "insert_timeout"),
+        push_down_schema: false,
     };
     for (k, v) in props {
         match k.to_ascii_lowercase().as_str() {
@@ -79,14 +82,41 @@ pub(crate) fn load_options(session: &Session, props: &[(String, String)]) -> Res
                 })?;
             }
             "dry_run" => o.dry_run = bool_property("dry_run", v)?,
+            "enable_push_down_schema" => {
+                o.push_down_schema = bool_property("enable_push_down_schema", v)?;
+            }
             other => {
                 return Err(invalid(format!(
-                    "Unknown property '{other}' for INSERT; supported: timeout, max_filter_ratio, strict_mode, dry_run"
+                    "Unknown property '{other}' for INSERT; supported: timeout, max_filter_ratio, strict_mode, dry_run, enable_push_down_schema"
                 )));
             }
         }
     }
     Ok(o)
+}
+
+/// `enable_push_down_schema`: the FILES() calls of the source read the target's columns (or
+/// those of the INSERT's column list), by name and at the target's types, as if they declared
+/// them in a `schema` property; a FILES() call with its own `schema` conflicts.
+fn push_down_schema(ins: &mut Insert, table: &strata_catalog::TableMeta) -> Result<()> {
+    let columns: Vec<String> = table
+        .def
+        .columns
+        .iter()
+        .filter(|c| {
+            ins.columns
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|n| n.eq_ignore_ascii_case(&c.name)))
+        })
+        .map(|c| format!("`{}` {}", c.name.replace('`', "``"), c.ty.create_sql()))
+        .collect();
+    if strata_sql::add_files_property(&mut ins.source, "schema", &columns.join(", ")) > 0 {
+        return Err(invalid(
+            "'enable_push_down_schema' cannot be used with a FILES() that declares its own \
+             'schema'",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn check_label(label: &str) -> Result<()> {
@@ -184,6 +214,10 @@ pub(crate) async fn run_insert(
     };
     let table = ddl::table(fe, session, name)?;
     let opts = load_options(session, &ins.properties)?;
+    let mut ins = ins;
+    if opts.push_down_schema {
+        push_down_schema(&mut ins, &table)?;
+    }
     let label = match &ins.label {
         Some(l) => {
             check_label(l)?;

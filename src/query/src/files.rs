@@ -297,15 +297,25 @@ impl FilesSource {
         csv_columns: Option<usize>,
     ) -> Result<Self, FilesError> {
         let complete = rest.is_none();
-        let inferred = match csv_columns {
-            Some(n) if options.format == Format::Csv => infer::Inferred {
-                columns: (1..=n)
-                    .map(|i| (format!("${i}"), SrType::Varchar(VARCHAR_MAX)))
-                    .collect(),
+        // A declared `schema` is the columns: nothing is inferred, and a column a file lacks
+        // is NULL.
+        let declared = options.schema.is_some();
+        let inferred = match (&options.schema, csv_columns) {
+            (Some(cols), _) => infer::Inferred {
+                columns: cols.clone(),
                 rows: None,
                 footers: Vec::new(),
             },
-            _ => infer::infer(&options, &location, &resolved, &files).await?,
+            (None, csv_columns) => match csv_columns {
+                Some(n) if options.format == Format::Csv => infer::Inferred {
+                    columns: (1..=n)
+                        .map(|i| (format!("${i}"), SrType::Varchar(VARCHAR_MAX)))
+                        .collect(),
+                    rows: None,
+                    footers: Vec::new(),
+                },
+                _ => infer::infer(&options, &location, &resolved, &files).await?,
+            },
         };
         let file_schema = schema_of(&inferred.columns);
         let mut columns = inferred.columns;
@@ -330,7 +340,7 @@ impl FilesSource {
             kind,
             file_schema,
             path_columns: options.columns_from_path,
-            fill_null: options.fill_mismatch_null,
+            fill_null: options.fill_mismatch_null || declared,
             compression: options.compression,
             rows_read: Arc::default(),
         });

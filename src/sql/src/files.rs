@@ -109,6 +109,46 @@ impl VisitorMut for FilesRewriter {
     }
 }
 
+/// Adds `key = value` to every FILES() call of `q` that does not set `key`; returns how many
+/// calls set it already (the caller decides whether that conflicts).
+pub fn add_files_property(q: &mut sqlparser::ast::Query, key: &str, value: &str) -> usize {
+    struct Add<'a> {
+        key: &'a str,
+        value: &'a str,
+        had: usize,
+    }
+    impl VisitorMut for Add<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                name,
+                args: Some(args),
+                ..
+            } = tf
+                && is_files(name)
+            {
+                let props = files_properties(&args.args).unwrap_or_default();
+                if props.iter().any(|(k, _)| k.eq_ignore_ascii_case(self.key)) {
+                    self.had += 1;
+                } else {
+                    let lit = |s: &str| Box::new(Expr::value(Value::SingleQuotedString(s.into())));
+                    args.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(
+                        Expr::BinaryOp {
+                            left: lit(self.key),
+                            op: BinaryOperator::Eq,
+                            right: lit(self.value),
+                        },
+                    )));
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Add { key, value, had: 0 };
+    let _ = q.visit(&mut v);
+    v.had
+}
+
 fn files_properties(args: &[FunctionArg]) -> Result<Properties, ParseError> {
     args.iter()
         .map(|a| match a {

@@ -17,8 +17,8 @@ mod parser;
 
 pub use ast::*;
 pub use error::ParseError;
-pub use files::{FILES_SCHEMA, FilesCall, files_paths, take_files_calls};
+pub use files::{FILES_SCHEMA, FilesCall, add_files_property, files_paths, take_files_calls};
 pub use functions::starrocks_functions;
 pub use mask::mask_credentials;
-pub use parser::{HintedVars, parse_script, parse_sql};
+pub use parser::{HintedVars, parse_columns, parse_script, parse_sql};
 pub use sqlparser;

@@ -8,6 +8,7 @@ mod load;
 mod pipe;
 mod show;
 mod types;
+pub use types::parse_columns;
 mod view;
 
 use sqlparser::ast as sp;

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use strata_common::types::SrType;
+
 use crate::files::FilesError;
 
 /// Supported formats.
@@ -143,6 +145,8 @@ pub struct FilesOptions {
     pub list_recursively: bool,
     /// JSON files' shape (`json.*`): arrays, a root, JSON paths.
     pub json: crate::files::JsonShape,
+    /// `schema`: the columns, by name and type, instead of inferring them from the files.
+    pub schema: Option<Vec<(String, SrType)>>,
 }
 
 const KNOWN: &[&str] = &[
@@ -167,6 +171,7 @@ const KNOWN: &[&str] = &[
     "json.json_root",
     "json.jsonpaths",
     "json.jsonpath_names",
+    "schema",
 ];
 
 /// Storage keys FILES accepts (credentials and endpoint).
@@ -355,7 +360,17 @@ impl FilesOptions {
                 ))
             })?),
         };
+        let schema = match map.get("schema") {
+            None => None,
+            Some(text) => Some(strata_sql::parse_columns(text).map_err(|e| {
+                bad(format!(
+                    "Invalid schema: '{text}': {e}. Expected column names and types, as in \
+                     'id BIGINT, name VARCHAR(64)'"
+                ))
+            })?),
+        };
         Ok(Self {
+            schema,
             compression,
             paths,
             format,

@@ -12,6 +12,32 @@ pub(crate) struct TypeParser {
     pending_gt: usize,
 }
 
+/// Parses a column list, `name TYPE [, name TYPE …]` (FILES()' `schema` property).
+pub fn parse_columns(text: &str) -> Result<Vec<(String, SrType)>> {
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, text).tokenize_with_location()?;
+    let mut p = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    let mut out: Vec<(String, SrType)> = Vec::new();
+    loop {
+        let name = p.parse_identifier()?.value;
+        if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            return Err(ParseError::invalid(format!(
+                "Duplicate column name '{name}'"
+            )));
+        }
+        out.push((name, parse_type(&mut p)?));
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    if p.peek_token().token != Token::EOF {
+        return p
+            .expected("',' or the end of the column list", p.peek_token())
+            .map_err(Into::into);
+    }
+    Ok(out)
+}
+
 /// Parses one column type.
 pub(crate) fn parse_type(p: &mut Parser) -> Result<SrType> {
     let mut tp = TypeParser { pending_gt: 0 };
