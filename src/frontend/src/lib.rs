@@ -349,6 +349,8 @@ impl QueryHandler for Frontend {
         params: Vec<strata_common::Param>,
     ) -> Result<Output, BoxedError> {
         let sql = prepared::bound(sql, &params).map_err(|e| Box::new(e) as BoxedError)?;
+        // One statement, as prepared: values are literals, never more SQL.
+        prepared::check(&sql).map_err(|e| Box::new(e) as BoxedError)?;
         let mut out = self.execute(session, &sql).await;
         out.pop().unwrap_or_else(|| Ok(Output::ok()))
     }

@@ -549,6 +549,9 @@ fn local_paths(stmt: &Statement) -> bool {
     };
     match stmt {
         Statement::Query(q) => strata_sql::files_paths(q.as_ref()).iter().any(|p| local(p)),
+        Statement::Set(assignments) => assignments
+            .iter()
+            .any(|a| strata_sql::files_paths(&a.value).iter().any(|p| local(p))),
         Statement::Insert(i) => {
             strata_sql::files_paths(i.source.as_ref())
                 .iter()
@@ -578,15 +581,15 @@ fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result
         |n: &TableName| -> Result<Object> { Ok(Object::pipe(&db_of(n.db.as_deref())?, &n.table)) };
     let user_admin = || vec![need("GRANT", Object::system())];
     Ok(match stmt {
-        Statement::Query(q) => selects(session, q),
-        Statement::Insert(ins) => insert_needs(session, ins)?,
+        Statement::Query(q) => selects(fe, session, q),
+        Statement::Insert(ins) => insert_needs(fe, session, ins)?,
         Statement::CreateTable(ct) => {
             let mut v = vec![need(
                 "CREATE TABLE",
                 Object::database(&db_of(ct.name.db.as_deref())?),
             )];
             if let Some(q) = &ct.query {
-                v.extend(selects(session, q));
+                v.extend(selects(fe, session, q));
             }
             v
         }
@@ -626,19 +629,21 @@ fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result
                 "CREATE PIPE",
                 Object::database(&db_of(c.name.db.as_deref())?),
             )];
-            v.extend(insert_needs(session, &c.insert)?);
+            v.extend(insert_needs(fe, session, &c.insert)?);
             v
         }
         Statement::CreateView(cv) => {
+            let db = db_of(cv.name.db.as_deref())?;
             let mut v = vec![if cv.alter {
                 need("ALTER", table(&cv.name)?)
             } else {
-                need(
-                    "CREATE VIEW",
-                    Object::database(&db_of(cv.name.db.as_deref())?),
-                )
+                need("CREATE VIEW", Object::database(&db))
             }];
-            v.extend(selects(session, &cv.query));
+            // OR REPLACE of a view that exists redefines it: ALTER on it, as ALTER VIEW.
+            if cv.or_replace && !cv.alter && fe.catalog.get_view(&db, &cv.name.table)?.is_some() {
+                v.push(need("ALTER", table(&cv.name)?));
+            }
+            v.extend(selects(fe, session, &cv.query));
             v
         }
         Statement::DropView { name, .. } => vec![need("DROP", table(name)?)],
@@ -649,8 +654,16 @@ fn statement_needs(fe: &Frontend, session: &Session, stmt: &Statement) -> Result
         Statement::AdminSetFrontendConfig { .. } | Statement::AdminShowFrontendConfig(_) => {
             vec![need("OPERATE", Object::system())]
         }
-        Statement::Set(assignments) if assignments.iter().any(|a| a.global) => {
-            vec![need("OPERATE", Object::system())]
+        Statement::Set(assignments) => {
+            // `SET @a = (SELECT …)` reads tables like a query does.
+            let mut v: Vec<Need> = assignments
+                .iter()
+                .flat_map(|a| selects(fe, session, &a.value))
+                .collect();
+            if assignments.iter().any(|a| a.global) {
+                v.push(need("OPERATE", Object::system()));
+            }
+            v
         }
         Statement::Account(a) => match a.as_ref() {
             AccountStmt::CreateUser { .. }
@@ -702,13 +715,13 @@ fn is_info_schema(session: &Session, n: &TableName) -> bool {
 }
 
 /// INSERT on the target, SELECT on the tables the source reads.
-fn insert_needs(session: &Session, ins: &strata_sql::Insert) -> Result<Vec<Need>> {
+fn insert_needs(fe: &Frontend, session: &Session, ins: &strata_sql::Insert) -> Result<Vec<Need>> {
     let mut v = Vec::new();
     if let InsertTarget::Table(t) = &ins.target {
         let db = crate::executor::database_of(session, t.db.as_deref())?;
         v.push(need("INSERT", Object::table(db, &t.table)));
     }
-    v.extend(selects(session, &ins.source));
+    v.extend(selects(fe, session, &ins.source));
     Ok(v)
 }
 
@@ -725,9 +738,19 @@ fn job_needs(fe: &Frontend, db: &str, label: &str) -> Result<Vec<Need>> {
     })
 }
 
+/// Whether `db` has a table or view named `name` (in any case, as a CTE name matches).
+fn names_relation(fe: &Frontend, db: &str, name: &str) -> bool {
+    let tables = fe.catalog.list_tables(db).unwrap_or_default();
+    let views = fe.catalog.all_views().unwrap_or_default();
+    tables.iter().any(|t| t.eq_ignore_ascii_case(name))
+        || views
+            .iter()
+            .any(|v| v.db == db && v.name.eq_ignore_ascii_case(name))
+}
+
 /// SELECT on every table a query reads: not CTEs, not table functions (FILES()), not
 /// `information_schema`.
-fn selects<V: Visit>(session: &Session, q: &V) -> Vec<Need> {
+fn selects<V: Visit>(fe: &Frontend, session: &Session, q: &V) -> Vec<Need> {
     struct Tables {
         ctes: Vec<String>,
         found: Vec<sp::ObjectName>,
@@ -764,7 +787,17 @@ fn selects<V: Visit>(session: &Session, q: &V) -> Vec<Need> {
             .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
             .collect();
         let (db, t) = match parts.as_slice() {
-            [t] if v.ctes.iter().any(|c| c.eq_ignore_ascii_case(t)) => continue,
+            // A CTE's name needs nothing, unless a table or view of the session's database has
+            // it too: which of the two a reference means depends on scoping the checks here
+            // do not model, so the real one must be readable.
+            [t] if v.ctes.iter().any(|c| c.eq_ignore_ascii_case(t))
+                && !session
+                    .database
+                    .as_deref()
+                    .is_some_and(|d| names_relation(fe, d, t)) =>
+            {
+                continue;
+            }
             [t] => match session.database.as_deref() {
                 Some(d) => (d.to_string(), t.clone()),
                 None => continue,

@@ -84,8 +84,21 @@ pub(crate) async fn create(fe: &Frontend, session: &Session, cv: CreateView) -> 
     let sp::Statement::Query(query) = stmt else {
         unreachable!("built as a query above")
     };
+    // The stored text is what readers run: it must read back as exactly the query that was
+    // planned and privilege-checked. (sqlparser prints a backslash in a string literal as
+    // is, which the MySQL tokenizer reads as an escape: the text could mean another query.)
+    let text = query.to_string();
+    if parse_query(&text).ok().as_deref() != Some(query.as_ref()) {
+        return Err(FrontendError::new(
+            StatusCode::Unsupported,
+            format!(
+                "view {db}.{name}: its query cannot be stored as text that reads back the same \
+                 (a string literal with a backslash?)"
+            ),
+        ));
+    }
     let def = ViewDef {
-        query: query.to_string(),
+        query: text,
         columns,
         comment: cv.comment.unwrap_or_default(),
     };

@@ -96,7 +96,8 @@ fn column_type(dt: &DataType) -> (ColumnType, bool) {
         | DataType::Decimal256(..) => (MYSQL_TYPE_NEWDECIMAL, false),
         DataType::Date32 | DataType::Date64 => (MYSQL_TYPE_DATE, false),
         DataType::Timestamp(..) => (MYSQL_TYPE_DATETIME, false),
-        DataType::Time32(_) | DataType::Time64(_) => (MYSQL_TYPE_TIME, false),
+        // Sent as text in both protocols: the binary one has no TIME encoder here.
+        DataType::Time32(_) | DataType::Time64(_) => (MYSQL_TYPE_VAR_STRING, false),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => (MYSQL_TYPE_BLOB, false),
         _ => (MYSQL_TYPE_VAR_STRING, false),
     }

@@ -169,8 +169,10 @@ impl VisitorMut for Rewriter {
         } = expr
             && styles.is_empty()
         {
-            *expr = match (data_type.take(), charset) {
-                (Some(data_type), None) => Expr::Cast {
+            // A type wins over a character set (`CONVERT(x, CHAR CHARACTER SET utf8)`).
+            let _ = charset;
+            *expr = match data_type.take() {
+                Some(data_type) => Expr::Cast {
                     kind: CastKind::Cast,
                     expr: inner.clone(),
                     data_type,

@@ -27,8 +27,13 @@ pub fn placeholders(sql: &str) -> Vec<usize> {
                 i += 1;
             }
             b'#' => i = line_end(b, i),
+            // A comment only when whitespace follows, by the tokenizer's own test
+            // (`char::is_whitespace`: Unicode spaces too); at the end of the text there is
+            // nothing left to scan either way.
             b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
+                && sql
+                    .get(i + 2..)
+                    .is_some_and(|rest| rest.chars().next().is_none_or(char::is_whitespace)) =>
             {
                 i = line_end(b, i)
             }
@@ -125,6 +130,8 @@ mod tests {
         assert_eq!(at.len(), 3, "{at:?}");
         assert!(at.iter().all(|i| &sql[*i..=*i] == "?"));
         assert_eq!(placeholders("SELECT 1--?"), vec![10]);
+        // `--` and a Unicode space is a comment to the tokenizer: its `?` is not a parameter.
+        assert!(placeholders("SELECT ? --\u{a0}?").len() == 1);
     }
 
     #[test]

@@ -533,7 +533,11 @@ impl Unloader {
                     self.opts.format.suffix()
                 );
                 *n += 1;
-                let file = OpenFile::new(&self.opts, &part.schema(), Path::from(name))?;
+                // Kept as written: partition values are escaped Hive's way already, and
+                // `Path::from` would escape their `%` a second time.
+                let path = Path::parse(&name)
+                    .map_err(|e| FilesError::InvalidPath(format!("cannot write {name}: {e}")))?;
+                let file = OpenFile::new(&self.opts, &part.schema(), path)?;
                 self.open.insert(dir.clone(), file);
             }
             let file = self.open.get_mut(&dir).expect("opened above");
