@@ -26,6 +26,8 @@ use crate::{Frontend, FrontendError, Result};
 
 /// How deep views may be defined over views.
 const MAX_VIEW_DEPTH: usize = 32;
+/// How many view references one statement may expand to, all levels together.
+const MAX_VIEW_REFERENCES: usize = 1_000;
 
 /// CREATE [OR REPLACE] VIEW and ALTER VIEW: the query is planned (so a view that cannot be
 /// read is never stored) and its result columns are recorded.
@@ -255,6 +257,7 @@ pub(crate) fn expand(
     stmt: &mut sp::Statement,
     defining: Option<(&str, &str)>,
 ) -> Result<()> {
+    let mut total = 0usize;
     for _ in 0..=MAX_VIEW_DEPTH {
         let mut v = Expand {
             fe,
@@ -270,6 +273,18 @@ pub(crate) fn expand(
         }
         if v.expanded == 0 {
             return Ok(());
+        }
+        // Views that each read another view twice double at every level: the statement
+        // would grow without bound long before the depth limit.
+        total += v.expanded;
+        if total > MAX_VIEW_REFERENCES {
+            return Err(FrontendError::new(
+                StatusCode::InvalidArguments,
+                format!(
+                    "the statement's views expand to more than {MAX_VIEW_REFERENCES} view \
+                     references"
+                ),
+            ));
         }
     }
     Err(FrontendError::new(

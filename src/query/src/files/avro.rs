@@ -43,6 +43,8 @@ const HEADER_GUESS: u64 = 64 * 1024;
 /// More records than any writer puts in one block: a count beyond it is a damaged block
 /// (records of only `null` fields take no bytes, so the data size cannot bound the count).
 const MAX_BLOCK_RECORDS: u64 = 1 << 26;
+/// Records a block may hold beyond one per data byte (records of only `null` fields).
+const ZERO_WIDTH_RECORDS: u64 = 1 << 16;
 
 fn invalid(display: &str, size: u64, why: impl std::fmt::Display) -> FilesError {
     FilesError::InvalidFile(format!(
@@ -378,6 +380,15 @@ impl<'a> Blocks<'a> {
                     self.size
                 ))
             })?;
+        // Every record of a schema with any non-null field takes at least a byte; records of
+        // only `null` fields take none, so a few may come free: a count far past the data is
+        // a damaged block, and would ask for columns of that many rows.
+        if count > data_len + ZERO_WIDTH_RECORDS {
+            return Err(corrupt(
+                self.display,
+                format!("block at byte {start} claims {count} records in {data_len} bytes"),
+            ));
+        }
         self.block.clear();
         put_varint(&mut self.block, count as i64);
         put_varint(&mut self.block, data_len as i64);

@@ -32,6 +32,8 @@ use crate::files::store::{Location, resolve};
 
 /// StarRocks' default `target_max_file_size` (`connector_sink_target_max_file_size`).
 const DEFAULT_TARGET_FILE_SIZE: u64 = 1 << 30;
+/// Files an unload keeps open at once (one per partition value being written).
+const MAX_OPEN: usize = 16;
 /// Bytes of encoded rows a Parquet file buffers before it writes a row group.
 const ROW_GROUP_BYTES: usize = 64 << 20;
 
@@ -525,6 +527,17 @@ impl Unloader {
         let batch = normalize(batch, &self.schema)?;
         for (dir, part) in self.split(&batch)? {
             if !self.open.contains_key(&dir) {
+                // At most MAX_OPEN files at once (each holds up to a row group and a part):
+                // a partition column of many values closes files and opens new ones.
+                let evicted = if self.open.len() >= MAX_OPEN {
+                    let key = self.open.keys().next().cloned();
+                    key.and_then(|k| self.open.remove(&k))
+                } else {
+                    None
+                };
+                if let Some(f) = evicted {
+                    self.done.push(f.finish().await?);
+                }
                 let n = self.next.entry(dir.clone()).or_default();
                 let name = format!(
                     "{}{dir}{}_0_0_{n}.{}",

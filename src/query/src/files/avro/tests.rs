@@ -327,6 +327,13 @@ fn a_block_with_fewer_records_than_its_data_does_not_hang() {
     more[header..header + 2].copy_from_slice(&[0xca, 0x01]);
     let e = decode_all(&more).unwrap_err().to_string();
     assert!(e.contains("corrupt Avro data"), "{e}");
+    // A count far past the block's bytes (2^20 records, zig-zag varint 0x80 0x80 0x80 0x01)
+    // is refused before anything is decoded or allocated.
+    let mut huge = file[..header].to_vec();
+    huge.extend_from_slice(&[0x80, 0x80, 0x80, 0x01]);
+    huge.extend_from_slice(&file[header + 2..]);
+    let e = decode_all(&huge).unwrap_err().to_string();
+    assert!(e.contains("claims 1048576 records in"), "{e}");
 }
 
 #[test]
