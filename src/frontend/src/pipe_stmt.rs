@@ -56,7 +56,23 @@ pub(crate) async fn create(fe: &Frontend, session: &Session, cp: CreatePipe) -> 
         target.db = Some(db.clone());
     }
     let sql = strata_sql::insert_sql(&ins);
+    // The stored text is what every batch runs: it must read back as itself (sqlparser prints
+    // a backslash in a string as is, which the MySQL tokenizer reads as an escape), so that
+    // it is the INSERT whose privileges were checked.
+    let unstorable = || {
+        FrontendError::new(
+            StatusCode::Unsupported,
+            "Bad pipe statement: 'its INSERT cannot be stored as text that reads back the same \
+             (a string literal with a backslash?)'",
+        )
+    };
+    if strata_sql::parse_sql(&sql).is_err() {
+        return Err(unstorable());
+    }
     let (ins, files_props) = pipe_insert(&sql)?;
+    if strata_sql::insert_sql(&ins) != sql {
+        return Err(unstorable());
+    }
     fe.access.check(&files_props)?;
     if !ins.properties.is_empty() {
         return Err(FrontendError::new(
