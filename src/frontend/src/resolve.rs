@@ -113,7 +113,7 @@ pub(crate) fn resolve_tables(
     Ok(resolved)
 }
 
-fn unknown_table(db: &str, table: &str) -> FrontendError {
+pub(crate) fn unknown_table(db: &str, table: &str) -> FrontendError {
     CatalogError::UnknownTable {
         db: db.to_string(),
         table: table.to_string(),

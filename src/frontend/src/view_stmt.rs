@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-use strata_catalog::{CatalogError, ColumnMeta, ViewDef, ViewMeta, ViewWrite};
+use strata_catalog::{ColumnMeta, ViewDef, ViewMeta, ViewWrite};
 use strata_common::types::SrType;
 use strata_common::{Session, StatusCode};
 use strata_protocol_mysql::Output;
@@ -138,11 +138,7 @@ pub(crate) fn view(fe: &Frontend, session: &Session, name: &TableName) -> Result
     if fe.catalog.get_table(db, &name.table)?.is_some() {
         return Err(not_a_view(db, &name.table));
     }
-    Err(CatalogError::UnknownTable {
-        db: db.to_string(),
-        table: name.table.clone(),
-    }
-    .into())
+    Err(crate::resolve::unknown_table(db, &name.table))
 }
 
 fn not_a_view(db: &str, name: &str) -> FrontendError {

@@ -310,6 +310,13 @@ pub(crate) fn read_error(file: &str, f: &ReadFailure) -> LoadError {
 /// The rejected value as text, at most `VALUE_PREFIX_BYTES` (1 KB) of it (a 10 MB cell must not
 /// become a 10 MB error message and `load_errors` row).
 fn raw_text(a: &ArrayRef, row: usize) -> String {
+    // A list, struct or map as the JSON text it would have loaded as, not Arrow's rendering.
+    if nested::is_nested(a.data_type())
+        && let Ok(text) = nested::json_text(&a.slice(row, 1))
+        && let Some(v) = text.as_string::<i32>().iter().next().flatten()
+    {
+        return bounded(v);
+    }
     ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())
         .map(|f| bounded(&f.value(row).to_string()))
         .unwrap_or_default()
@@ -346,14 +353,7 @@ pub(crate) fn convert_array(
         }
         SrType::Array(_) if is_string_input => nested::arrays_from_text(input, target)?,
         SrType::Varchar(_) | SrType::Char(_) | SrType::Json
-            if matches!(
-                input.data_type(),
-                DataType::List(_)
-                    | DataType::LargeList(_)
-                    | DataType::FixedSizeList(..)
-                    | DataType::Struct(_)
-                    | DataType::Map(..)
-            ) =>
+            if nested::is_nested(input.data_type()) =>
         {
             nested::json_text(input)?
         }

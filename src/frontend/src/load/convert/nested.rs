@@ -59,6 +59,18 @@ fn decode(lines: &[Option<&str>], target: &DataType) -> Result<ArrayRef, String>
     }
 }
 
+/// A list, struct or map type.
+pub(super) fn is_nested(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::Struct(_)
+            | DataType::Map(..)
+    )
+}
+
 /// ARRAY, MAP and STRUCT values (a Parquet or ORC list, map or struct loaded into a VARCHAR or
 /// JSON column) as their JSON text, as StarRocks converts them: `[1,2,null]`, `["a"]`,
 /// `{"a":1,"b":"x"}`, `{"k":1}`. A NULL value stays NULL.
